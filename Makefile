@@ -1,0 +1,51 @@
+# Every command people and CI use. `make help` lists them.
+SHELL := /bin/bash
+VENV ?= $(CURDIR)/.venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+export PATH := $(BIN):$(PATH)
+
+.DEFAULT_GOAL := help
+.PHONY: help venv run run-local test test-auth test-media test-postgres e2e lint format bench soak
+
+help: ## List the targets
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+$(INSTALLED): requirements.txt requirements-dev.txt common/pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+venv: $(INSTALLED) ## Create .venv and install the pinned requirements (done by every target)
+
+run: ## Everything behind the gateway on :3000 (./run_with_gateway.sh)
+	./run_with_gateway.sh
+
+run-local: ## Both services on :8000 and :8001, no gateway (./run_local.sh)
+	./run_local.sh
+
+test: test-auth test-media ## The whole test suite (SQLite; TEST_DATABASE=postgres for PostgreSQL)
+
+test-auth: $(INSTALLED) ## The auth service's tests
+	cd auth_server && $(BIN)/pytest $(PYTEST_ARGS)
+
+test-media: $(INSTALLED) ## The media service's tests
+	cd backend_server && $(BIN)/pytest $(PYTEST_ARGS)
+
+test-postgres: ## The same suite on PostgreSQL at 127.0.0.1:5432
+	TEST_DATABASE=postgres $(MAKE) test PYTEST_ARGS="--create-db $(PYTEST_ARGS)"
+
+e2e: $(INSTALLED) ## The end-to-end suite against the real stack (nginx + gunicorn)
+	$(BIN)/pytest -c e2e/pytest.ini e2e $(PYTEST_ARGS)
+
+lint: $(INSTALLED) ## ruff, formatting and migrations up to date
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	cd auth_server && $(BIN)/python manage.py makemigrations --check --dry-run
+	cd backend_server && $(BIN)/python manage.py makemigrations --check --dry-run
+
+format: $(INSTALLED) ## Apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .

@@ -1,0 +1,13 @@
+"""The real settings, adjusted for the test suite: a fast hasher, a private cache, and SQLite
+(or PostgreSQL with TEST_DATABASE=postgres)."""
+
+from .settings import *  # noqa: F403 -- the test settings are the real ones, adjusted
+from .settings import BASE_DIR, env, shared
+
+DATABASES = {
+    "default": shared.test_database_config(
+        env, name="media_handler_auth", sqlite_path=BASE_DIR / "test.sqlite3"
+    )
+}
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

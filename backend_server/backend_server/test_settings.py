@@ -1,0 +1,17 @@
+"""The real settings, adjusted for the test suite: a private cache, a throw-away MEDIA_ROOT and
+SQLite (or PostgreSQL with TEST_DATABASE=postgres)."""
+
+import tempfile
+from pathlib import Path
+
+from .settings import *  # noqa: F403 -- the test settings are the real ones, adjusted
+from .settings import BASE_DIR, env, shared
+
+DATABASES = {
+    "default": shared.test_database_config(
+        env, name="media_handler_media", sqlite_path=BASE_DIR / "test.sqlite3"
+    )
+}
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="media-handler-test-"))
+FILE_UPLOAD_TEMP_DIR = str(MEDIA_ROOT / ".incoming")

@@ -1,0 +1,15 @@
+from django.urls import include, path
+
+from common import views as common_views
+
+urlpatterns = [
+    path("health/", common_views.health),
+    path("api/media/health/", common_views.health),
+    path("api/media/ping/", common_views.ping),
+    path("api/media/", include("media_handler.urls")),
+]
+
+handler400 = common_views.bad_request
+handler403 = common_views.permission_denied
+handler404 = common_views.page_not_found
+handler500 = common_views.server_error

@@ -1,0 +1,169 @@
+"""Settings readers both services use, so the token contract and the configuration conventions
+cannot drift apart between them. Each service's settings.py calls these with its own prefix."""
+
+import json
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+import environ
+
+# Secrets a development checkout generates for itself when the environment has none.
+DEV_SECRET_NAMES = (
+    "AUTH_SECRET_KEY",
+    "BACKEND_SECRET_KEY",
+    "JWT_SIGNING_KEY",
+    "FILE_URL_SIGNING_KEY",
+)
+
+
+def read_env(repo_root: Path) -> environ.Env:
+    """The environment, completed by `<repo>/.env` when there is one (the environment wins)."""
+    env_file = Path(os.environ.get("ENV_FILE", repo_root / ".env"))
+    if env_file.is_file():
+        environ.Env.read_env(env_file, overwrite=False)
+    return environ.Env()
+
+
+def dev_secret(repo_root: Path, name: str) -> str:
+    """A random development secret, generated once into `<repo>/.dev-secrets.json`.
+
+    Both services and every worker read the same file, so a checkout with no `.env` still signs
+    tokens with one key that both services share. The file is created atomically (link, not
+    write-in-place) because both services may start at the same moment.
+    """
+    path = Path(os.environ.get("DEV_SECRETS_FILE", repo_root / ".dev-secrets.json"))
+    if not path.exists():
+        generated = {secret: secrets.token_urlsafe(48) for secret in DEV_SECRET_NAMES}
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(generated, indent=2))
+        tmp.chmod(0o600)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # the other service won the race; use its file
+        finally:
+            tmp.unlink()
+    return json.loads(path.read_text())[name]
+
+
+def secret(env: environ.Env, repo_root: Path, name: str) -> str:
+    return env.str(name, default="") or dev_secret(repo_root, name)
+
+
+def database_config(env: environ.Env, *, prefix: str, sqlite_path: Path) -> dict:
+    """`<PREFIX>_DATABASE_URL`, then `DATABASE_URL`, then `<PREFIX>_DB_*`, then SQLite."""
+    url = env.str(f"{prefix}_DATABASE_URL", default="") or env.str("DATABASE_URL", default="")
+    if url:
+        config = env.db_url_config(url)
+    elif env.str(f"{prefix}_DB_NAME", default=""):
+        config = {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": env.str(f"{prefix}_DB_NAME"),
+            "USER": env.str(f"{prefix}_DB_USER", default="postgres"),
+            "PASSWORD": env.str(f"{prefix}_DB_PASSWORD", default=""),
+            "HOST": env.str(f"{prefix}_DB_HOST", default="127.0.0.1"),
+            "PORT": env.str(f"{prefix}_DB_PORT", default="5432"),
+        }
+    else:
+        config = {"ENGINE": "django.db.backends.sqlite3", "NAME": str(sqlite_path)}
+    return _tuned(env, config)
+
+
+def test_database_config(env: environ.Env, *, name: str, sqlite_path: Path) -> dict:
+    """The test suite's database: SQLite, or PostgreSQL when `TEST_DATABASE=postgres`."""
+    if env.str("TEST_DATABASE", default="sqlite") == "postgres":
+        base = env.str("TEST_POSTGRES_URL", default="postgres://postgres@127.0.0.1:5432")
+        return _tuned(env, env.db_url_config(f"{base.rstrip('/')}/{name}"))
+    return {"ENGINE": "django.db.backends.sqlite3", "NAME": str(sqlite_path)}
+
+
+def _tuned(env: environ.Env, config: dict) -> dict:
+    if config["ENGINE"].endswith("sqlite3"):
+        # WAL lets the gunicorn workers read while one of them writes.
+        config.setdefault("OPTIONS", {}).update({"transaction_mode": "IMMEDIATE", "timeout": 20})
+        config["OPTIONS"]["init_command"] = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+        return config
+    # Reuse connections across requests, and check them before use so a restarted
+    # PostgreSQL costs one failed request per worker at most, not a wedged worker.
+    config["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
+    config["CONN_HEALTH_CHECKS"] = True
+    config.setdefault("OPTIONS", {}).setdefault("connect_timeout", env.int("DB_CONNECT_TIMEOUT", 3))
+    return config
+
+
+def cache_config(env: environ.Env, *, key_prefix: str) -> dict:
+    """Redis when `REDIS_URL` is set (shared by all workers), local memory otherwise."""
+    redis_url = env.str("REDIS_URL", default="")
+    if redis_url:
+        backend = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}
+    else:
+        backend = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    return {"default": {**backend, "KEY_PREFIX": key_prefix}}
+
+
+def read_key(value: str) -> str:
+    """A PEM key given inline (newlines may be written `\\n`) or as a path to a PEM file."""
+    if not value:
+        return ""
+    if value.lstrip().startswith("-----BEGIN"):
+        return value.replace("\\n", "\n")
+    return Path(value).expanduser().read_text()
+
+
+def simple_jwt(env: environ.Env, repo_root: Path) -> dict:
+    """The token contract both services agree on (djangorestframework-simplejwt settings).
+
+    HS256 with the shared `JWT_SIGNING_KEY` by default. With `JWT_PRIVATE_KEY` (auth) or
+    `JWT_PUBLIC_KEY` / `JWT_JWKS_URL` (media) the tokens are asymmetric (RS256 by default)
+    and the media service holds no secret.
+    """
+    private_key = read_key(env.str("JWT_PRIVATE_KEY", default=""))
+    public_key = read_key(env.str("JWT_PUBLIC_KEY", default=""))
+    jwks_url = env.str("JWT_JWKS_URL", default="")
+    asymmetric = bool(private_key or public_key or jwks_url)
+    algorithm = env.str("JWT_ALGORITHM", default="RS256" if asymmetric else "HS256")
+    rotate = env.bool("JWT_ROTATE_REFRESH_TOKENS", default=False)
+    return {
+        "ALGORITHM": algorithm,
+        "SIGNING_KEY": private_key if asymmetric else secret(env, repo_root, "JWT_SIGNING_KEY"),
+        "VERIFYING_KEY": public_key or None,
+        "JWK_URL": jwks_url or None,
+        "LEEWAY": env.int("JWT_LEEWAY_SECONDS", default=0),
+        "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_TOKEN_MINUTES", default=15)),
+        "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_TOKEN_DAYS", default=7)),
+        # Off by default: the mobile app keeps its first refresh token for the whole session.
+        "ROTATE_REFRESH_TOKENS": rotate,
+        "BLACKLIST_AFTER_ROTATION": rotate,
+        "UPDATE_LAST_LOGIN": False,
+        "AUTH_HEADER_TYPES": ("Bearer",),
+        "USER_ID_FIELD": "id",
+        "USER_ID_CLAIM": "user_id",
+        "TOKEN_TYPE_CLAIM": "token_type",
+        "JTI_CLAIM": "jti",
+    }
+
+
+# Headers a browser client may read from our answers (CORS).
+CORS_EXPOSE_HEADERS = ["Retry-After", "X-Request-ID", "Content-Range", "Content-Disposition"]
+
+
+def logging_config(env: environ.Env) -> dict:
+    """Plain lines on stderr, each carrying the request id the gateway (or we) assigned."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"request_id": {"()": "common.request_id.RequestIdLogFilter"}},
+        "formatters": {
+            "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}
+        },
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "formatter": "plain",
+                "filters": ["request_id"],
+            }
+        },
+        "root": {"handlers": ["stderr"], "level": env.str("LOG_LEVEL", default="INFO")},
+    }

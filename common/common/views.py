@@ -1,0 +1,63 @@
+"""Views every service mounts: health, a no-database ping, and JSON answers for Django's own
+error pages (unknown URL, crash), so no error is ever an HTML page."""
+
+import logging
+
+from django.conf import settings
+from django.db import DatabaseError, connection
+from django.http import JsonResponse
+from django.views.decorators.cache import never_cache
+
+from common.exceptions import error_body
+
+logger = logging.getLogger(__name__)
+
+
+@never_cache
+def health(request):
+    """200 when this service can reach its database, 503 otherwise."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except DatabaseError as exc:
+        logger.warning("health: database unavailable: %s", exc)
+        body = error_body("The database is unavailable.", code="database_unavailable")
+        return JsonResponse(
+            {
+                "status": "unavailable",
+                "service": settings.SERVICE_NAME,
+                "database": "unavailable",
+                **body,
+            },
+            status=503,
+        )
+    return JsonResponse({"status": "ok", "service": settings.SERVICE_NAME, "database": "ok"})
+
+
+@never_cache
+def ping(request):
+    """The cheapest JSON answer the stack can give: the ceiling benchmarks compare against."""
+    return JsonResponse({"ping": "pong"})
+
+
+def bad_request(request, exception=None):
+    return JsonResponse(error_body("Bad request.", code="bad_request"), status=400)
+
+
+def permission_denied(request, exception=None):
+    return JsonResponse(
+        error_body("You do not have permission to perform this action.", code="permission_denied"),
+        status=403,
+    )
+
+
+def page_not_found(request, exception=None):
+    return JsonResponse(error_body("Not found.", code="not_found"), status=404)
+
+
+def server_error(request):
+    return JsonResponse(
+        error_body("The server hit an unexpected error; it has been logged.", code="server_error"),
+        status=500,
+    )
