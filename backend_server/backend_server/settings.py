@@ -21,6 +21,8 @@ if env.bool("TRUST_X_FORWARDED_PROTO", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 INSTALLED_APPS = [
+    # Only because simplejwt imports its models; media_handler.db_routers keeps its tables out.
+    "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.staticfiles",
     "corsheaders",
@@ -52,6 +54,7 @@ TEMPLATES = [
 DATABASES = {
     "default": shared.database_config(env, prefix="BACKEND", sqlite_path=BASE_DIR / "db.sqlite3")
 }
+DATABASE_ROUTERS = ["media_handler.db_routers.NoUserTablesRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 CACHES = shared.cache_config(env, key_prefix="media")
 
@@ -65,7 +68,11 @@ STATIC_ROOT = REPO_ROOT / "var" / "static" / "media"
 # Files. Uploads stream to a temporary file on disk (never whole in memory) and are moved
 # under MEDIA_ROOT/uploads/YYYY/MM/DD/ once they are checked.
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(REPO_ROOT / "media")))
-FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.TemporaryFileUploadHandler"]
+FILE_UPLOAD_HANDLERS = [
+    # First in the chain: refuses a body past MAX_UPLOAD_SIZE (413) and removes the partial file.
+    "media_handler.files.MaxSizeUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 FILE_UPLOAD_TEMP_DIR = env.str("FILE_UPLOAD_TEMP_DIR", default=str(MEDIA_ROOT / ".incoming"))
 FILE_UPLOAD_PERMISSIONS = 0o640
 MAX_UPLOAD_SIZE = env.int("MAX_UPLOAD_SIZE", default=1024**3)
@@ -75,6 +82,10 @@ FILE_URL_MAX_AGE_SECONDS = env.int("FILE_URL_MAX_AGE_SECONDS", default=3600)
 USE_X_ACCEL_REDIRECT = env.bool("USE_X_ACCEL_REDIRECT", default=False)
 X_ACCEL_REDIRECT_PREFIX = env.str("X_ACCEL_REDIRECT_PREFIX", default="/_protected_media/")
 ORPHAN_GRACE_SECONDS = env.int("ORPHAN_GRACE_SECONDS", default=3600)
+# Lists count exactly up to this many rows per request; past it, the exact count is cached
+# for PAGINATION_COUNT_CACHE_SECONDS (see media_handler.pagination).
+PAGINATION_EXACT_COUNT_LIMIT = env.int("PAGINATION_EXACT_COUNT_LIMIT", default=10_000)
+PAGINATION_COUNT_CACHE_SECONDS = env.int("PAGINATION_COUNT_CACHE_SECONDS", default=60)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["media_handler.authentication.StatelessJWTAuthentication"],
@@ -97,6 +108,9 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # The schema and its Swagger UI are public; every operation in them says what it needs.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
 }
 
 # Configured origins; every origin while none is configured (development).

@@ -1,0 +1,15 @@
+from pathlib import Path
+
+from django.apps import AppConfig
+from django.conf import settings
+
+
+class MediaHandlerConfig(AppConfig):
+    name = "media_handler"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from media_handler import schema  # noqa: F401 -- registers the OpenAPI auth extension
+
+        # Django's temporary-file upload handler needs its directory before the first upload.
+        Path(settings.FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,53 @@
+"""The media service's only idea of a user: a verified access token.
+
+simplejwt's stateless authentication checks the signature with the pinned algorithm (HS256 with
+the shared key, or RS256 and friends with a public key or a JWKS URL), `exp`, `jti` and
+`token_type == "access"` (a refresh token is refused). No user table is read and the auth
+service is never called: `authenticate()` runs no database query.
+"""
+
+from django.utils.functional import cached_property
+from rest_framework_simplejwt.authentication import JWTStatelessUserAuthentication
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
+from rest_framework_simplejwt.models import TokenUser
+from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.tokens import AccessToken, Token
+
+
+class TokenOwner(TokenUser):
+    """The caller, built from the claims: an integer `id` (the owner of media rows) and `email`."""
+
+    @cached_property
+    def id(self) -> int:
+        return int(self.token[api_settings.USER_ID_CLAIM])
+
+    @cached_property
+    def email(self) -> str:
+        return self.token.get("email", "")
+
+
+class StatelessJWTAuthentication(JWTStatelessUserAuthentication):
+    """Bearer access tokens only; any failure is a 401 with `WWW-Authenticate: Bearer`.
+
+    A request without an Authorization header is anonymous, and the permission check turns it
+    into a 401 too: this class provides `authenticate_header`, so DRF never answers 403.
+    """
+
+    www_authenticate_realm = "media"
+
+    def get_validated_token(self, raw_token: bytes) -> Token:
+        try:
+            return AccessToken(raw_token)
+        except TokenError as exc:
+            # One flat body ("Token is expired", "Token has wrong type", ...), not simplejwt's
+            # nested list of attempts per token class.
+            raise InvalidToken(exc.args[0]) from exc
+
+    def get_user(self, validated_token: Token) -> TokenOwner:
+        try:
+            owner = TokenOwner(validated_token)
+            if owner.id < 1:
+                raise ValueError(owner.id)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InvalidToken("Token contained no recognizable user identification") from exc
+        return owner

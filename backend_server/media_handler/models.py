@@ -1,0 +1,92 @@
+import uuid
+
+from django.db import models
+
+
+class MediaType(models.TextChoices):
+    IMAGE = "image", "Image"
+    VIDEO = "video", "Video"
+    AUDIO = "audio", "Audio"
+
+
+class Collection(models.Model):
+    """A user's named group of media. `user` is the access token's `user_id`: this service
+    has no user table, so ownership is a plain integer."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.PositiveBigIntegerField()
+    name = models.CharField(max_length=255)
+    description = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["user", "-created_at", "-id"], name="collection_owner_list_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Media(models.Model):
+    """One media record of a user, with or without a stored file.
+
+    A record has a stored file exactly when the upload service hashed its bytes
+    (`checksum_sha256` is set); `storage_path` is then relative to MEDIA_ROOT and was chosen by
+    the server. Without a file, `storage_path` and `size` are free values given by the client
+    and are never used to reach the disk.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.PositiveBigIntegerField()
+    name = models.CharField(max_length=255)
+    type = models.CharField(max_length=5, choices=MediaType.choices)
+    size = models.PositiveBigIntegerField(default=0)
+    storage_path = models.CharField(max_length=1024, blank=True, default="")
+    description = models.TextField(blank=True, default="")
+    mime_type = models.CharField(max_length=127, blank=True, default="")
+    checksum_sha256 = models.CharField(max_length=64, blank=True, default="")
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    duration = models.FloatField(null=True, blank=True)
+    collection = models.ForeignKey(
+        Collection, on_delete=models.SET_NULL, null=True, blank=True, related_name="media"
+    )
+    is_deleted = models.BooleanField(default=False)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "media"
+        indexes = [
+            # The owner's list (and trash), newest first, id as the tie-breaker of a stable page.
+            models.Index(
+                fields=["user", "is_deleted", "-created_at", "-id"], name="media_owner_list_idx"
+            ),
+            # The same list narrowed by type (the mobile app's `?type=image`).
+            models.Index(
+                fields=["user", "type", "is_deleted", "-created_at", "-id"],
+                name="media_owner_type_idx",
+            ),
+            # sweep_orphan_files asks which stored paths still have a row.
+            models.Index(
+                fields=["storage_path"],
+                name="media_stored_path_idx",
+                condition=~models.Q(checksum_sha256=""),
+            ),
+            # purge_deleted_media's scan of the trash.
+            models.Index(
+                fields=["deleted_at"],
+                name="media_deleted_at_idx",
+                condition=models.Q(is_deleted=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def has_file(self) -> bool:
+        return bool(self.checksum_sha256)
