@@ -1,1 +1,44 @@
-urlpatterns = []
+"""Mounted at `api/media` with or without its slash (backend_server.urls). One set of views,
+routed at both layouts of the spec: the seed README's (`media/`, `collections/`) and the mobile
+app's (media at the root, `collection/`). The trailing slash is optional everywhere, and ids are
+UUIDs, so `ping/`, `health/`, `schema/`, `docs/` and `files/` never read as a media id."""
+
+from django.urls import re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import SimpleRouter
+
+from media_handler.views import UUID_PATTERN, CollectionViewSet, MediaViewSet, SignedFileView
+
+
+class OptionalSlashRouter(SimpleRouter):
+    def __init__(self):
+        super().__init__()
+        self.trailing_slash = "/?"
+
+    def get_urls(self):
+        # With an empty prefix DRF strips the list route's leading slash, leaving "^?$".
+        return [
+            re_path(r"^$", url.callback, name=url.name) if str(url.pattern) == "^?$" else url
+            for url in super().get_urls()
+        ]
+
+
+seed_layout = OptionalSlashRouter()
+seed_layout.register("media", MediaViewSet, basename="media")
+seed_layout.register("collections", CollectionViewSet, basename="collection")
+
+mobile_layout = OptionalSlashRouter()
+mobile_layout.register("collection", CollectionViewSet, basename="mobile-collection")
+mobile_layout.register("", MediaViewSet, basename="mobile-media")
+
+urlpatterns = [
+    re_path(
+        rf"^files/(?P<media_id>{UUID_PATTERN})/?$",
+        SignedFileView.as_view(),
+        name="media-file-signed",
+    ),
+    re_path(r"^schema/?$", SpectacularAPIView.as_view(), name="schema"),
+    re_path(r"^docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    *seed_layout.urls,
+    *mobile_layout.urls,
+]

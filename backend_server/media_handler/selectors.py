@@ -1,0 +1,63 @@
+"""Every read of media and collections. Each selector takes the owner explicitly: the owner
+filter lives here and nowhere else, and another user's object is simply not found (404)."""
+
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Count, Prefetch, Q, QuerySet
+from rest_framework.exceptions import NotFound, ValidationError
+
+from media_handler.filters import MediaFilter
+from media_handler.models import Collection, Media
+
+
+def media_list(*, user_id: int, filters: Mapping[str, Any] | None = None) -> QuerySet[Media]:
+    """The owner's media narrowed by MediaFilter (live media unless `is_deleted=true`).
+
+    Raises ValidationError for a bad filter value (an unknown `type`, a malformed UUID).
+    """
+    filterset = MediaFilter(data=filters or {}, queryset=Media.objects.filter(user=user_id))
+    if not filterset.is_valid():
+        raise ValidationError(filterset.errors)
+    return filterset.qs
+
+
+def media_get(*, user_id: int, media_id: uuid.UUID | str, include_deleted: bool = False) -> Media:
+    """One of the owner's media; the trash only with `include_deleted`. Raises NotFound."""
+    queryset = Media.objects.filter(user=user_id)
+    if not include_deleted:
+        queryset = queryset.filter(is_deleted=False)
+    try:
+        return queryset.get(pk=media_id)
+    except (Media.DoesNotExist, ValueError, DjangoValidationError) as exc:
+        raise NotFound("No media found with this id.", code="media_not_found") from exc
+
+
+def media_with_file(*, media_id: uuid.UUID | str) -> Media | None:
+    """A live media with a stored file, whoever owns it: the signed-URL view's lookup, where
+    the signature, not the owner, is the permission."""
+    return Media.objects.filter(pk=media_id, is_deleted=False).exclude(checksum_sha256="").first()
+
+
+def _with_media_count(queryset: QuerySet[Collection]) -> QuerySet[Collection]:
+    return queryset.annotate(media_count=Count("media", filter=Q(media__is_deleted=False)))
+
+
+def collection_list(*, user_id: int) -> QuerySet[Collection]:
+    """The owner's collections, each with `media_count` (its live media) in the same query."""
+    return _with_media_count(Collection.objects.filter(user=user_id))
+
+
+def collection_get(*, user_id: int, collection_id: uuid.UUID | str) -> Collection:
+    """One of the owner's collections with `media_count` and its live media prefetched
+    (newest first) in `live_media`. Raises NotFound."""
+    live_media = Media.objects.filter(user=user_id, is_deleted=False).order_by("-created_at", "-id")
+    queryset = collection_list(user_id=user_id).prefetch_related(
+        Prefetch("media", queryset=live_media, to_attr="live_media")
+    )
+    try:
+        return queryset.get(pk=collection_id)
+    except (Collection.DoesNotExist, ValueError, DjangoValidationError) as exc:
+        raise NotFound("No collection found with this id.", code="collection_not_found") from exc

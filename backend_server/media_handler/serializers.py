@@ -1,0 +1,116 @@
+from django.http import QueryDict
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from media_handler.files import signed_file_url
+from media_handler.models import Collection, Media, MediaType
+
+# The mobile app's upload form sends every optional field, unset ones as "" or "null".
+FORM_NONE_VALUES = ("", "null")
+
+
+class MediaSerializer(serializers.ModelSerializer):
+    """A media as clients read it; on PUT/PATCH only name, type and description change."""
+
+    file = serializers.SerializerMethodField(
+        help_text="A signed, expiring URL of the bytes that needs no Authorization header; "
+        "null for a record without a file."
+    )
+    collection = serializers.UUIDField(source="collection_id", read_only=True, allow_null=True)
+    description = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, default=""
+    )
+
+    class Meta:
+        model = Media
+        fields = [
+            "id",
+            "name",
+            "type",
+            "size",
+            "storage_path",
+            "description",
+            "file",
+            "mime_type",
+            "checksum_sha256",
+            "width",
+            "height",
+            "duration",
+            "collection",
+            "is_deleted",
+            "user",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = [
+            field for field in fields if field not in ("name", "type", "description")
+        ]
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_file(self, media: Media) -> str | None:
+        return signed_file_url(self.context["request"], media)
+
+
+class MediaCreateSerializer(serializers.Serializer):
+    """A new media: a record without a file (JSON, as in the seed example) or a multipart
+    upload with `file`. Any other field (`user`, `id`, file facts) is ignored."""
+
+    name = serializers.CharField(max_length=255)
+    type = serializers.ChoiceField(choices=MediaType.choices)
+    description = serializers.CharField(required=False, allow_blank=True, allow_null=True)
+    collection = serializers.UUIDField(required=False, allow_null=True)
+    size = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=0,
+        help_text="Only for a record without a file; an upload's size comes from its bytes.",
+    )
+    storage_path = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        max_length=1024,
+        help_text="Only for a record without a file; an upload's path is chosen by the server.",
+    )
+    file = serializers.FileField(required=False, allow_null=True)
+
+    def to_internal_value(self, data):
+        if isinstance(data, QueryDict):
+            data = {
+                key: None if value in FORM_NONE_VALUES else value
+                for key, value in data.items()
+                if key not in ("name", "type") or value not in FORM_NONE_VALUES
+            }
+        return super().to_internal_value(data)
+
+
+class CollectionSerializer(serializers.ModelSerializer):
+    media_count = serializers.IntegerField(read_only=True, default=0)
+    description = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, default=""
+    )
+
+    class Meta:
+        model = Collection
+        fields = ["id", "user", "name", "description", "media_count", "created_at", "updated_at"]
+        read_only_fields = ["id", "user", "media_count", "created_at", "updated_at"]
+
+
+class CollectionDetailSerializer(CollectionSerializer):
+    media = MediaSerializer(source="live_media", many=True, read_only=True)
+
+    class Meta(CollectionSerializer.Meta):
+        fields = [*CollectionSerializer.Meta.fields, "media"]
+
+
+class AddToCollectionSerializer(serializers.Serializer):
+    collection_id = serializers.UUIDField()
+
+
+class ErrorSerializer(serializers.Serializer):
+    """Every error body (schema only): DRF's keys plus `code` and `message`."""
+
+    detail = serializers.CharField(required=False)
+    code = serializers.CharField()
+    message = serializers.CharField()

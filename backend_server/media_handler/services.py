@@ -1,0 +1,162 @@
+"""Every write of media and collections. Views validate the input's shape and call one of
+these; the rules (ownership, the upload policy, the file/row atomicity) are enforced here."""
+
+import logging
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework.exceptions import ValidationError
+
+from media_handler.files import delete_stored_file, media_family, store_upload
+from media_handler.models import Collection, Media
+
+logger = logging.getLogger(__name__)
+
+MEDIA_EDITABLE_FIELDS = ("name", "type", "description")
+COLLECTION_EDITABLE_FIELDS = ("name", "description")
+
+
+def _owned_collection(*, user_id: int, collection_id: uuid.UUID | None) -> Collection | None:
+    if collection_id is None:
+        return None
+    collection = Collection.objects.filter(user=user_id, pk=collection_id).first()
+    if collection is None:
+        raise ValidationError({"collection": ["No collection of yours has this id."]})
+    return collection
+
+
+def media_create(
+    *, user_id: int, data: dict[str, Any], upload: UploadedFile | None = None
+) -> Media:
+    """Create a media of `user_id`, with a stored file when `upload` is given.
+
+    With a file, the size, path and file facts come from the bytes (whatever the client said)
+    and the declared `type` must match the sniffed content. The file is written first and the
+    row second, in a transaction; if the row cannot be written the file is deleted, so a failed
+    upload leaves neither. Raises ValidationError (400) for a refused file or a collection that
+    is not the caller's.
+    """
+    collection = _owned_collection(user_id=user_id, collection_id=data.get("collection"))
+    fields = {
+        "user": user_id,
+        "name": data["name"],
+        "type": data["type"],
+        "description": data.get("description") or "",
+        "collection": collection,
+        "size": data.get("size") or 0,
+        "storage_path": data.get("storage_path") or "",
+    }
+    if upload is None:
+        return Media.objects.create(**fields)
+
+    stored = store_upload(upload, declared_type=data["type"])
+    fields.update(
+        size=stored.size,
+        storage_path=stored.storage_path,
+        mime_type=stored.mime_type,
+        checksum_sha256=stored.checksum_sha256,
+        width=stored.width,
+        height=stored.height,
+        duration=stored.duration,
+    )
+    try:
+        with transaction.atomic():
+            media = Media.objects.create(**fields)
+    except IntegrityError as exc:
+        delete_stored_file(stored.storage_path)
+        # The collection was deleted between the check and the insert.
+        raise ValidationError({"collection": ["No collection of yours has this id."]}) from exc
+    except BaseException:
+        delete_stored_file(stored.storage_path)
+        raise
+    return media
+
+
+def media_update(*, media: Media, data: dict[str, Any]) -> Media:
+    """Change the name, type or description. A media with a file keeps the type of its content:
+    changing it to another family is a 400."""
+    changes = {field: data[field] for field in MEDIA_EDITABLE_FIELDS if field in data}
+    if "description" in changes:
+        changes["description"] = changes["description"] or ""
+    new_type = changes.get("type", media.type)
+    if media.has_file and new_type != media_family(media.mime_type):
+        raise ValidationError(
+            {"type": [f"The type is '{new_type}' but the file's content is {media.mime_type}."]}
+        )
+    for field, value in changes.items():
+        setattr(media, field, value)
+    media.save(update_fields=[*changes, "updated_at"])
+    return media
+
+
+def media_soft_delete(*, media: Media) -> Media:
+    """Move the media to its owner's trash; row and file stay until purge_deleted_media."""
+    media.is_deleted = True
+    media.deleted_at = timezone.now()
+    media.save(update_fields=["is_deleted", "deleted_at", "updated_at"])
+    return media
+
+
+def media_restore(*, media: Media) -> Media:
+    """Take the media out of the trash (a live media is left as it is)."""
+    if media.is_deleted:
+        media.is_deleted = False
+        media.deleted_at = None
+        media.save(update_fields=["is_deleted", "deleted_at", "updated_at"])
+    return media
+
+
+def media_purge(*, media_items: Iterable[Media]) -> int:
+    """Delete rows and their files for good. The rows go first, in one transaction; the files
+    follow once it has committed (a file left behind by a crash is an orphan the sweep finds)."""
+    media_items = list(media_items)
+    stored_paths = [media.storage_path for media in media_items if media.has_file]
+    with transaction.atomic():
+        deleted, _ = Media.objects.filter(pk__in=[media.pk for media in media_items]).delete()
+        transaction.on_commit(lambda: [delete_stored_file(path) for path in stored_paths])
+    return deleted
+
+
+def collection_create(*, user_id: int, data: dict[str, Any]) -> Collection:
+    return Collection.objects.create(
+        user=user_id, name=data["name"], description=data.get("description") or ""
+    )
+
+
+def collection_update(*, collection: Collection, data: dict[str, Any]) -> Collection:
+    changes = {field: data[field] for field in COLLECTION_EDITABLE_FIELDS if field in data}
+    if "description" in changes:
+        changes["description"] = changes["description"] or ""
+    for field, value in changes.items():
+        setattr(collection, field, value)
+    collection.save(update_fields=[*changes, "updated_at"])
+    return collection
+
+
+def collection_delete(*, collection: Collection) -> None:
+    """Delete the collection; its media stay, detached (also those in the trash)."""
+    with transaction.atomic():
+        Media.objects.filter(collection=collection).update(
+            collection=None, updated_at=timezone.now()
+        )
+        collection.delete()
+
+
+def collection_add_media(*, media: Media, collection: Collection) -> Media:
+    """Put the media in the collection. Both must belong to the same user; callers look both
+    up through the owner's selectors, and this re-checks it so no path can mix owners."""
+    if media.user != collection.user:
+        raise ValidationError({"collection_id": ["No collection of yours has this id."]})
+    media.collection = collection
+    media.save(update_fields=["collection", "updated_at"])
+    return media
+
+
+def collection_remove_media(*, media: Media) -> Media:
+    media.collection = None
+    media.save(update_fields=["collection", "updated_at"])
+    return media

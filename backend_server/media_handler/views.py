@@ -1,0 +1,251 @@
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.filters import SearchFilter
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from media_handler import selectors, services
+from media_handler.files import serve_file, signature_is_valid
+from media_handler.filters import StableOrderingFilter
+from media_handler.models import Collection, Media, MediaType
+from media_handler.serializers import (
+    AddToCollectionSerializer,
+    CollectionDetailSerializer,
+    CollectionSerializer,
+    ErrorSerializer,
+    MediaCreateSerializer,
+    MediaSerializer,
+)
+
+UUID_PATTERN = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+
+ERROR = OpenApiResponse(ErrorSerializer, description="`detail`, `code` and `message`.")
+UNAUTHORIZED = OpenApiResponse(ErrorSerializer, description="Missing, bad or expired token.")
+NOT_FOUND = OpenApiResponse(ErrorSerializer, description="Not one of the caller's objects.")
+BINARY = OpenApiResponse(OpenApiTypes.BINARY, description="The bytes (206 for a Range).")
+
+MEDIA_FILTER_PARAMETERS = [
+    OpenApiParameter("type", enum=MediaType.values, description="Only media of this type."),
+    OpenApiParameter("collection", OpenApiTypes.UUID, description="Only this collection's."),
+    OpenApiParameter(
+        "is_deleted", OpenApiTypes.BOOL, description="`true` lists the trash (default false)."
+    ),
+]
+
+
+@extend_schema_view(
+    list=extend_schema(
+        parameters=MEDIA_FILTER_PARAMETERS, responses={200: MediaSerializer, 400: ERROR}
+    ),
+    retrieve=extend_schema(responses={200: MediaSerializer, 404: NOT_FOUND}),
+    update=extend_schema(responses={200: MediaSerializer, 400: ERROR, 404: NOT_FOUND}),
+    partial_update=extend_schema(responses={200: MediaSerializer, 400: ERROR, 404: NOT_FOUND}),
+    destroy=extend_schema(responses={204: None, 404: NOT_FOUND}),
+)
+@extend_schema(responses={401: UNAUTHORIZED})
+class MediaViewSet(viewsets.GenericViewSet):
+    queryset = Media.objects.none()  # every read goes through media_handler.selectors
+    serializer_class = MediaSerializer
+    lookup_value_regex = UUID_PATTERN
+    filter_backends = [SearchFilter, StableOrderingFilter]
+    search_fields = ["name", "description"]
+    ordering_fields = ["created_at", "name", "size"]
+    ordering = ["-created_at"]
+
+    def get_object(self) -> Media:
+        return selectors.media_get(
+            user_id=self.request.user.id,
+            media_id=self.kwargs["pk"],
+            include_deleted=self.action == "restore",
+        )
+
+    def list(self, request, *args, **kwargs):
+        media = selectors.media_list(user_id=request.user.id, filters=request.query_params)
+        page = self.paginate_queryset(self.filter_queryset(media))
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    @extend_schema(
+        request={
+            "application/json": MediaCreateSerializer,
+            "multipart/form-data": MediaCreateSerializer,
+        },
+        responses={
+            201: MediaSerializer,
+            400: ERROR,
+            413: OpenApiResponse(ErrorSerializer, description="The file is over the limit."),
+        },
+    )
+    def create(self, request, *args, **kwargs):
+        serializer = MediaCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        upload = data.pop("file", None)
+        media = services.media_create(user_id=request.user.id, data=data, upload=upload)
+        return Response(self.get_serializer(media).data, status=status.HTTP_201_CREATED)
+
+    def retrieve(self, request, *args, **kwargs):
+        return Response(self.get_serializer(self.get_object()).data)
+
+    def update(self, request, *args, **kwargs):
+        media = self.get_object()
+        serializer = self.get_serializer(media, data=request.data, partial=kwargs.get("partial"))
+        serializer.is_valid(raise_exception=True)
+        media = services.media_update(media=media, data=serializer.validated_data)
+        return Response(self.get_serializer(media).data)
+
+    def partial_update(self, request, *args, **kwargs):
+        return self.update(request, *args, partial=True, **kwargs)
+
+    def destroy(self, request, *args, **kwargs):
+        services.media_soft_delete(media=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=None, responses={200: MediaSerializer, 404: NOT_FOUND})
+    @action(detail=True, methods=["post"])
+    def restore(self, request, *args, **kwargs):
+        media = services.media_restore(media=self.get_object())
+        return Response(self.get_serializer(media).data)
+
+    @extend_schema(
+        request=AddToCollectionSerializer,
+        responses={200: MediaSerializer, 400: ERROR, 404: NOT_FOUND},
+    )
+    @action(detail=True, methods=["post"], url_path="add-to-collection")
+    def add_to_collection(self, request, *args, **kwargs):
+        media = self.get_object()
+        serializer = AddToCollectionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            collection = selectors.collection_get(
+                user_id=request.user.id, collection_id=serializer.validated_data["collection_id"]
+            )
+        except NotFound:
+            return Response(
+                {"collection_id": ["No collection of yours has this id."]},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        media = services.collection_add_media(media=media, collection=collection)
+        return Response(self.get_serializer(media).data)
+
+    @extend_schema(request=None, responses={200: MediaSerializer, 404: NOT_FOUND})
+    @action(detail=True, methods=["post"], url_path="remove-from-collection")
+    def remove_from_collection(self, request, *args, **kwargs):
+        media = services.collection_remove_media(media=self.get_object())
+        return Response(self.get_serializer(media).data)
+
+    @extend_schema(responses={(200, "*/*"): BINARY, 206: BINARY, 404: NOT_FOUND, 416: ERROR})
+    @action(detail=True, methods=["get"])
+    def file(self, request, *args, **kwargs):
+        media = self.get_object()
+        if not media.has_file:
+            raise NotFound("This media has no file.", code="no_file")
+        return serve_file(request, media)
+
+
+@extend_schema_view(
+    list=extend_schema(responses={200: CollectionSerializer}),
+    create=extend_schema(responses={201: CollectionDetailSerializer, 400: ERROR}),
+    retrieve=extend_schema(responses={200: CollectionDetailSerializer, 404: NOT_FOUND}),
+    update=extend_schema(responses={200: CollectionDetailSerializer, 400: ERROR, 404: NOT_FOUND}),
+    partial_update=extend_schema(
+        responses={200: CollectionDetailSerializer, 400: ERROR, 404: NOT_FOUND}
+    ),
+    destroy=extend_schema(responses={204: None, 404: NOT_FOUND}),
+)
+@extend_schema(responses={401: UNAUTHORIZED})
+class CollectionViewSet(viewsets.GenericViewSet):
+    queryset = Collection.objects.none()  # every read goes through media_handler.selectors
+    serializer_class = CollectionSerializer
+    lookup_value_regex = UUID_PATTERN
+    filter_backends = [SearchFilter, StableOrderingFilter]
+    search_fields = ["name", "description"]
+    ordering_fields = ["created_at", "name"]
+    ordering = ["-created_at"]
+
+    def get_object(self) -> Collection:
+        return selectors.collection_get(
+            user_id=self.request.user.id, collection_id=self.kwargs["pk"]
+        )
+
+    def _detail(self, collection: Collection, *, status_code: int = status.HTTP_200_OK):
+        fresh = selectors.collection_get(user_id=self.request.user.id, collection_id=collection.pk)
+        context = self.get_serializer_context()
+        return Response(CollectionDetailSerializer(fresh, context=context).data, status=status_code)
+
+    def list(self, request, *args, **kwargs):
+        collections = selectors.collection_list(user_id=request.user.id)
+        page = self.paginate_queryset(self.filter_queryset(collections))
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        collection = services.collection_create(
+            user_id=request.user.id, data=serializer.validated_data
+        )
+        return self._detail(collection, status_code=status.HTTP_201_CREATED)
+
+    def retrieve(self, request, *args, **kwargs):
+        return self._detail(self.get_object())
+
+    def update(self, request, *args, **kwargs):
+        collection = self.get_object()
+        serializer = self.get_serializer(
+            collection, data=request.data, partial=kwargs.get("partial")
+        )
+        serializer.is_valid(raise_exception=True)
+        collection = services.collection_update(
+            collection=collection, data=serializer.validated_data
+        )
+        return self._detail(collection)
+
+    def partial_update(self, request, *args, **kwargs):
+        return self.update(request, *args, partial=True, **kwargs)
+
+    def destroy(self, request, *args, **kwargs):
+        services.collection_delete(collection=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SignedFileView(APIView):
+    """The bytes behind a signed `file` URL. The signature is the permission: no Authorization
+    is read, so the mobile app can load the URL straight into an image view."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("expires", OpenApiTypes.INT, required=True),
+            OpenApiParameter("signature", OpenApiTypes.STR, required=True),
+        ],
+        responses={
+            (200, "*/*"): BINARY,
+            206: BINARY,
+            403: OpenApiResponse(ErrorSerializer, description="Expired or tampered link."),
+            404: NOT_FOUND,
+            416: ERROR,
+        },
+    )
+    def get(self, request, media_id):
+        media = selectors.media_with_file(media_id=media_id)
+        if media is None:
+            raise NotFound("No file found with this id.", code="file_not_found")
+        expires = request.query_params.get("expires", "")
+        if not signature_is_valid(
+            media, expires=expires, signature=request.query_params.get("signature", "")
+        ):
+            raise PermissionDenied(
+                "This file link is invalid or has expired.", code="bad_signature"
+            )
+        return serve_file(request, media, max_age=int(expires) - int(timezone.now().timestamp()))
