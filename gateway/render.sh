@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2034  # template values are read by name, ${!name}, in render()
+# Renders the gateway's nginx configuration from gateway/templates/ and the environment:
+#   gateway/render.sh OUT_DIR
+# writes OUT_DIR/media-handler.conf (the site, http context) and OUT_DIR/nginx.conf (a whole
+# nginx including that site). Used by run_with_gateway.sh, setup_nginx.sh and the gateway
+# container, so the three cannot drift apart. Variables and defaults: .env.example, "Gateway".
+set -o errexit -o nounset -o pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(dirname "$here")
+
+if [ $# -ne 1 ]; then
+  echo "usage: $0 OUT_DIR" >&2
+  exit 2
+fi
+mkdir -p "$1"
+out=$(cd "$1" && pwd)
+
+fail() {
+  echo "gateway/render.sh: $*" >&2
+  exit 1
+}
+
+GATEWAY_PORT=${GATEWAY_PORT:-3000}
+AUTH_UPSTREAM=${AUTH_UPSTREAM:-127.0.0.1:${AUTH_PORT:-8000}}
+MEDIA_UPSTREAM=${MEDIA_UPSTREAM:-127.0.0.1:${MEDIA_PORT:-8001}}
+MEDIA_ROOT=${MEDIA_ROOT:-$repo/media}
+MEDIA_ROOT=${MEDIA_ROOT%/}
+MAX_UPLOAD_SIZE=${MAX_UPLOAD_SIZE:-1073741824}
+X_ACCEL_REDIRECT_PREFIX=${X_ACCEL_REDIRECT_PREFIX:-/_protected_media/}
+GATEWAY_SERVER_NAME=${GATEWAY_SERVER_NAME:-_}
+GATEWAY_PREFIX=${GATEWAY_PREFIX:-$repo/var/gateway}
+GATEWAY_JS_DIR=${GATEWAY_JS_DIR:-$here}
+GATEWAY_ACCESS_LOG=${GATEWAY_ACCESS_LOG:-$GATEWAY_PREFIX/logs/access.log}
+GATEWAY_ERROR_LOG=${GATEWAY_ERROR_LOG:-stderr}
+GATEWAY_WORKER_PROCESSES=${GATEWAY_WORKER_PROCESSES:-auto}
+NGINX_MIME_TYPES=${NGINX_MIME_TYPES:-/etc/nginx/mime.types}
+GATEWAY_SITE_CONF=$out/media-handler.conf
+
+[[ $GATEWAY_PORT =~ ^[0-9]+$ ]] || fail "GATEWAY_PORT must be a port number, not '$GATEWAY_PORT'"
+[[ $MAX_UPLOAD_SIZE =~ ^[0-9]+$ ]] || fail "MAX_UPLOAD_SIZE must be bytes, not '$MAX_UPLOAD_SIZE'"
+[[ $MEDIA_ROOT == /* ]] || fail "MEDIA_ROOT must be an absolute path, not '$MEDIA_ROOT'"
+[[ $X_ACCEL_REDIRECT_PREFIX == /*/ ]] || fail "X_ACCEL_REDIRECT_PREFIX must start and end with /"
+
+# A little room above the file limit for the multipart framing and the other form fields.
+CLIENT_MAX_BODY_SIZE=${CLIENT_MAX_BODY_SIZE:-$((MAX_UPLOAD_SIZE + 1048576))}
+if ((MAX_UPLOAD_SIZE >= 1073741824 && MAX_UPLOAD_SIZE % 1073741824 == 0)); then
+  MAX_UPLOAD_SIZE_HUMAN="$((MAX_UPLOAD_SIZE / 1073741824)) GiB"
+elif ((MAX_UPLOAD_SIZE >= 1048576 && MAX_UPLOAD_SIZE % 1048576 == 0)); then
+  MAX_UPLOAD_SIZE_HUMAN="$((MAX_UPLOAD_SIZE / 1048576)) MiB"
+else
+  MAX_UPLOAD_SIZE_HUMAN="$MAX_UPLOAD_SIZE bytes"
+fi
+
+if [ -z "${NJS_MODULE:-}" ]; then
+  for candidate in /usr/lib/nginx/modules/ngx_http_js_module.so \
+    /etc/nginx/modules/ngx_http_js_module.so /usr/lib64/nginx/modules/ngx_http_js_module.so; do
+    if [ -f "$candidate" ]; then
+      NJS_MODULE=$candidate
+      break
+    fi
+  done
+fi
+[ -n "${NJS_MODULE:-}" ] || fail "the njs module is missing: apt-get install libnginx-mod-http-js"
+
+# Only a master started as root switches users; its workers must read the uploads, which the
+# services (running as the same user) write with mode 0640.
+if [ "$(id -u)" -eq 0 ]; then
+  GATEWAY_USER_DIRECTIVE="user ${GATEWAY_USER:-root};"
+else
+  GATEWAY_USER_DIRECTIVE="# not started as root: nginx keeps the current user"
+fi
+
+names=(
+  GATEWAY_PORT AUTH_UPSTREAM MEDIA_UPSTREAM MEDIA_ROOT MAX_UPLOAD_SIZE_HUMAN
+  X_ACCEL_REDIRECT_PREFIX GATEWAY_SERVER_NAME GATEWAY_PREFIX GATEWAY_JS_DIR GATEWAY_ACCESS_LOG
+  GATEWAY_ERROR_LOG GATEWAY_WORKER_PROCESSES NGINX_MIME_TYPES GATEWAY_SITE_CONF
+  CLIENT_MAX_BODY_SIZE NJS_MODULE GATEWAY_USER_DIRECTIVE
+)
+
+render() {
+  local template=$1 target=$2 content name placeholder
+  content=$(<"$template")
+  for name in "${names[@]}"; do
+    placeholder="\${$name}"
+    content=${content//"$placeholder"/"${!name}"}
+  done
+  if [[ $content =~ \$\{[A-Z_]+\} ]]; then
+    fail "$template uses ${BASH_REMATCH[0]}, which render.sh does not know"
+  fi
+  printf '%s\n' "$content" >"$target.tmp"
+  mv "$target.tmp" "$target"
+}
+
+render "$here/templates/media-handler.conf.template" "$out/media-handler.conf"
+render "$here/templates/nginx.conf.template" "$out/nginx.conf"

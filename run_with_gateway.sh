@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# The whole stack from a clean clone: venv and pinned requirements, a development .env when there
+# is none, migrations, both services under gunicorn on 127.0.0.1 and the nginx gateway on :3000.
+# Stays in the foreground; Ctrl-C (or SIGTERM) stops everything it started. A service that dies
+# is restarted after RESTART_DELAY_SECONDS; one that keeps dying stops the whole stack.
+#
+# Environment (all optional): GATEWAY_PORT=3000 AUTH_PORT=8000 MEDIA_PORT=8001, VAR_DIR=./var
+# (pid files, rendered nginx config, logs), ENV_FILE=./.env, GUNICORN_WORKERS, and everything
+# in .env.example (the environment wins over .env).
+set -o errexit -o nounset -o pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+cd "$repo"
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
+
+GATEWAY_PORT=${GATEWAY_PORT:-3000}
+AUTH_PORT=${AUTH_PORT:-8000}
+MEDIA_PORT=${MEDIA_PORT:-8001}
+VAR_DIR=${VAR_DIR:-$repo/var}
+RESTART_DELAY_SECONDS=${RESTART_DELAY_SECONDS:-2}
+READY_TIMEOUT_SECONDS=${READY_TIMEOUT_SECONDS:-60}
+run_dir=$VAR_DIR/run
+gateway_prefix=$VAR_DIR/gateway
+export GATEWAY_PORT AUTH_PORT MEDIA_PORT PYTHONUNBUFFERED=1
+
+# nginx lives in /usr/sbin, which an unprivileged user's PATH often lacks.
+export PATH=$PATH:/usr/sbin:/sbin
+if ! bash scripts/install_system_packages.sh; then
+  die "the gateway needs nginx and its njs module (see above), or run ./run_local.sh without it."
+fi
+NGINX=${NGINX:-$(command -v nginx)}
+
+ensure_venv
+ensure_env_file
+load_env_file
+resolve_media_root
+# Behind the gateway: links on the client's host, one trusted proxy, file bytes sent by nginx.
+export USE_X_FORWARDED_HOST=true TRUSTED_PROXY_COUNT=1 USE_X_ACCEL_REDIRECT=true
+
+require_free_ports "$GATEWAY_PORT" "$AUTH_PORT" "$MEDIA_PORT"
+mkdir -p "$run_dir" "$gateway_prefix/logs" "$gateway_prefix/tmp"
+migrate_databases
+
+GATEWAY_PREFIX=$gateway_prefix gateway/render.sh "$gateway_prefix/conf"
+"$NGINX" -t -q -e stderr -p "$gateway_prefix" -c "$gateway_prefix/conf/nginx.conf"
+
+declare -A pids=() restarts=()
+ready=0
+
+start_service() {
+  local name=$1 project=$2 port=$3
+  "$VENV/bin/gunicorn" --config gateway/gunicorn.conf.py --chdir "$project" \
+    --bind "127.0.0.1:$port" --pid "$run_dir/$name.pid" "$project.wsgi:application" &
+  pids[$name]=$!
+}
+
+start_gateway() {
+  "$NGINX" -e stderr -p "$gateway_prefix" -c "$gateway_prefix/conf/nginx.conf" -g 'daemon off;' &
+  pids[gateway]=$!
+  echo "${pids[gateway]}" >"$run_dir/gateway.pid"
+}
+
+start() {
+  case $1 in
+    auth) start_service auth auth_server "$AUTH_PORT" ;;
+    media) start_service media backend_server "$MEDIA_PORT" ;;
+    gateway) start_gateway ;;
+  esac
+}
+
+shutdown() {
+  local status=$?
+  trap - EXIT INT TERM
+
+  if [ ${#pids[@]} -gt 0 ]; then
+    say "Stopping the gateway and both services"
+    stop_processes "${pids[@]}"
+  fi
+  rm -f "$run_dir"/{auth,media,gateway}.pid
+  if wait_ports_closed "$GATEWAY_PORT" "$AUTH_PORT" "$MEDIA_PORT"; then
+    say "Stopped; ports $GATEWAY_PORT, $AUTH_PORT and $MEDIA_PORT are free"
+  else
+    say "Stopped, but a port is still in use: ss -ltnp"
+  fi
+  exit "$status"
+}
+trap shutdown EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+say "Starting the auth service (:$AUTH_PORT), the media service (:$MEDIA_PORT), the gateway (:$GATEWAY_PORT)"
+start auth
+start media
+start gateway
+
+for _ in $(seq 1 $((READY_TIMEOUT_SECONDS * 4))); do
+  for name in "${!pids[@]}"; do
+    is_alive "${pids[$name]}" || die "the $name process exited while starting (its log is above)."
+  done
+  if [ "$(http_status "http://127.0.0.1:$GATEWAY_PORT/health")" = 200 ]; then
+    ready=1
+    break
+  fi
+  sleep 0.25
+done
+[ "$ready" = 1 ] || die "/health did not answer 200 within ${READY_TIMEOUT_SECONDS}s (logs above)."
+
+lan=$(lan_address)
+cat >&2 <<EOF
+
+  Media Handler is up.
+    gateway  http://localhost:$GATEWAY_PORT/            health: http://localhost:$GATEWAY_PORT/health
+    ${lan:+phone    http://$lan:$GATEWAY_PORT/            (same Wi-Fi)}
+    auth     http://127.0.0.1:$AUTH_PORT/api/auth/    (direct, this machine only)
+    media    http://127.0.0.1:$MEDIA_PORT/api/media/   (direct, this machine only)
+    media files in $MEDIA_ROOT; gateway access log $gateway_prefix/logs/access.log
+  Ctrl-C stops everything.
+
+EOF
+
+# Supervise: restart a service that dies (the gateway reports it down meanwhile); give up when
+# one dies five times within a minute, and stop everything when the gateway itself dies.
+declare -A first_restart=()
+while true; do
+  exited=""
+  wait -n -p exited || true
+  [ -n "$exited" ] || continue
+  for name in "${!pids[@]}"; do
+    [ "${pids[$name]}" = "$exited" ] || continue
+    unset "pids[$name]"
+    if [ "$name" = gateway ]; then
+      die "the gateway (nginx) exited; stopping the services."
+    fi
+    now=$(date +%s)
+    if [ $((now - ${first_restart[$name]:-0})) -gt 60 ]; then
+      first_restart[$name]=$now
+      restarts[$name]=0
+    fi
+    restarts[$name]=$((${restarts[$name]} + 1))
+    if [ "${restarts[$name]}" -gt 5 ]; then
+      die "the $name service keeps exiting; stopping everything."
+    fi
+    say "The $name service exited; restarting it in ${RESTART_DELAY_SECONDS}s"
+    sleep "$RESTART_DELAY_SECONDS" &
+    wait $! || true
+    start "$name"
+  done
+done
