@@ -68,6 +68,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 CACHES = shared.cache_config(env, key_prefix="auth")
 
 AUTH_USER_MODEL = "accounts.User"
+# Username or email address, case-insensitively: for the API's login and the admin's.
+AUTHENTICATION_BACKENDS = ["accounts.backends.EmailOrUsernameBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -92,13 +94,31 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "NUM_PROXIES": env.int("TRUSTED_PROXY_COUNT", default=0),
     "UNAUTHENTICATED_USER": None,
+    # Per client address: generous (carrier NAT puts crowds behind one address). Per account:
+    # strict (failed logins; registration attempts per email address).
+    "DEFAULT_THROTTLE_RATES": {
+        "login_address": env.str("LOGIN_IP_THROTTLE_RATE", default="60/min"),
+        "register_address": env.str("REGISTER_IP_THROTTLE_RATE", default="60/min"),
+        "login_account": env.str("LOGIN_ACCOUNT_THROTTLE_RATE", default="5/min"),
+        "register_account": env.str("REGISTER_ACCOUNT_THROTTLE_RATE", default="10/min"),
+    },
 }
 SIMPLE_JWT = shared.simple_jwt(env, REPO_ROOT)
+# Asymmetric signing only: the `kid` of the current key (default: its RFC 7638 thumbprint),
+# and the public keys of earlier signing keys, still published and accepted until the tokens
+# they signed have expired (PEM inline or as paths, comma-separated).
+JWT_KEY_ID = env.str("JWT_KEY_ID", default="")
+JWT_PREVIOUS_PUBLIC_KEYS = [
+    shared.read_key(key) for key in env.list("JWT_PREVIOUS_PUBLIC_KEYS", default=[])
+]
 SPECTACULAR_SETTINGS = {
     "TITLE": "Media Handler: auth service",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # The schema and its docs are public; a stale Bearer header must not make them 401.
+    "SERVE_AUTHENTICATION": [],
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
 }
 
 # Configured origins; every origin while none is configured (development).

@@ -6,10 +6,12 @@ top-level `code` (machine-readable) and `message` (one sentence the mobile app s
 
 import logging
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DatabaseError, InterfaceError, OperationalError
 from rest_framework import status
 from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.response import Response
+from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
 
 logger = logging.getLogger(__name__)
@@ -28,6 +30,9 @@ class ServiceError(APIException):
 def exception_handler(exc, context):
     if isinstance(exc, (OperationalError, InterfaceError)):
         return _database_unavailable(exc)
+    if isinstance(exc, DjangoValidationError):
+        # A service's (or a model's) validation: the same 400 as a serializer's.
+        exc = ValidationError(as_serializer_error(exc))
     response = drf_exception_handler(exc, context)
     if response is None:
         return None  # a real bug: Django's handler500 answers with JSON

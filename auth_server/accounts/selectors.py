@@ -1,0 +1,23 @@
+from accounts.models import User
+
+
+def user_by_login_identifier(*, identifier: str) -> User | None:
+    """The account an identifier names: an email when it has an "@" (usernames cannot), a
+    username otherwise; both case-insensitively."""
+    identifier = identifier.strip()
+    if not identifier:
+        return None
+    lookup = "email__iexact" if "@" in identifier else "username__iexact"
+    return User.objects.filter(**{lookup: identifier}).first()
+
+
+def username_taken(*, username: str, exclude_pk: int | None = None) -> bool:
+    return User.objects.filter(username__iexact=username).exclude(pk=exclude_pk).exists()
+
+
+def email_taken(*, email: str, exclude_pk: int | None = None) -> bool:
+    return User.objects.filter(email__iexact=email).exclude(pk=exclude_pk).exists()
+
+
+def phone_number_taken(*, phone_number: str, exclude_pk: int | None = None) -> bool:
+    return User.objects.filter(phone_number=phone_number).exclude(pk=exclude_pk).exists()

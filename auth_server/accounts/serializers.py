@@ -1,0 +1,157 @@
+from rest_framework import serializers
+
+from accounts.models import USERNAME_MAX_LENGTH, User, username_validator
+
+PASSWORD_MAX_LENGTH = 128  # hashing is deliberately slow: no megabyte passwords
+EMAIL_MAX_LENGTH = 254
+NAME_MAX_LENGTH = 150
+# Room for the spaces and dashes people type; the stored form is checked by the model.
+PHONE_NUMBER_INPUT_MAX_LENGTH = 32
+
+
+class UserSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = User
+        fields = [
+            "id",
+            "username",
+            "email",
+            "first_name",
+            "last_name",
+            "phone_number",
+            "is_active",
+            "is_staff",
+            "date_joined",
+        ]
+        read_only_fields = fields
+
+
+class PasswordField(serializers.CharField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", PASSWORD_MAX_LENGTH)
+        super().__init__(
+            write_only=True, trim_whitespace=False, style={"input_type": "password"}, **kwargs
+        )
+
+
+class RegisterSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=EMAIL_MAX_LENGTH)
+    password = PasswordField()
+    first_name = serializers.CharField(max_length=NAME_MAX_LENGTH)
+    last_name = serializers.CharField(max_length=NAME_MAX_LENGTH)
+    username = serializers.CharField(
+        max_length=USERNAME_MAX_LENGTH,
+        required=False,
+        allow_blank=True,
+        validators=[username_validator],
+        help_text="Derived from the email address when absent.",
+    )
+    phone_number = serializers.CharField(
+        max_length=PHONE_NUMBER_INPUT_MAX_LENGTH,
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        help_text="International (E.164) format, e.g. +14155550123.",
+    )
+
+
+class LoginSerializer(serializers.Serializer):
+    username = serializers.CharField(
+        max_length=EMAIL_MAX_LENGTH, required=False, help_text="A username or an email address."
+    )
+    email = serializers.EmailField(max_length=EMAIL_MAX_LENGTH, required=False)
+    password = PasswordField()
+
+    def validate(self, attrs):
+        identifier = attrs.get("email") or attrs.get("username")
+        if not identifier:
+            raise serializers.ValidationError(
+                {"username": ["Send a username or an email address (as `username` or `email`)."]},
+                code="required",
+            )
+        return {"identifier": identifier, "password": attrs["password"]}
+
+
+class ProfileSerializer(serializers.Serializer):
+    """The fields a user may change on their own profile (PUT needs the required ones)."""
+
+    username = serializers.CharField(
+        max_length=USERNAME_MAX_LENGTH, required=False, validators=[username_validator]
+    )
+    email = serializers.EmailField(max_length=EMAIL_MAX_LENGTH)
+    first_name = serializers.CharField(max_length=NAME_MAX_LENGTH, allow_blank=True)
+    last_name = serializers.CharField(max_length=NAME_MAX_LENGTH, allow_blank=True)
+    phone_number = serializers.CharField(
+        max_length=PHONE_NUMBER_INPUT_MAX_LENGTH, required=False, allow_blank=True, allow_null=True
+    )
+
+    def validate(self, attrs):
+        if "password" in self.initial_data:
+            raise serializers.ValidationError(
+                {"password": ["The password cannot be changed through the profile."]}
+            )
+        return attrs
+
+
+class RefreshSerializer(serializers.Serializer):
+    refresh = serializers.CharField(max_length=4096)
+
+
+class TokenPairSerializer(serializers.Serializer):
+    """Output: the tokens of a sign-in."""
+
+    access = serializers.CharField()
+    refresh = serializers.CharField()
+
+
+class RefreshedSerializer(serializers.Serializer):
+    """Output of a refresh: `refresh` only when rotation is on."""
+
+    access = serializers.CharField()
+    refresh = serializers.CharField(required=False)
+
+
+class LogoutSerializer(serializers.Serializer):
+    refresh = serializers.CharField(
+        max_length=4096,
+        required=False,
+        allow_blank=True,
+        help_text="The refresh token to revoke. Without it, the Bearer access token (even an "
+        "expired one) revokes all of its user's refresh tokens.",
+    )
+
+
+# The error bodies, as the OpenAPI schema describes them (common.exceptions makes them).
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    code = serializers.CharField(help_text="Machine-readable.")
+    message = serializers.CharField(help_text="One human-readable sentence.")
+
+
+class ValidationErrorSerializer(serializers.Serializer):
+    """One list of messages per field at fault (`non_field_errors` for the body as a whole)."""
+
+    code = serializers.CharField(help_text="`invalid`, or `parse_error` for malformed JSON.")
+    message = serializers.CharField(help_text="The first problem, naming its field.")
+    non_field_errors = serializers.ListField(child=serializers.CharField(), required=False)
+    detail = serializers.CharField(required=False, help_text="Malformed JSON.")
+
+
+class InvalidGrantSerializer(ErrorSerializer):
+    error = serializers.ChoiceField(choices=["invalid_grant"], help_text="As RFC 6749 §5.2.")
+
+
+class JWKSerializer(serializers.Serializer):
+    kty = serializers.CharField()
+    kid = serializers.CharField()
+    use = serializers.CharField()
+    alg = serializers.CharField()
+    n = serializers.CharField(required=False)
+    e = serializers.CharField(required=False)
+    crv = serializers.CharField(required=False)
+    x = serializers.CharField(required=False)
+    y = serializers.CharField(required=False)
+
+
+class JWKSetSerializer(serializers.Serializer):
+    keys = JWKSerializer(many=True)

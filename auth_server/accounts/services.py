@@ -1,0 +1,210 @@
+import re
+from typing import Any
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework import status
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.utils import aware_utcnow, datetime_from_epoch
+
+from accounts.exceptions import InvalidGrant
+from accounts.models import USERNAME_MAX_LENGTH, User, normalize_phone_number
+from accounts.selectors import email_taken, phone_number_taken, username_taken
+from accounts.tokens import (
+    AccessToken,
+    RefreshToken,
+    jwt_setting,
+    verified_claims_ignoring_expiry,
+)
+from common.exceptions import ServiceError
+
+PROFILE_FIELDS = ("username", "email", "first_name", "last_name", "phone_number")
+_NOT_USERNAME_CHARACTERS = re.compile(r"[^\w.+-]")
+# Attempts at a free derived username when a concurrent registration takes the one we chose.
+_DERIVED_USERNAME_ATTEMPTS = 3
+
+
+def user_create(
+    *,
+    email: str,
+    password: str,
+    first_name: str,
+    last_name: str,
+    username: str | None = None,
+    phone_number: str | None = None,
+) -> User:
+    """A new account. Email, username and phone number must be free (case-insensitively for the
+    first two); without a username, one is derived from the email's local part. The password goes
+    through Django's validators. Raises ValidationError naming every field at fault."""
+    user = User(
+        username=username or "",
+        email=email,
+        first_name=first_name,
+        last_name=last_name,
+        phone_number=normalize_phone_number(phone_number),
+    )
+    if not username:
+        user.username = _username_from_email(email)
+    _validate(user, password=password)
+    user.set_password(password)
+
+    for _attempt in range(_DERIVED_USERNAME_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                user.save()
+        except IntegrityError:
+            # A concurrent registration took a value between our check and our insert.
+            _validate(user)
+            if username:
+                raise
+            user.username = _username_from_email(user.email)
+            continue
+        return user
+    raise ValidationError({"username": ["Could not find a free username; please choose one."]})
+
+
+def user_update(*, user: User, data: dict[str, Any]) -> User:
+    """The profile fields in `data` applied to `user` (never the password or the flags), with the
+    same rules as at registration. Raises ValidationError naming every field at fault."""
+    changed = [field for field in PROFILE_FIELDS if field in data]
+    for field in changed:
+        value = data[field]
+        if field == "phone_number":
+            value = normalize_phone_number(value)
+        setattr(user, field, value)
+    _validate(user)
+    try:
+        with transaction.atomic():
+            user.save(update_fields=changed)
+    except IntegrityError:
+        _validate(user)
+        raise
+    return user
+
+
+def tokens_for_user(*, user: User) -> dict[str, str]:
+    refresh = RefreshToken.for_user(user)
+    return {"access": str(refresh.access_token), "refresh": str(refresh)}
+
+
+def tokens_refresh(*, refresh: str) -> dict[str, str]:
+    """A new access token for a valid refresh token (and a new refresh token when rotation is
+    on, the old one then revoked). The access token carries the user's claims as they are now.
+    Raises InvalidGrant (a 400, never a 401) for a bad, expired or revoked refresh token."""
+    try:
+        token = RefreshToken(refresh)
+    except TokenError as exc:
+        raise InvalidGrant(
+            f"The refresh token was refused ({_reason(exc)}); sign in again."
+        ) from exc
+    try:
+        user = User.objects.filter(pk=token[jwt_setting("USER_ID_CLAIM")]).first()
+    except (KeyError, TypeError, ValueError):
+        user = None
+    if user is None or not user.is_active:
+        raise InvalidGrant("No active account found for the refresh token; sign in again.")
+
+    data = {"access": str(token.access_token_for(user))}
+    if jwt_setting("ROTATE_REFRESH_TOKENS"):
+        with transaction.atomic():
+            if jwt_setting("BLACKLIST_AFTER_ROTATION"):
+                token.blacklist()
+            data["refresh"] = str(RefreshToken.for_user(user))
+    return data
+
+
+def refresh_token_revoke(*, refresh: str) -> None:
+    """Revokes a refresh token on possession (RFC 7009): whoever holds it may end it. Revoking an
+    expired or already revoked token is a no-op; a token that is not one of our refresh tokens
+    is a ServiceError."""
+    try:
+        claims = verified_claims_ignoring_expiry(refresh, token_type=RefreshToken.token_type)
+    except TokenError as exc:
+        raise ServiceError(
+            f"The refresh token was refused ({_reason(exc)}).", code="token_not_valid"
+        ) from exc
+    if datetime_from_epoch(claims["exp"]) <= aware_utcnow():
+        return
+    # The signature was verified just above.
+    RefreshToken(refresh, verify=False).blacklist()
+
+
+def refresh_tokens_revoke_all(*, user_id: int) -> int:
+    """Revokes every outstanding, unexpired refresh token of a user; returns how many."""
+    outstanding = OutstandingToken.objects.filter(
+        user_id=user_id, expires_at__gt=timezone.now(), blacklistedtoken__isnull=True
+    )
+    revoked = BlacklistedToken.objects.bulk_create(
+        [BlacklistedToken(token=token) for token in outstanding], ignore_conflicts=True
+    )
+    return len(revoked)
+
+
+def user_logout(*, refresh: str | None, access: str | None) -> None:
+    """Logout without ever answering 401: the refresh token given is revoked; with none, a
+    genuine access token (expired or not) revokes all of its user's refresh tokens. With
+    nothing usable, a ServiceError (400)."""
+    if refresh:
+        refresh_token_revoke(refresh=refresh)
+        return
+    if not access:
+        raise ServiceError(
+            "Nothing to log out: send the refresh token, or the access token in the "
+            "Authorization header.",
+            code="logout_without_token",
+            status_code=status.HTTP_400_BAD_REQUEST,
+        )
+    try:
+        claims = verified_claims_ignoring_expiry(access, token_type=AccessToken.token_type)
+    except TokenError as exc:
+        raise ServiceError(
+            f"The access token was refused ({_reason(exc)}).", code="token_not_valid"
+        ) from exc
+    refresh_tokens_revoke_all(user_id=claims[jwt_setting("USER_ID_CLAIM")])
+
+
+def _validate(user: User, *, password: str | None = None) -> None:
+    """Every rule an account must meet before it is saved, reported together, per field."""
+    errors: dict[str, list[str]] = {}
+    try:
+        user.full_clean(exclude=["password"], validate_unique=False, validate_constraints=False)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if user.username and username_taken(username=user.username, exclude_pk=user.pk):
+        errors.setdefault("username", []).append("A user with that username already exists.")
+    if user.email and email_taken(email=user.email, exclude_pk=user.pk):
+        errors.setdefault("email", []).append("A user with that email already exists.")
+    if user.phone_number and phone_number_taken(phone_number=user.phone_number, exclude_pk=user.pk):
+        errors.setdefault("phone_number", []).append(
+            "A user with that phone number already exists."
+        )
+    if password is not None:
+        try:
+            validate_password(password, user=user)
+        except ValidationError as exc:
+            errors["password"] = exc.messages
+    if errors:
+        raise ValidationError(errors)
+
+
+def _username_from_email(email: str) -> str:
+    """The email's local part, made a valid username and made free (`jane`, `jane1`, `jane2`...)."""
+    base = _NOT_USERNAME_CHARACTERS.sub("", email.rsplit("@", 1)[0])[:USERNAME_MAX_LENGTH] or "user"
+    taken = {
+        name.lower()
+        for name in User.objects.filter(username__istartswith=base).values_list(
+            "username", flat=True
+        )
+    }
+    candidate, suffix = base, 0
+    while candidate.lower() in taken:
+        suffix += 1
+        candidate = f"{base[: USERNAME_MAX_LENGTH - len(str(suffix))]}{suffix}"
+    return candidate
+
+
+def _reason(exc: TokenError) -> str:
+    return str(exc.args[0]).rstrip(".").lower() if exc.args else "token is invalid"
