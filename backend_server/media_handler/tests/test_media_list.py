@@ -1,0 +1,217 @@
+from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from django.core.cache import cache
+from django.utils import timezone
+
+from media_handler.models import Media
+from media_handler.pagination import bounded_count
+
+from .conftest import ALICE, BOB, assert_status
+from .factories import CollectionFactory, MediaFactory
+
+
+def ids(response) -> list[str]:
+    return [item["id"] for item in response.data["results"]]
+
+
+def make_media(count: int, **fields) -> list[Media]:
+    """`count` media of Alice, oldest first, one minute apart."""
+    start = timezone.now() - timedelta(days=1)
+    created = [MediaFactory(user=ALICE, **fields) for _ in range(count)]
+    for offset, media in enumerate(created):
+        Media.objects.filter(pk=media.pk).update(created_at=start + timedelta(minutes=offset))
+    return created
+
+
+def test_list_is_the_callers_media_newest_first(alice, layout):
+    mine = make_media(3)
+    MediaFactory(user=BOB)
+    response = alice.get(layout["media"])
+    assert_status(response, 200)
+    assert set(response.data) == {"count", "next", "previous", "results"}
+    assert response.data["count"] == 3
+    assert ids(response) == [str(media.pk) for media in reversed(mine)]
+
+
+def test_other_users_see_none_of_my_media(bob, layout):
+    make_media(2)
+    response = bob.get(layout["media"])
+    assert response.data["count"] == 0
+    assert response.data["results"] == []
+
+
+def test_mobile_app_list_call_verbatim(alice):
+    images = make_media(7, type="image")
+    make_media(2, type="audio")
+    MediaFactory(user=ALICE, type="image", is_deleted=True)
+    response = alice.get("/api/media?page=1&page_size=5&type=image&is_deleted=false")
+    assert_status(response, 200)
+    assert response.data["count"] == 7
+    assert ids(response) == [str(media.pk) for media in reversed(images)][:5]
+    next_link = urlsplit(response.data["next"])
+    assert (next_link.scheme, next_link.netloc, next_link.path) == (
+        "http",
+        "testserver",
+        "/api/media",
+    )
+    assert parse_qs(next_link.query) == {
+        "page": ["2"],
+        "page_size": ["5"],
+        "type": ["image"],
+        "is_deleted": ["false"],
+    }
+    assert response.data["previous"] is None
+    page_two = alice.get(response.data["next"])
+    assert len(page_two.data["results"]) == 2
+    assert page_two.data["next"] is None
+    assert page_two.data["previous"].startswith("http://testserver/api/media?")
+
+
+def test_links_use_the_host_the_client_used(alice, settings):
+    settings.USE_X_FORWARDED_HOST = True
+    make_media(3)
+    response = alice.get(
+        "/api/media/?page_size=2",
+        HTTP_X_FORWARDED_HOST="192.168.1.20:3000",
+    )
+    assert response.data["next"].startswith("http://192.168.1.20:3000/api/media/?")
+
+
+@pytest.mark.parametrize("media_type", ["image", "video", "audio"])
+def test_filter_by_type(alice, layout, media_type):
+    for kind in ("image", "video", "audio"):
+        MediaFactory(user=ALICE, type=kind)
+    response = alice.get(layout["media"], {"type": media_type})
+    assert [item["type"] for item in response.data["results"]] == [media_type]
+
+
+@pytest.mark.parametrize("bogus", ["pdf", "IMAGE", "image,video"])
+def test_unknown_type_filter_is_400(alice, layout, bogus):
+    response = alice.get(layout["media"], {"type": bogus})
+    assert_status(response, 400)
+    assert "type" in response.data
+
+
+def test_filter_by_collection(alice, layout):
+    collection = CollectionFactory(user=ALICE)
+    inside = MediaFactory(user=ALICE, collection=collection)
+    MediaFactory(user=ALICE)
+    response = alice.get(layout["media"], {"collection": str(collection.pk)})
+    assert ids(response) == [str(inside.pk)]
+
+
+def test_filter_by_another_users_collection_finds_nothing(bob, layout):
+    collection = CollectionFactory(user=ALICE)
+    MediaFactory(user=ALICE, collection=collection)
+    response = bob.get(layout["media"], {"collection": str(collection.pk)})
+    assert response.data["count"] == 0
+
+
+def test_malformed_collection_filter_is_400(alice, layout):
+    response = alice.get(layout["media"], {"collection": "nope"})
+    assert_status(response, 400)
+    assert "collection" in response.data
+
+
+def test_trash_lists_only_deleted_media(alice, layout):
+    live = MediaFactory(user=ALICE)
+    deleted = MediaFactory(user=ALICE, is_deleted=True)
+    MediaFactory(user=BOB, is_deleted=True)
+    assert ids(alice.get(layout["media"], {"is_deleted": "false"})) == [str(live.pk)]
+    assert ids(alice.get(layout["media"], {"is_deleted": "true"})) == [str(deleted.pk)]
+
+
+def test_search_matches_name_and_description(alice, layout):
+    by_name = MediaFactory(user=ALICE, name="Beach day")
+    by_description = MediaFactory(user=ALICE, name="x", description="at the BEACH")
+    MediaFactory(user=ALICE, name="Mountains")
+    MediaFactory(user=BOB, name="beach")
+    response = alice.get(layout["media"], {"search": "beach"})
+    assert set(ids(response)) == {str(by_name.pk), str(by_description.pk)}
+
+
+@pytest.mark.parametrize(
+    ("ordering", "expected"),
+    [
+        ("name", ["a", "b", "c"]),
+        ("-name", ["c", "b", "a"]),
+        ("size", ["c", "a", "b"]),
+        ("-size", ["b", "a", "c"]),
+        ("created_at", ["b", "c", "a"]),
+        ("-created_at", ["a", "c", "b"]),
+        ("user", ["a", "c", "b"]),  # not an ordering field: the default applies
+    ],
+)
+def test_ordering(alice, layout, ordering, expected):
+    b, c, a = make_media(3)
+    for media, name, size in ((a, "a", 20), (b, "b", 30), (c, "c", 10)):
+        Media.objects.filter(pk=media.pk).update(name=name, size=size)
+    response = alice.get(layout["media"], {"ordering": ordering})
+    assert [item["name"] for item in response.data["results"]] == expected
+
+
+def test_equal_timestamps_page_stably(alice, layout):
+    created = [MediaFactory(user=ALICE) for _ in range(6)]
+    Media.objects.update(created_at=timezone.now())
+    seen = []
+    for page in (1, 2, 3):
+        seen += ids(alice.get(layout["media"], {"page": page, "page_size": 2}))
+    assert sorted(seen) == sorted(str(media.pk) for media in created)
+
+
+@pytest.mark.parametrize(
+    ("page_size", "expected"),
+    [("0", 10), ("-1", 10), ("abc", 10), ("", 10), ("3", 3), ("100", 100), ("1000", 100)],
+)
+def test_page_size_falls_back_or_is_clamped(alice, layout, page_size, expected):
+    Media.objects.bulk_create(Media(user=ALICE, name=f"m{i}", type="image") for i in range(120))
+    response = alice.get(layout["media"], {"page_size": page_size})
+    assert_status(response, 200)
+    assert len(response.data["results"]) == expected
+    assert response.data["count"] == 120
+
+
+@pytest.mark.parametrize("page", ["3", "0", "-1", "abc"])
+def test_page_past_the_end_or_not_a_number_is_404(alice, layout, page):
+    make_media(3)
+    response = alice.get(layout["media"], {"page": page, "page_size": 2})
+    assert_status(response, 404)
+    assert response.data["detail"] == "Invalid page."
+
+
+def test_empty_list_first_page_is_200(alice, layout):
+    response = alice.get(layout["media"], {"page": 1})
+    assert_status(response, 200)
+    assert response.data == {"count": 0, "next": None, "previous": None, "results": []}
+
+
+def test_list_query_count_does_not_grow_with_rows(alice, layout, django_assert_max_num_queries):
+    collection = CollectionFactory(user=ALICE)
+    make_media(25, collection=collection)
+    with django_assert_max_num_queries(2):  # the bounded count and the page
+        response = alice.get(layout["media"], {"page_size": 25})
+    assert len(response.data["results"]) == 25
+
+
+def test_count_past_the_exact_limit_is_still_exact(alice, settings):
+    settings.PAGINATION_EXACT_COUNT_LIMIT = 5
+    cache.clear()
+    make_media(8)
+    response = alice.get("/api/media/", {"page_size": 2, "page": 4})
+    assert response.data["count"] == 8
+    assert response.data["next"] is None
+
+
+def test_count_past_the_limit_is_cached_briefly(db, settings, django_assert_num_queries):
+    settings.PAGINATION_EXACT_COUNT_LIMIT = 3
+    cache.clear()
+    make_media(5)
+    queryset = Media.objects.filter(user=ALICE)
+    with django_assert_num_queries(2):  # bounded, then exact
+        assert bounded_count(queryset) == 5
+    with django_assert_num_queries(0):
+        assert bounded_count(queryset) == 5
+    with django_assert_num_queries(1):  # another filter, under the limit: exact, uncached
+        assert bounded_count(queryset.filter(name="none")) == 0
