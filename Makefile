@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 export PATH := $(BIN):$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run run-local test test-auth test-media test-postgres e2e lint format bench soak
+.PHONY: help venv run run-local test test-auth test-media test-postgres e2e lint format bench bench-quick soak
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -49,3 +49,9 @@ lint: $(INSTALLED) ## ruff, formatting and migrations up to date
 format: $(INSTALLED) ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+bench: $(INSTALLED) ## Benchmarks of the real stack vs its ceilings; prints the table (BENCH_ARGS="--only api")
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+bench-quick: $(INSTALLED) ## The same benchmarks with small sizes and short runs (about 3 minutes)
+	$(BIN)/python -m bench --quick $(BENCH_ARGS)

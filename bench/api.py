@@ -1,0 +1,93 @@
+"""Workload 1, API throughput: the authenticated media list of a user with 10 000 records,
+against a no-database JSON ping on the same gunicorn workers behind the same nginx.
+
+Also `GET media/<id>/` and `POST media/` (JSON, a record without a file). Ping and list run
+alternately, twice, so drift of the machine hits both alike.
+"""
+
+import json
+import statistics
+
+import requests
+
+from bench import seed, wrk
+from bench.harness import Context, log, main
+from bench.results import Result
+
+CONNECTIONS = 8
+LIST = "/api/media/media/?page_size=10"
+PING = "/api/media/ping/"
+
+
+def run(ctx: Context) -> list[Result]:
+    stack = ctx.stack
+    records = 1_000 if ctx.quick else 10_000
+    user = ctx.user("api")
+    log(f"api: seeding {records} records")
+    seed.media_rows(stack, user_id=user.id, count=records)
+    auth = {**user.headers, "Accept": "application/json"}
+
+    first = requests.get(stack.gateway + LIST, headers=auth, timeout=30)
+    first.raise_for_status()
+    if first.json()["count"] != records:
+        raise RuntimeError(f"the list counts {first.json()['count']}, not {records}")
+    ids = [m["id"] for m in first.json()["results"]]
+
+    seconds = ctx.seconds(10)
+    rounds = 1 if ctx.quick else 2
+
+    def measure(path: str, **kw) -> wrk.WrkResult:
+        wrk.run(stack.gateway + path, seconds=2, connections=CONNECTIONS, **kw)  # warm-up
+        return wrk.run(stack.gateway + path, seconds=seconds, connections=CONNECTIONS, **kw)
+
+    pings, lists = [], []
+    for _ in range(rounds):
+        pings.append(measure(PING))
+        lists.append(measure(LIST, headers=auth))
+    detail = measure(
+        f"/api/media/media/{ids[0]}/",
+        headers=auth,
+        paths=[f"/api/media/media/{i}/" for i in ids],
+    )
+    body = json.dumps(
+        {"name": "bench post", "type": "image", "size": 1234, "storage_path": "bench/post"}
+    )
+    create = measure(
+        "/api/media/media/",
+        method="POST",
+        headers={**auth, "Content-Type": "application/json"},
+        body=body,
+    )
+
+    ping_rps = statistics.mean(r.rps for r in pings)
+    list_rps = statistics.mean(r.rps for r in lists)
+    raw = {
+        "ping": [r.as_dict() for r in pings],
+        "list": [r.as_dict() for r in lists],
+        "detail": detail.as_dict(),
+        "create": create.as_dict(),
+        "records": records,
+        "connections": CONNECTIONS,
+        "seconds": seconds,
+    }
+    for name, r in (("list", lists[-1]), ("detail", detail), ("create", create)):
+        if r.non_2xx or r.errors:
+            log(f"api: {name} had {r.non_2xx} non-2xx answers and {r.errors} socket errors")
+    list_p50 = statistics.mean(r.p50_ms for r in lists)
+    common = {"ceiling": ping_rps, "ceiling_label": "ping", "unit": "req/s", "extra": raw}
+    return [
+        Result(
+            "1 API",
+            f"GET list ({records:,} records), p50 {list_p50:.1f} ms",
+            list_rps,
+            target="≥ 0.6 x ping",
+            target_ratio=0.6,
+            **common,
+        ),
+        Result("1 API", "GET media/<id>/", detail.rps, **{**common, "extra": {}}),
+        Result("1 API", "POST media/ (JSON)", create.rps, **{**common, "extra": {}}),
+    ]
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(("api",)))

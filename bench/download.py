@@ -1,0 +1,129 @@
+"""Workload 4, download: the largest uploaded file (1 GiB) fetched through its signed `file`
+URL — Django checks the signature, nginx sends the bytes (X-Accel-Redirect) — against nginx
+serving the same file statically. Then Range requests at random offsets, checked byte for byte
+against the source file.
+"""
+
+import random
+import statistics
+import subprocess
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import requests
+
+from bench import stack as stack_module
+from bench import upload
+from bench.ceiling import ceiling_nginx
+from bench.harness import Context, log, main
+from bench.results import Result
+
+REPEATS = 3
+RANGE_CHECKS = 25
+
+
+def curl_download(url: str) -> tuple[int, float, int]:
+    """GET to /dev/null; returns (status, seconds, bytes)."""
+    argv = ["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code} %{time_total} %{size_download}"]
+    out = subprocess.run([*argv, url], capture_output=True, text=True, timeout=600, check=True)
+    status, seconds, size = out.stdout.split()
+    return int(status), float(seconds), int(size)
+
+
+def _big_file(ctx: Context) -> tuple[dict, Path]:
+    if ctx.big_upload is not None:
+        return ctx.big_upload
+    size = 32 * upload.MiB if ctx.quick else upload.GiB
+    src = upload.wav_file(ctx.stack.tmp / f"download-{size}.wav", size)
+    user = ctx.user("upload")
+    status, _, body = upload.curl_upload(
+        f"{ctx.stack.gateway}/api/media/media/",
+        src,
+        headers=user.headers,
+        fields={"name": "download source", "type": "audio"},
+    )
+    if status != 201:
+        raise RuntimeError(f"upload for the download workload answered {status}: {body}")
+    ctx.big_upload = (body, src)
+    return ctx.big_upload
+
+
+def run(ctx: Context) -> list[Result]:
+    stack = ctx.stack
+    record, src = _big_file(ctx)
+    size = src.stat().st_size
+    user = ctx.user("upload")
+    # A fresh read of the record: the URL as a client gets it, built from the gateway's host.
+    detail = requests.get(
+        f"{stack.gateway}/api/media/media/{record['id']}/", headers=user.headers, timeout=30
+    )
+    detail.raise_for_status()
+    signed = detail.json()["file"]
+    if urlsplit(signed).netloc != urlsplit(stack.gateway).netloc:
+        log(f"download: the signed URL names {urlsplit(signed).netloc}, not the gateway")
+    storage_path = detail.json()["storage_path"]
+
+    mine, base = [], []
+    with ceiling_nginx(
+        stack.tmp / "ceiling", port=stack_module.CEILING_PORT, static_root=stack.media_root
+    ) as ceiling:
+        static = f"{ceiling}/static/{storage_path}"
+        for _ in range(REPEATS):
+            status, seconds, got = curl_download(static)
+            if status != 200 or got != size:
+                raise RuntimeError(f"static download: {status}, {got} of {size} bytes")
+            base.append(seconds)
+            status, seconds, got = curl_download(signed)
+            if status != 200 or got != size:
+                raise RuntimeError(f"signed download: {status}, {got} of {size} bytes")
+            mine.append(seconds)
+
+    rng = random.Random(5)
+    wrong = []
+    with src.open("rb") as f, requests.Session() as http:
+        for _ in range(RANGE_CHECKS):
+            start = rng.randrange(size)
+            end = min(size - 1, start + rng.randrange(1, 256 * 1024))
+            resp = http.get(signed, headers={"Range": f"bytes={start}-{end}"}, timeout=30)
+            f.seek(start)
+            expected = f.read(end - start + 1)
+            expected_range = f"bytes {start}-{end}/{size}"
+            if (
+                resp.status_code != 206
+                or resp.content != expected
+                or resp.headers.get("Content-Range") != expected_range
+            ):
+                wrong.append((start, end, resp.status_code, resp.headers.get("Content-Range")))
+    if wrong:
+        log(f"download: wrong Range answers: {wrong[:5]}")
+
+    mib_s = size / upload.MiB / statistics.median(mine)
+    static_mib_s = size / upload.MiB / statistics.median(base)
+    label = f"{size / upload.GiB:.0f} GiB" if size >= upload.GiB else f"{size // upload.MiB} MiB"
+    log(f"download: {label}: {mib_s:.0f} MiB/s vs static {static_mib_s:.0f} MiB/s")
+    return [
+        Result(
+            "4 download",
+            f"{label} via signed URL",
+            mib_s,
+            "MiB/s",
+            ceiling=static_mib_s,
+            ceiling_label="nginx static",
+            target="≥ 0.9 x static",
+            target_ratio=0.9,
+            extra={"seconds": mine, "static_seconds": base},
+        ),
+        Result(
+            "4 download",
+            "Range requests, random offsets, right bytes",
+            RANGE_CHECKS - len(wrong),
+            f"of {RANGE_CHECKS}",
+            target="all",
+            met=not wrong,
+            extra={"wrong": wrong},
+        ),
+    ]
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(("download",)))

@@ -1,0 +1,109 @@
+"""What every workload shares: the context it runs in, and the command line that starts the
+stack, runs one or more workloads, prints the table and keeps the raw JSON."""
+
+import argparse
+import importlib
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench import stack as stack_module
+from bench import wrk
+from bench.results import Result, machine, save, table
+from bench.stack import Stack, User
+
+WORKLOADS = ("api", "scale", "upload", "download", "auth")
+
+
+@dataclass
+class Context:
+    stack: Stack
+    quick: bool
+    users: dict[str, User] = field(default_factory=dict)
+    # The largest file the upload workload stored, for the download workload to fetch:
+    # (the media record as the API returned it, the source file on disk).
+    big_upload: tuple[dict, Path] | None = None
+
+    def user(self, label: str) -> User:
+        if label not in self.users:
+            self.users[label] = self.stack.register(label)
+        return self.users[label]
+
+    def seconds(self, full: float) -> float:
+        """A wrk run's length: shorter in quick mode."""
+        return max(2.0, full / 3) if self.quick else full
+
+
+def log(message: str) -> None:
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+def main(default: tuple[str, ...] = WORKLOADS, argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small sizes, short runs")
+    parser.add_argument(
+        "--only", default=",".join(default), help=f"comma-separated, of: {','.join(WORKLOADS)}"
+    )
+    parser.add_argument("--keep-databases", action="store_true", help="for a look afterwards")
+    args = parser.parse_args(argv)
+    names = [n.strip() for n in args.only.split(",") if n.strip()]
+    unknown = sorted(set(names) - set(WORKLOADS))
+    if unknown:
+        parser.error(f"unknown workloads: {', '.join(unknown)}")
+
+    wrk.ensure_installed()
+    meta = {
+        **machine(),
+        "command": " ".join(["python -m bench", *(argv if argv is not None else sys.argv[1:])]),
+        "quick": args.quick,
+        "workloads": names,
+    }
+    results: list[Result] = []
+    failed: list[str] = []
+    started = time.monotonic()
+    with stack_module.running(keep_databases=args.keep_databases) as stack:
+        meta["stack"] = describe(stack)
+        ctx = Context(stack=stack, quick=args.quick)
+        for name in names:
+            log(f"workload {name}")
+            module = importlib.import_module(f"bench.{name}")
+            t0 = time.monotonic()
+            try:
+                results.extend(r.judge() for r in module.run(ctx))
+            except Exception as exc:  # one broken workload must not hide the others' numbers
+                log(f"workload {name} failed: {exc!r}")
+                failed.append(name)
+                results.append(Result(name, f"failed: {exc}", 0, "", met=False))
+            log(f"workload {name} took {time.monotonic() - t0:.0f}s")
+    meta["seconds"] = round(time.monotonic() - started)
+    path = save("-".join(names) + ("-quick" if args.quick else ""), results, meta)
+    print()
+    print(
+        f"{meta['date']} · {meta['nproc']} x {meta['cpu']} · {meta['ram_gib']} GiB · "
+        f"{meta['seconds']} s"
+    )
+    print(table(results))
+    print(f"\nraw: {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
+    # A missed target is a finding, reported in the table; a workload that crashed is an error.
+    return 1 if failed else 0
+
+
+def describe(stack: Stack) -> dict:
+    """The stack's shape as measured: gunicorn processes and the media service's settings."""
+    workers = {
+        "auth": len(stack.gunicorn_workers(stack_module.AUTH_PORT)),
+        "media": len(stack.gunicorn_workers(stack_module.MEDIA_PORT)),
+    }
+    cmdlines = {
+        str(port): next(
+            (
+                stack_module._cmdline(p)
+                for p in stack_module._group_pids(stack.proc.pid)
+                if stack_module._is_gunicorn_on(p, port)
+            ),
+            "",
+        )
+        for port in (stack_module.AUTH_PORT, stack_module.MEDIA_PORT)
+    }
+    return {"gunicorn_workers": workers, "gunicorn_cmdlines": cmdlines}

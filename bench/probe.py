@@ -1,0 +1,103 @@
+"""Measurements taken inside a service's own Django setup (run as a subprocess, because one
+process holds one settings module): `python -m bench.probe hasher|verify`. Prints one JSON line.
+
+- `hasher` (auth_server settings): the password hasher, its parameters, seconds per hash.
+- `verify` (backend_server settings): the media service's token check, µs per `authenticate()`
+  on a DRF request, database queries it makes, and PyJWT's bare decode of the same token as
+  the floor it is compared with.
+"""
+
+import json
+import os
+import sys
+import timeit
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _setup(service: str) -> None:
+    sys.path.insert(0, str(REPO / service))
+    os.environ["DJANGO_SETTINGS_MODULE"] = f"{service}.settings"
+    import django
+
+    django.setup()
+
+
+def _per_call_seconds(fn, *, budget_s: float = 2.0) -> float:
+    """Seconds per call: the best of 5 timeit repeats sized to take about `budget_s` in all."""
+    timer = timeit.Timer(fn)
+    number, took = timer.autorange()
+    number = max(1, int(number * budget_s / 5 / max(took, 1e-9)))
+    return min(timer.repeat(repeat=5, number=number)) / number
+
+
+def hasher() -> dict:
+    _setup("auth_server")
+    from django.contrib.auth.hashers import get_hasher
+
+    h = get_hasher()
+    params = {
+        name: getattr(h, name)
+        for name in ("iterations", "rounds", "time_cost", "memory_cost", "parallelism", "digest")
+        if hasattr(h, name)
+    }
+    params = {k: (v.__name__ if callable(v) else v) for k, v in params.items()}
+    salt = h.salt()
+    seconds = _per_call_seconds(lambda: h.encode("bench-password", salt), budget_s=3)
+    return {
+        "hasher": f"{type(h).__module__}.{type(h).__name__}",
+        "algorithm": h.algorithm,
+        "params": params,
+        "seconds_per_hash": seconds,
+    }
+
+
+def verify() -> dict:
+    _setup("backend_server")
+    import jwt
+    from django.conf import settings
+    from django.db import connection
+    from django.test import RequestFactory
+    from django.test.utils import CaptureQueriesContext
+    from django.utils.module_loading import import_string
+    from rest_framework.request import Request
+    from rest_framework_simplejwt.settings import api_settings
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    path = settings.REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"][0]
+    authentication = import_string(path)
+    token = AccessToken()
+    token["user_id"] = 42
+    token["email"] = "bench@example.com"
+    token["username"] = "bench"
+    raw = str(token)
+    django_request = RequestFactory().get("/api/media/media/", HTTP_AUTHORIZATION=f"Bearer {raw}")
+
+    def check():
+        # What DRF does per request: a new authenticator on a DRF request, then the user's id.
+        user, _ = authentication().authenticate(Request(django_request))
+        return user.id, user.email
+
+    assert check() == (42, "bench@example.com"), check()
+    with CaptureQueriesContext(connection) as queries:
+        for _ in range(100):
+            check()
+    key = api_settings.VERIFYING_KEY or api_settings.SIGNING_KEY
+    algorithm = api_settings.ALGORITHM
+
+    def decode():
+        return jwt.decode(raw, key, algorithms=[algorithm], options={"verify_aud": False})
+
+    return {
+        "class": path,
+        "algorithm": algorithm,
+        "us_per_verify": _per_call_seconds(check) * 1e6,
+        "us_per_pyjwt_decode": _per_call_seconds(decode) * 1e6,
+        "queries_per_100": len(queries),
+    }
+
+
+if __name__ == "__main__":
+    probes = {"hasher": hasher, "verify": verify}
+    print(json.dumps(probes[sys.argv[1]]()))

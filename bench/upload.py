@@ -1,0 +1,173 @@
+"""Workload 3, upload: 1 MiB, 100 MiB and 1 GiB multipart uploads of a WAV file through the
+gateway, against nginx alone writing the same request body to disk (bench.ceiling).
+
+The file is a valid WAV (a RIFF header, then silence) of any size, so the media service's
+sniffing accepts it as `audio`. Both sides are sent by the same curl command line. The media
+workers' peak RSS comes from the kernel's high-water mark (VmHWM, reset before each upload
+through /proc/<pid>/clear_refs) and from sampling VmRSS meanwhile.
+"""
+
+import contextlib
+import json
+import statistics
+import struct
+import subprocess
+import threading
+from pathlib import Path
+
+from bench import stack as stack_module
+from bench.ceiling import ceiling_nginx
+from bench.harness import Context, log, main
+from bench.results import Result
+
+MiB = 1024**2
+GiB = 1024**3
+RSS_TARGET_MB = 120
+
+
+def wav_file(path: Path, size: int) -> Path:
+    """A PCM WAV of exactly `size` bytes: 44-byte header, then (sparse) silence."""
+    data = size - 44
+    header = b"RIFF" + struct.pack("<I", size - 8) + b"WAVE"
+    header += b"fmt " + struct.pack("<IHHIIHH", 16, 1, 1, 44_100, 88_200, 2, 16)
+    header += b"data" + struct.pack("<I", data)
+    with path.open("wb") as f:
+        f.write(header)
+        f.truncate(size)
+    return path
+
+
+def curl_upload(url: str, path: Path, *, headers: dict[str, str], fields: dict[str, str]):
+    """POST a multipart form with curl; returns (status, seconds, parsed body or None)."""
+    argv = ["curl", "-sS", "-o", "-", "-w", "\n%{http_code} %{time_total}", "-H", "Expect:"]
+    for name, value in headers.items():
+        argv += ["-H", f"{name}: {value}"]
+    for name, value in fields.items():
+        argv += ["-F", f"{name}={value}"]
+    argv += ["-F", f"file=@{path};type=audio/wav", url]
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=600, check=False)
+    body, _, tail = out.stdout.rpartition("\n")
+    status, seconds = tail.split()
+    try:
+        parsed = json.loads(body) if body else None
+    except json.JSONDecodeError:
+        parsed = {"raw": body[:500]}
+    return int(status), float(seconds), parsed
+
+
+class PeakRss:
+    """The largest RSS of a set of processes while the block runs, in MB (10^6 bytes)."""
+
+    def __init__(self, pids: list[int]):
+        self.pids = pids
+        self.sampled_kb = 0
+        self.hwm_kb = 0
+        self._stop = threading.Event()
+
+    def __enter__(self):
+        for pid in self.pids:
+            # If it cannot be reset, the high-water mark covers the worker's whole life.
+            with contextlib.suppress(OSError):
+                Path(f"/proc/{pid}/clear_refs").write_text("5")
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.hwm_kb = max((_status_kb(pid, "VmHWM") for pid in self.pids), default=0)
+
+    def _sample(self):
+        while not self._stop.wait(0.02):
+            for pid in self.pids:
+                self.sampled_kb = max(self.sampled_kb, _status_kb(pid, "VmRSS"))
+
+    @property
+    def mb(self) -> float:
+        return max(self.sampled_kb, self.hwm_kb) * 1024 / 1e6
+
+
+def _status_kb(pid: int, key: str) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def run(ctx: Context) -> list[Result]:
+    stack = ctx.stack
+    sizes = [(MiB, 10), (32 * MiB, 2)] if ctx.quick else [(MiB, 10), (100 * MiB, 3), (GiB, 2)]
+    user = ctx.user("upload")
+    url = f"{stack.gateway}/api/media/media/"
+    files = stack.tmp / "upload-src"
+    files.mkdir(exist_ok=True)
+    results: list[Result] = []
+    with ceiling_nginx(
+        stack.tmp / "ceiling", port=stack_module.CEILING_PORT, static_root=stack.media_root
+    ) as ceiling:
+        for size, repeats in sizes:
+            label = f"{size // GiB} GiB" if size >= GiB else f"{size // MiB} MiB"
+            src = wav_file(files / f"bench-{size}.wav", size)
+            mine, base, peaks = [], [], []
+            for i in range(repeats):
+                status, seconds, _ = curl_upload(
+                    f"{ceiling}/upload", src, headers={}, fields={"name": src.name}
+                )
+                if status != 204:
+                    raise RuntimeError(f"ceiling upload answered {status}")
+                base.append(seconds)
+                workers = stack.gunicorn_workers(stack_module.MEDIA_PORT)
+                with PeakRss(workers) as peak:
+                    status, seconds, body = curl_upload(
+                        url,
+                        src,
+                        headers=user.headers,
+                        fields={"name": f"{label} #{i}", "type": "audio"},
+                    )
+                if status != 201:
+                    raise RuntimeError(f"upload of {label} answered {status}: {body}")
+                mine.append(seconds)
+                peaks.append(peak.mb)
+                ctx.big_upload = (body, src)
+            mib_s = size / MiB / statistics.median(mine)
+            ceiling_mib_s = size / MiB / statistics.median(base)
+            log(
+                f"upload: {label}: {mib_s:.0f} MiB/s vs nginx alone {ceiling_mib_s:.0f} MiB/s, "
+                f"peak RSS {max(peaks):.0f} MB"
+            )
+            raw = {"seconds": mine, "ceiling_seconds": base, "peak_rss_mb": peaks}
+            is_largest = size == sizes[-1][0]
+            results.append(
+                Result(
+                    "3 upload",
+                    f"{label} multipart",
+                    mib_s,
+                    "MiB/s",
+                    ceiling=ceiling_mib_s,
+                    ceiling_label="nginx alone to disk",
+                    target="≥ 0.5 x nginx alone" if is_largest else "",
+                    target_ratio=0.5 if is_largest else None,
+                    extra=raw,
+                )
+            )
+            results.append(
+                Result(
+                    "3 upload",
+                    f"{label}: media worker peak RSS",
+                    max(peaks),
+                    "MB",
+                    target=f"≤ {RSS_TARGET_MB} MB",
+                    met=max(peaks) <= RSS_TARGET_MB,
+                )
+            )
+            if not is_largest:
+                src.unlink()  # the largest stays for the download workload; tmp goes at the end
+    return results
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(("upload",)))
