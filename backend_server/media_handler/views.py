@@ -178,6 +178,7 @@ class CollectionViewSet(viewsets.GenericViewSet):
         )
 
     def _detail(self, collection: Collection, *, status_code: int = status.HTTP_200_OK):
+        """The collection as retrieve shows it, read again after a write for its count."""
         fresh = selectors.collection_get(user_id=self.request.user.id, collection_id=collection.pk)
         context = self.get_serializer_context()
         return Response(CollectionDetailSerializer(fresh, context=context).data, status=status_code)
@@ -196,7 +197,8 @@ class CollectionViewSet(viewsets.GenericViewSet):
         return self._detail(collection, status_code=status.HTTP_201_CREATED)
 
     def retrieve(self, request, *args, **kwargs):
-        return self._detail(self.get_object())
+        context = self.get_serializer_context()
+        return Response(CollectionDetailSerializer(self.get_object(), context=context).data)
 
     def update(self, request, *args, **kwargs):
         collection = self.get_object()
