@@ -1,13 +1,15 @@
 from django.urls import include, path, re_path
 
 from common import views as common_views
+from media_handler.urls import mobile_media_list
 
 urlpatterns = [
     path("health/", common_views.health),
     re_path(r"^api/media/health/?$", common_views.health),
     re_path(r"^api/media/ping/?$", common_views.ping),
-    # The mobile app calls `/api/media?page=1` and `POST /api/media`: the slash is optional.
-    re_path(r"^api/media(?:/|$)", include("media_handler.urls")),
+    path("api/media/", include("media_handler.urls")),
+    # The mobile app calls `GET /api/media?page=1` and `POST /api/media`, without the slash.
+    re_path(r"^api/media$", mobile_media_list),
 ]
 
 handler400 = common_views.bad_request

@@ -1,9 +1,10 @@
-"""Mounted at `api/media` with or without its slash (backend_server.urls). One set of views,
+"""Mounted at `api/media/` (backend_server.urls, which also routes the bare `api/media` to
+`mobile_media_list`). One set of views,
 routed at both layouts of the spec: the seed README's (`media/`, `collections/`) and the mobile
 app's (media at the root, `collection/`). The trailing slash is optional everywhere, and ids are
 UUIDs, so `ping/`, `health/`, `schema/`, `docs/` and `files/` never read as a media id."""
 
-from django.urls import re_path
+from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
@@ -32,13 +33,16 @@ mobile_layout.register("collection", CollectionViewSet, basename="mobile-collect
 mobile_layout.register("", MediaViewSet, basename="mobile-media")
 
 urlpatterns = [
-    re_path(
-        rf"^files/(?P<media_id>{UUID_PATTERN})/?$",
-        SignedFileView.as_view(),
-        name="media-file-signed",
-    ),
+    # Named with its slash, so that the signed URLs this service builds are canonical.
+    path("files/<uuid:media_id>/", SignedFileView.as_view(), name="media-file-signed"),
+    re_path(rf"^files/(?P<media_id>{UUID_PATTERN})/?$", SignedFileView.as_view()),
     re_path(r"^schema/?$", SpectacularAPIView.as_view(), name="schema"),
     re_path(r"^docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     *seed_layout.urls,
     *mobile_layout.urls,
 ]
+
+# `GET /api/media?page=1` and `POST /api/media`, as the mobile app calls them.
+mobile_media_list = next(
+    url.callback for url in mobile_layout.urls if url.name == "mobile-media-list"
+)

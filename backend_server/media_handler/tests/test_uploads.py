@@ -1,0 +1,230 @@
+import hashlib
+import re
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import OperationalError
+from PIL import Image
+
+from media_handler import services
+from media_handler.models import Collection, Media
+
+from .conftest import (
+    ALICE,
+    assert_status,
+    jpeg_bytes,
+    mp4_bytes,
+    png_bytes,
+    stored_files,
+    wav_bytes,
+)
+from .factories import CollectionFactory
+
+STORED_PATH = re.compile(r"^uploads/\d{4}/\d{2}/\d{2}/[0-9a-f]{32}\.(\w+)$")
+
+
+def upload(client, url, content: bytes, *, filename="photo.png", media_type="image", **fields):
+    form = {
+        "name": "Holiday",
+        "type": media_type,
+        "file": SimpleUploadedFile(filename, content),
+        **fields,
+    }
+    return client.post(url, form, format="multipart")
+
+
+def incoming(settings) -> list:
+    return list((settings.MEDIA_ROOT / ".incoming").iterdir())
+
+
+@pytest.mark.parametrize(
+    ("content", "media_type", "mime_type", "extension", "facts"),
+    [
+        (png_bytes(3, 2), "image", "image/png", "png", {"width": 3, "height": 2}),
+        (jpeg_bytes(4, 5), "image", "image/jpeg", "jpg", {"width": 4, "height": 5}),
+        (wav_bytes(0.5), "audio", "audio/x-wav", "wav", {"duration": 0.5}),
+        (mp4_bytes(2), "video", "video/mp4", "mp4", {"duration": 2.0}),
+    ],
+    ids=["png", "jpeg", "wav", "mp4"],
+)
+def test_upload_stores_the_file_and_its_facts(
+    alice, layout, settings, content, media_type, mime_type, extension, facts
+):
+    response = upload(
+        alice,
+        layout["media"],
+        content,
+        filename="holiday.bin",
+        media_type=media_type,
+        size="1",
+        storage_path="../../elsewhere",
+        description="Beach",
+    )
+    assert_status(response, 201)
+    body = response.data
+    assert body["mime_type"] == mime_type
+    assert body["size"] == len(content)
+    assert body["checksum_sha256"] == hashlib.sha256(content).hexdigest()
+    assert STORED_PATH.match(body["storage_path"]).group(1) == extension
+    assert {key: body[key] for key in facts} == facts
+    assert body["description"] == "Beach"
+    assert body["file"].startswith(f"http://testserver/api/media/files/{body['id']}/?expires=")
+    assert (settings.MEDIA_ROOT / body["storage_path"]).read_bytes() == content
+    assert incoming(settings) == []
+
+
+def test_multipart_seed_example_with_only_name_type_and_file(alice):
+    form = {"name": "photo", "type": "image", "file": SimpleUploadedFile("p.jpg", jpeg_bytes())}
+    response = alice.post("/api/media/media/", form, format="multipart")
+    assert_status(response, 201)
+    assert response.data["user"] == ALICE
+
+
+def test_upload_into_own_collection_with_mobile_form_nulls(alice, layout):
+    collection = CollectionFactory(user=ALICE)
+    response = upload(
+        alice, layout["media"], png_bytes(), collection=str(collection.pk), description="null"
+    )
+    assert_status(response, 201)
+    assert response.data["collection"] == str(collection.pk)
+    assert response.data["description"] == ""
+
+
+def test_upload_into_another_users_collection_is_400_and_stores_nothing(alice, layout, settings):
+    collection = CollectionFactory(user=ALICE + 1)
+    response = upload(alice, layout["media"], png_bytes(), collection=str(collection.pk))
+    assert_status(response, 400)
+    assert "collection" in response.data
+    assert stored_files(settings.MEDIA_ROOT) == []
+    assert not Media.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "declared", "field", "mentions"),
+    [
+        (b"just some text\n" * 10, "image", "file", "text/plain"),
+        (png_bytes(), "video", "type", "image/png"),
+        (wav_bytes(), "image", "type", "audio/x-wav"),
+        (mp4_bytes(), "audio", "type", "video/mp4"),
+        (b"<html><script>alert(1)</script></html>", "image", "file", "text/html"),
+        (
+            b'<svg xmlns="http://www.w3.org/2000/svg"><script>1</script></svg>',
+            "image",
+            "file",
+            "svg",
+        ),
+        (b"#!/bin/sh\nrm -rf /\n", "audio", "file", "text/x-shellscript"),
+        (b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n", "image", "file", "application/pdf"),
+    ],
+    ids=[
+        "text-as-image",
+        "png-as-video",
+        "wav-as-image",
+        "mp4-as-audio",
+        "html",
+        "svg",
+        "shell",
+        "pdf",
+    ],
+)
+def test_refused_or_mismatched_content_is_400_naming_it(
+    alice, layout, settings, content, declared, field, mentions
+):
+    response = upload(alice, layout["media"], content, media_type=declared)
+    assert_status(response, 400)
+    assert mentions in response.data[field][0]
+    assert mentions in response.data["message"]
+    assert stored_files(settings.MEDIA_ROOT) == []
+    assert not Media.objects.exists()
+
+
+def test_empty_file_is_400(alice, layout, settings):
+    response = upload(alice, layout["media"], b"")
+    assert_status(response, 400)
+    assert "file" in response.data
+    assert not Media.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "client_name", ["../../../etc/passwd.png", "..\\..\\evil.png", "/abs/olute.png", "a\x00b.png"]
+)
+def test_client_file_name_never_reaches_the_disk(alice, layout, settings, client_name):
+    response = upload(alice, layout["media"], png_bytes(), filename=client_name)
+    assert_status(response, 201)
+    assert STORED_PATH.match(response.data["storage_path"])
+    files = stored_files(settings.MEDIA_ROOT)
+    assert len(files) == 1
+    assert files[0].is_relative_to(settings.MEDIA_ROOT / "uploads")
+
+
+def test_upload_over_the_limit_by_content_length_is_413(alice, layout, settings):
+    settings.MAX_UPLOAD_SIZE = 1000
+    response = upload(alice, layout["media"], b"\x89PNG" + bytes(200_000))
+    assert_status(response, 413)
+    assert response.data["code"] == "upload_too_large"
+    assert "1000 bytes" in response.data["message"]
+    assert stored_files(settings.MEDIA_ROOT) == []
+    assert incoming(settings) == []
+    assert not Media.objects.exists()
+
+
+def test_upload_over_the_limit_while_streaming_is_413_and_removes_the_partial_file(
+    alice, layout, settings
+):
+    settings.MAX_UPLOAD_SIZE = 1000
+    response = upload(alice, layout["media"], png_bytes(200, 200) + bytes(5000))
+    assert_status(response, 413)
+    assert incoming(settings) == []
+    assert stored_files(settings.MEDIA_ROOT) == []
+    assert not Media.objects.exists()
+
+
+def test_upload_at_the_limit_is_accepted(alice, layout, settings):
+    content = png_bytes()
+    settings.MAX_UPLOAD_SIZE = len(content)
+    assert_status(upload(alice, layout["media"], content), 201)
+
+
+def test_decompression_bomb_is_400(alice, layout, settings, monkeypatch):
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)
+    response = upload(alice, layout["media"], png_bytes(30, 30))
+    assert_status(response, 400)
+    assert "pixels" in response.data["file"][0]
+    assert stored_files(settings.MEDIA_ROOT) == []
+
+
+def test_unreadable_metadata_stays_null(alice, layout):
+    truncated = mp4_bytes()[:40]  # the ftyp box and a cut-off moov
+    response = upload(alice, layout["media"], truncated, filename="clip.mp4", media_type="video")
+    assert_status(response, 201)
+    assert response.data["mime_type"] == "video/mp4"
+    assert response.data["duration"] is None
+
+
+def test_database_failure_after_the_file_was_written_leaves_no_file(alice, settings, monkeypatch):
+    def failing_create(**fields):
+        assert (settings.MEDIA_ROOT / fields["storage_path"]).exists()  # the file came first
+        raise OperationalError("database went away")
+
+    monkeypatch.setattr(Media.objects, "create", failing_create)
+    response = upload(alice, "/api/media/", png_bytes())
+    assert_status(response, 503)
+    assert response.data["code"] == "database_unavailable"
+    assert stored_files(settings.MEDIA_ROOT) == []
+    monkeypatch.undo()
+    assert not Media.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_collection_deleted_during_upload_leaves_neither_file_nor_row(
+    settings, monkeypatch, api_client_for
+):
+    """A real IntegrityError from the database: the row points at a collection that is gone
+    by the time the transaction commits."""
+    vanished = Collection(user=ALICE, name="deleted meanwhile")
+    monkeypatch.setattr(services, "_owned_collection", lambda **kwargs: vanished)
+    response = upload(api_client_for(ALICE), "/api/media/", png_bytes())
+    assert_status(response, 400)
+    assert "collection" in response.data
+    assert stored_files(settings.MEDIA_ROOT) == []
+    assert not Media.objects.exists()
