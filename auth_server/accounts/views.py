@@ -1,7 +1,12 @@
 from django.contrib.auth import authenticate
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import status
 from rest_framework.fields import CharField
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -37,14 +42,14 @@ INVALID_GRANT = OpenApiResponse(
     serializers.InvalidGrantSerializer,
     description="A bad, expired or revoked refresh token (never a 401).",
 )
+IGNORES_HEADER = "The Authorization header is ignored."
 # Token answers must not be cached (RFC 6749 §5.1).
 NO_STORE = {"Cache-Control": "no-store"}
 
 
 class _PublicView(APIView):
-    """Ignores the Authorization header entirely: the mobile app sends its stored (possibly stale
-    or empty) one on every call, and these endpoints must not answer it with a 401."""
-
+    # Ignores the Authorization header entirely: the mobile app sends its stored (possibly stale
+    # or empty) one on every call, and these endpoints must not answer it with a 401.
     authentication_classes = []
     permission_classes = [AllowAny]
 
@@ -60,6 +65,8 @@ class RegisterView(_PublicView):
 
     @extend_schema(
         operation_id="register",
+        description="Creates an account and signs it in. Without `username`, one is derived from "
+        "the email address. " + IGNORES_HEADER,
         request=serializers.RegisterSerializer,
         responses={
             201: inline_serializer(
@@ -88,6 +95,8 @@ class LoginView(_PublicView):
 
     @extend_schema(
         operation_id="login",
+        description="Signs in with `username` + `password` or `email` + `password` (an email "
+        "address in `username` works too). " + IGNORES_HEADER,
         request=serializers.LoginSerializer,
         responses={
             200: inline_serializer(
@@ -128,6 +137,8 @@ class LoginView(_PublicView):
 class RefreshView(_PublicView):
     @extend_schema(
         operation_id="token_refresh",
+        description="A new access token for a refresh token (and a new refresh token only when "
+        "rotation is switched on). " + IGNORES_HEADER,
         request=serializers.RefreshSerializer,
         responses={200: serializers.RefreshedSerializer, 400: INVALID_GRANT},
         auth=[],
@@ -137,6 +148,13 @@ class RefreshView(_PublicView):
         serializer.is_valid(raise_exception=True)
         tokens = tokens_refresh(refresh=serializer.validated_data["refresh"])
         return Response(tokens, headers=NO_STORE)
+
+
+@extend_schema_view(
+    post=extend_schema(operation_id="refresh", description="Alias of token/refresh/.")
+)
+class RefreshAliasView(RefreshView):
+    pass
 
 
 class ProfileView(APIView):
@@ -178,6 +196,9 @@ class LogoutView(_PublicView):
     # logout never answers 401 (the app would answer that by refreshing).
     @extend_schema(
         operation_id="logout",
+        description="Revokes the refresh token in the body; with no body, a genuine Bearer access "
+        "token (even an expired one) revokes all of its user's refresh tokens. Never a 401.",
+        auth=[{"jwtAuth": []}, {}],
         request=serializers.LogoutSerializer,
         responses={
             205: OpenApiResponse(description="Logged out; no body."),
@@ -198,6 +219,8 @@ class LogoutView(_PublicView):
 class JWKSView(_PublicView):
     @extend_schema(
         operation_id="jwks",
+        description="The public keys that verify this service's tokens (an empty set while "
+        "tokens are signed with the shared HMAC key).",
         responses={200: serializers.JWKSetSerializer},
         auth=[],
     )

@@ -1,0 +1,109 @@
+import pytest
+from django.test import Client
+
+from accounts.models import User
+from accounts.tests.factories import UserFactory
+from accounts.tests.helpers import assert_status
+
+ADMIN = "/api/auth/admin/"
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client(db):
+    # Django's test client, signed in with a session as the admin site expects.
+    client = Client()
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    return client
+
+
+def test_admin_lists_and_searches_users(admin_client, user):
+    response = admin_client.get(f"{ADMIN}accounts/user/", {"q": "jane@example"})
+
+    assert_status(response, 200)
+    assert b"jane@example.com" in response.content
+
+
+def test_admin_change_page_shows_the_user(admin_client, user):
+    response = admin_client.get(f"{ADMIN}accounts/user/{user.pk}/change/")
+
+    assert_status(response, 200)
+    assert b"phone_number" in response.content
+
+
+def test_admin_adds_a_user_who_can_then_log_in(admin_client, api_client):
+    response = admin_client.post(
+        f"{ADMIN}accounts/user/add/",
+        {
+            "username": "added",
+            "email": "Added@Example.com",
+            "usable_password": "true",
+            "password1": "strongpassword",
+            "password2": "strongpassword",
+        },
+    )
+
+    assert_status(response, 302)
+    added = User.objects.get(username="added")
+    assert added.email == "Added@example.com"
+    login = api_client.post(
+        "/api/auth/login/",
+        {"email": "added@example.com", "password": "strongpassword"},
+        format="json",
+    )
+    assert_status(login, 200)
+
+
+def test_admin_refuses_a_duplicate_username_in_another_case(admin_client, user):
+    response = admin_client.post(
+        f"{ADMIN}accounts/user/add/",
+        {
+            "username": "JANE",
+            "email": "jane2@example.com",
+            "usable_password": "true",
+            "password1": "strongpassword",
+            "password2": "strongpassword",
+        },
+    )
+
+    assert_status(response, 200)  # the form again, with its error
+    assert User.objects.filter(username__iexact="jane").count() == 1
+
+
+def test_admin_saves_a_blank_phone_number_as_null(admin_client, user):
+    user.phone_number = "+14155550123"
+    user.save()
+    page = admin_client.get(f"{ADMIN}accounts/user/{user.pk}/change/")
+    form = page.context["adminform"].form
+    data = {
+        name: value
+        for name, value in form.initial.items()
+        if value is not None and name not in {"groups", "user_permissions", "password"}
+    }
+    data.update({"phone_number": "", "date_joined_0": "2026-01-01", "date_joined_1": "00:00:00"})
+
+    response = admin_client.post(f"{ADMIN}accounts/user/{user.pk}/change/", data)
+
+    assert_status(response, 302)
+    user.refresh_from_db()
+    assert user.phone_number is None
+
+
+def test_admin_login_accepts_an_email_address():
+    UserFactory(username="boss", email="boss@example.com", is_staff=True)
+
+    response = Client().post(
+        f"{ADMIN}login/", {"username": "BOSS@example.com", "password": "strongpassword"}
+    )
+
+    assert_status(response, 302)
+
+
+def test_admin_login_refuses_a_wrong_password():
+    UserFactory(username="boss", email="boss@example.com", is_staff=True)
+
+    response = Client().post(f"{ADMIN}login/", {"username": "boss", "password": "wrongpassword"})
+
+    assert_status(response, 200)  # the login form again
+    assert b"Please enter the correct" in response.content
