@@ -1,0 +1,219 @@
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import RequestFactory
+from django.utils import timezone
+
+from media_handler.files import signed_file_url
+from media_handler.models import Media
+
+from .conftest import ALICE, assert_status, png_bytes, wav_bytes
+from .factories import MediaFactory
+
+
+def body_of(response) -> bytes:
+    if response.streaming:
+        return b"".join(response.streaming_content)
+    return response.content
+
+
+def upload(client, content: bytes, *, media_type: str = "image", name: str = "Holiday") -> dict:
+    form = {"name": name, "type": media_type, "file": SimpleUploadedFile("x", content)}
+    response = client.post("/api/media/", form, format="multipart")
+    assert_status(response, 201)
+    return response.data
+
+
+def with_query(url: str, **changes) -> str:
+    parts = urlsplit(url)
+    query = {key: values[0] for key, values in parse_qs(parts.query).items()}
+    query.update(changes)
+    query = {key: value for key, value in query.items() if value is not None}
+    return f"{parts.path}?{urlencode(query)}"
+
+
+@pytest.fixture
+def png(alice):
+    content = png_bytes()
+    return upload(alice, content) | {"content": content}
+
+
+@pytest.fixture
+def wav(alice):
+    content = wav_bytes(0.25)
+    return upload(alice, content, media_type="audio") | {"content": content}
+
+
+def test_signed_url_serves_the_bytes_without_authorization(anonymous, png):
+    response = anonymous.get(png["file"])
+    assert_status(response, 200)
+    assert body_of(response) == png["content"]
+    assert response["Content-Type"] == "image/png"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Content-Disposition"] == 'inline; filename="Holiday.png"'
+    assert response["Accept-Ranges"] == "bytes"
+    assert response["Content-Length"] == str(len(png["content"]))
+    assert response["Cache-Control"].startswith("private, max-age=")
+
+
+def test_signed_url_ignores_a_stale_authorization_header(png, api_client_for):
+    client = api_client_for(ALICE)
+    client.credentials(HTTP_AUTHORIZATION="Bearer expired.or.garbage")
+    assert_status(client.get(png["file"]), 200)
+
+
+def test_signed_url_without_trailing_slash(anonymous, png):
+    assert_status(anonymous.get(png["file"].replace("/?", "?")), 200)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"signature": "0" * 64},
+        {"signature": "é"},
+        {"signature": None},
+        {"expires": None},
+        {"expires": "abc"},
+        {"expires": "99999999999"},  # a later expiry does not match the signature
+    ],
+    ids=["wrong", "non-ascii", "no-signature", "no-expires", "bad-expires", "extended"],
+)
+def test_tampered_signed_url_is_403(anonymous, png, changes):
+    response = anonymous.get(with_query(png["file"], **changes))
+    assert_status(response, 403)
+    assert response.data["code"] == "bad_signature"
+    assert response.data["message"]
+
+
+def test_expired_signed_url_is_403(anonymous, png, rf_request):
+    media = Media.objects.get(pk=png["id"])
+    an_hour_and_more_ago = int(timezone.now().timestamp()) - 2 * 3600
+    expired = signed_file_url(rf_request, media, now=an_hour_and_more_ago)
+    assert_status(anonymous.get(expired), 403)
+
+
+def test_another_files_signature_is_403(alice, anonymous, png):
+    other = upload(alice, png_bytes(5, 5))
+    other_query = urlsplit(other["file"]).query
+    forged = f"{urlsplit(png['file']).path}?{other_query}"
+    assert_status(anonymous.get(forged), 403)
+
+
+def test_signed_url_of_soft_deleted_media_is_404_until_restored(alice, anonymous, png):
+    assert_status(alice.delete(f"/api/media/{png['id']}/"), 204)
+    assert_status(anonymous.get(png["file"]), 404)
+    assert_status(alice.post(f"/api/media/{png['id']}/restore/"), 200)
+    assert_status(anonymous.get(png["file"]), 200)
+
+
+def test_signed_url_is_stable_for_a_few_minutes(alice, png):
+    assert alice.get(f"/api/media/{png['id']}/").data["file"] == png["file"]
+
+
+def test_signed_url_lives_about_the_configured_age(png, settings):
+    expires = int(parse_qs(urlsplit(png["file"]).query)["expires"][0])
+    remaining = expires - timezone.now().timestamp()
+    age = settings.FILE_URL_MAX_AGE_SECONDS
+    assert age * 11 / 12 - 5 <= remaining <= age
+
+
+def test_signed_url_uses_the_host_the_client_used(alice, settings):
+    settings.USE_X_FORWARDED_HOST = True
+    form = {"name": "p", "type": "image", "file": SimpleUploadedFile("p.png", png_bytes())}
+    response = alice.post(
+        "/api/media/", form, format="multipart", HTTP_X_FORWARDED_HOST="192.168.1.20:3000"
+    )
+    assert response.data["file"].startswith("http://192.168.1.20:3000/api/media/files/")
+
+
+def test_record_without_a_file_has_no_url(alice):
+    MediaFactory(user=ALICE)
+    assert alice.get("/api/media/").data["results"][0]["file"] is None
+
+
+@pytest.mark.parametrize(
+    ("header", "start", "end"),
+    [("bytes=10-19", 10, 19), ("bytes=100-", 100, None), ("bytes=-5", -5, None)],
+)
+def test_range_request_returns_the_right_bytes(anonymous, wav, header, start, end):
+    content = wav["content"]
+    response = anonymous.get(wav["file"], HTTP_RANGE=header)
+    assert_status(response, 206)
+    expected = content[start : None if end is None else end + 1]
+    assert body_of(response) == expected
+    first = start if start >= 0 else len(content) + start
+    assert response["Content-Range"] == f"bytes {first}-{first + len(expected) - 1}/{len(content)}"
+    assert response["Content-Length"] == str(len(expected))
+    assert response["Content-Type"] == "audio/x-wav"
+
+
+def test_range_past_the_end_is_clamped(anonymous, wav):
+    size = len(wav["content"])
+    response = anonymous.get(wav["file"], HTTP_RANGE=f"bytes={size - 3}-{size + 100}")
+    assert_status(response, 206)
+    assert body_of(response) == wav["content"][-3:]
+
+
+@pytest.mark.parametrize("header", ["bytes=99999999-", "bytes=-0"])
+def test_unsatisfiable_range_is_416(anonymous, wav, header):
+    response = anonymous.get(wav["file"], HTTP_RANGE=header)
+    assert_status(response, 416)
+    assert response["Content-Range"] == f"bytes */{len(wav['content'])}"
+
+
+@pytest.mark.parametrize("header", ["bytes=5-3", "bytes=0-1,4-5", "items=0-3", "bytes=x-y"])
+def test_malformed_or_multiple_ranges_get_the_whole_file(anonymous, wav, header):
+    response = anonymous.get(wav["file"], HTTP_RANGE=header)
+    assert_status(response, 200)
+    assert body_of(response) == wav["content"]
+
+
+def test_x_accel_redirect_mode_lets_nginx_send_the_bytes(anonymous, png, settings):
+    settings.USE_X_ACCEL_REDIRECT = True
+    response = anonymous.get(png["file"])
+    assert_status(response, 200)
+    assert response["X-Accel-Redirect"] == f"/_protected_media/{png['storage_path']}"
+    assert response.content == b""
+    assert response["Content-Type"] == "image/png"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert_status(anonymous.get(with_query(png["file"], signature="0" * 64)), 403)
+
+
+def test_owner_gets_the_file_with_the_bearer_token(alice, png, layout):
+    response = alice.get(f"{layout['media']}{png['id']}/file/", HTTP_RANGE="bytes=0-3")
+    assert_status(response, 206)
+    assert body_of(response) == png["content"][:4]
+
+
+def test_owner_file_route_needs_a_token(anonymous, png):
+    assert_status(anonymous.get(f"/api/media/{png['id']}/file/"), 401)
+
+
+def test_owner_file_route_of_a_record_without_a_file_is_404(alice):
+    media = MediaFactory(user=ALICE)
+    response = alice.get(f"/api/media/{media.pk}/file/")
+    assert_status(response, 404)
+    assert response.data["code"] == "no_file"
+
+
+def test_download_name_is_ascii_safe(alice, anonymous):
+    data = upload(alice, png_bytes(), name='Plage "été"\r\n../../x')
+    disposition = anonymous.get(data["file"])["Content-Disposition"]
+    assert disposition.isascii()
+    assert disposition.startswith('inline; filename="')
+    assert "\r" not in disposition
+    assert "\n" not in disposition
+    assert "/" not in disposition
+
+
+def test_signed_url_of_an_unknown_id_is_404(anonymous, png):
+    other = urlsplit(png["file"])._replace(
+        path="/api/media/files/" + "0" * 8 + "-0000-0000-0000-" + "0" * 12 + "/"
+    )
+    assert_status(anonymous.get(other.geturl()), 404)
+
+
+@pytest.fixture
+def rf_request():
+    return RequestFactory().get("/")
