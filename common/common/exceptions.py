@@ -6,6 +6,7 @@ top-level `code` (machine-readable) and `message` (one sentence the mobile app s
 
 import logging
 
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DatabaseError, InterfaceError, OperationalError
 from rest_framework import status
@@ -33,6 +34,13 @@ def exception_handler(exc, context):
     if isinstance(exc, DjangoValidationError):
         # A service's (or a model's) validation: the same 400 as a serializer's.
         exc = ValidationError(as_serializer_error(exc))
+    if isinstance(exc, RequestDataTooBig):
+        # A body past DATA_UPLOAD_MAX_MEMORY_SIZE: Django would answer a bare 400.
+        exc = ServiceError(
+            "The request body is too large.",
+            code="request_too_large",
+            status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
     response = drf_exception_handler(exc, context)
     if response is None:
         return None  # a real bug: Django's handler500 answers with JSON
