@@ -115,9 +115,14 @@ def media_purge(*, media_items: Iterable[Media]) -> int:
     follow once it has committed (a file left behind by a crash is an orphan the sweep finds)."""
     media_items = list(media_items)
     stored_paths = [media.storage_path for media in media_items if media.has_file]
+
+    def delete_files() -> None:
+        for path in stored_paths:
+            delete_stored_file(path)
+
     with transaction.atomic():
         deleted, _ = Media.objects.filter(pk__in=[media.pk for media in media_items]).delete()
-        transaction.on_commit(lambda: [delete_stored_file(path) for path in stored_paths])
+        transaction.on_commit(delete_files)
     return deleted
 
 
