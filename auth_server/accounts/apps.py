@@ -7,4 +7,4 @@ class AccountsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from accounts import schema  # noqa: F401 -- registers the OpenAPI extension
+        from accounts import checks, schema  # noqa: F401 -- registers the check and extension

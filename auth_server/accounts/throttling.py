@@ -82,6 +82,12 @@ class LoginFailureThrottle(_RateThrottle):
             self.cache.delete(key)
 
     def get_cache_key(self, request, view) -> str | None:
+        # The account is looked up once per request, however often the key is needed.
+        if not hasattr(request, "_login_failure_key"):
+            request._login_failure_key = self._account_key(request)
+        return request._login_failure_key
+
+    def _account_key(self, request) -> str | None:
         data = _body(request)
         identifier = data.get("email") or data.get("username")
         if not isinstance(identifier, str) or not identifier.strip():

@@ -139,3 +139,21 @@ def test_throttled_answer_never_contains_the_password(post_json, user):
 
     assert_throttled(response)
     assert b"strongpassword" not in response.content
+
+
+def test_behind_the_gateway_the_address_is_the_one_the_gateway_saw(
+    post_json, user, settings, throttle_rates
+):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    throttle_rates(login_address="2/min")
+    gateway = {"REMOTE_ADDR": "127.0.0.1"}
+
+    # The client may prepend anything to X-Forwarded-For; the gateway appends what it saw.
+    for spoofed in ("1.1.1.1", "2.2.2.2"):
+        forwarded = {"HTTP_X_FORWARDED_FOR": f"{spoofed}, 203.0.113.7"}
+        assert_status(post_json(LOGIN, GOOD, **gateway, **forwarded), 200)
+
+    throttled = post_json(LOGIN, GOOD, **gateway, HTTP_X_FORWARDED_FOR="3.3.3.3, 203.0.113.7")
+    assert_throttled(throttled)
+    other = post_json(LOGIN, GOOD, **gateway, HTTP_X_FORWARDED_FOR="203.0.113.8")
+    assert_status(other, 200)
