@@ -111,6 +111,7 @@ SPECTACULAR_SETTINGS = {
     # The schema and its Swagger UI are public; every operation in them says what it needs.
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
+    "PREPROCESSING_HOOKS": ["media_handler.schema.drop_slashless_alias"],
 }
 
 # Configured origins; every origin while none is configured (development).

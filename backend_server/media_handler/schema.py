@@ -15,3 +15,8 @@ class StatelessJWTScheme(OpenApiAuthenticationExtension):
             "bearerFormat": "JWT",
             "description": "An access token from the auth service (`/api/auth/login/`).",
         }
+
+
+def drop_slashless_alias(endpoints):
+    """`/api/media` is the mobile app's spelling of `/api/media/`; document the latter once."""
+    return [endpoint for endpoint in endpoints if endpoint[0] != "/api/media"]

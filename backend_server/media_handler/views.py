@@ -33,6 +33,7 @@ ERROR = OpenApiResponse(ErrorSerializer, description="`detail`, `code` and `mess
 UNAUTHORIZED = OpenApiResponse(ErrorSerializer, description="Missing, bad or expired token.")
 NOT_FOUND = OpenApiResponse(ErrorSerializer, description="Not one of the caller's objects.")
 BINARY = OpenApiResponse(OpenApiTypes.BINARY, description="The bytes (206 for a Range).")
+UNSATISFIABLE = OpenApiResponse(description="A range past the end; `Content-Range: bytes */size`.")
 
 MEDIA_FILTER_PARAMETERS = [
     OpenApiParameter("type", enum=MediaType.values, description="Only media of this type."),
@@ -45,14 +46,18 @@ MEDIA_FILTER_PARAMETERS = [
 
 @extend_schema_view(
     list=extend_schema(
-        parameters=MEDIA_FILTER_PARAMETERS, responses={200: MediaSerializer, 400: ERROR}
+        parameters=MEDIA_FILTER_PARAMETERS,
+        responses={401: UNAUTHORIZED, 200: MediaSerializer, 400: ERROR},
     ),
-    retrieve=extend_schema(responses={200: MediaSerializer, 404: NOT_FOUND}),
-    update=extend_schema(responses={200: MediaSerializer, 400: ERROR, 404: NOT_FOUND}),
-    partial_update=extend_schema(responses={200: MediaSerializer, 400: ERROR, 404: NOT_FOUND}),
-    destroy=extend_schema(responses={204: None, 404: NOT_FOUND}),
+    retrieve=extend_schema(responses={401: UNAUTHORIZED, 200: MediaSerializer, 404: NOT_FOUND}),
+    update=extend_schema(
+        responses={401: UNAUTHORIZED, 200: MediaSerializer, 400: ERROR, 404: NOT_FOUND}
+    ),
+    partial_update=extend_schema(
+        responses={401: UNAUTHORIZED, 200: MediaSerializer, 400: ERROR, 404: NOT_FOUND}
+    ),
+    destroy=extend_schema(responses={401: UNAUTHORIZED, 204: None, 404: NOT_FOUND}),
 )
-@extend_schema(responses={401: UNAUTHORIZED})
 class MediaViewSet(viewsets.GenericViewSet):
     queryset = Media.objects.none()  # every read goes through media_handler.selectors
     serializer_class = MediaSerializer
@@ -80,6 +85,7 @@ class MediaViewSet(viewsets.GenericViewSet):
             "multipart/form-data": MediaCreateSerializer,
         },
         responses={
+            401: UNAUTHORIZED,
             201: MediaSerializer,
             400: ERROR,
             413: OpenApiResponse(ErrorSerializer, description="The file is over the limit."),
@@ -110,7 +116,9 @@ class MediaViewSet(viewsets.GenericViewSet):
         services.media_soft_delete(media=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(request=None, responses={200: MediaSerializer, 404: NOT_FOUND})
+    @extend_schema(
+        request=None, responses={401: UNAUTHORIZED, 200: MediaSerializer, 404: NOT_FOUND}
+    )
     @action(detail=True, methods=["post"])
     def restore(self, request, *args, **kwargs):
         media = services.media_restore(media=self.get_object())
@@ -118,7 +126,7 @@ class MediaViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         request=AddToCollectionSerializer,
-        responses={200: MediaSerializer, 400: ERROR, 404: NOT_FOUND},
+        responses={401: UNAUTHORIZED, 200: MediaSerializer, 400: ERROR, 404: NOT_FOUND},
     )
     @action(detail=True, methods=["post"], url_path="add-to-collection")
     def add_to_collection(self, request, *args, **kwargs):
@@ -137,13 +145,23 @@ class MediaViewSet(viewsets.GenericViewSet):
         media = services.collection_add_media(media=media, collection=collection)
         return Response(self.get_serializer(media).data)
 
-    @extend_schema(request=None, responses={200: MediaSerializer, 404: NOT_FOUND})
+    @extend_schema(
+        request=None, responses={401: UNAUTHORIZED, 200: MediaSerializer, 404: NOT_FOUND}
+    )
     @action(detail=True, methods=["post"], url_path="remove-from-collection")
     def remove_from_collection(self, request, *args, **kwargs):
         media = services.collection_remove_media(media=self.get_object())
         return Response(self.get_serializer(media).data)
 
-    @extend_schema(responses={(200, "*/*"): BINARY, 206: BINARY, 404: NOT_FOUND, 416: ERROR})
+    @extend_schema(
+        responses={
+            401: UNAUTHORIZED,
+            (200, "*/*"): BINARY,
+            (206, "*/*"): BINARY,
+            404: NOT_FOUND,
+            416: UNSATISFIABLE,
+        }
+    )
     @action(detail=True, methods=["get"])
     def file(self, request, *args, **kwargs):
         media = self.get_object()
@@ -153,16 +171,21 @@ class MediaViewSet(viewsets.GenericViewSet):
 
 
 @extend_schema_view(
-    list=extend_schema(responses={200: CollectionSerializer}),
-    create=extend_schema(responses={201: CollectionDetailSerializer, 400: ERROR}),
-    retrieve=extend_schema(responses={200: CollectionDetailSerializer, 404: NOT_FOUND}),
-    update=extend_schema(responses={200: CollectionDetailSerializer, 400: ERROR, 404: NOT_FOUND}),
-    partial_update=extend_schema(
-        responses={200: CollectionDetailSerializer, 400: ERROR, 404: NOT_FOUND}
+    list=extend_schema(responses={401: UNAUTHORIZED, 200: CollectionSerializer}),
+    create=extend_schema(
+        responses={401: UNAUTHORIZED, 201: CollectionDetailSerializer, 400: ERROR}
     ),
-    destroy=extend_schema(responses={204: None, 404: NOT_FOUND}),
+    retrieve=extend_schema(
+        responses={401: UNAUTHORIZED, 200: CollectionDetailSerializer, 404: NOT_FOUND}
+    ),
+    update=extend_schema(
+        responses={401: UNAUTHORIZED, 200: CollectionDetailSerializer, 400: ERROR, 404: NOT_FOUND}
+    ),
+    partial_update=extend_schema(
+        responses={401: UNAUTHORIZED, 200: CollectionDetailSerializer, 400: ERROR, 404: NOT_FOUND}
+    ),
+    destroy=extend_schema(responses={401: UNAUTHORIZED, 204: None, 404: NOT_FOUND}),
 )
-@extend_schema(responses={401: UNAUTHORIZED})
 class CollectionViewSet(viewsets.GenericViewSet):
     queryset = Collection.objects.none()  # every read goes through media_handler.selectors
     serializer_class = CollectionSerializer
@@ -233,10 +256,10 @@ class SignedFileView(APIView):
         ],
         responses={
             (200, "*/*"): BINARY,
-            206: BINARY,
+            (206, "*/*"): BINARY,
             403: OpenApiResponse(ErrorSerializer, description="Expired or tampered link."),
-            404: NOT_FOUND,
-            416: ERROR,
+            404: OpenApiResponse(ErrorSerializer, description="No such file, or in the trash."),
+            416: UNSATISFIABLE,
         },
     )
     def get(self, request, media_id):
