@@ -92,13 +92,17 @@ trap 'exit 143' TERM
 say "Starting the auth service (:$AUTH_PORT), the media service (:$MEDIA_PORT), the gateway (:$GATEWAY_PORT)"
 start auth
 start media
-start gateway
 
+# The gateway starts once both services listen (so its log opens without connection errors),
+# and the stack is ready when the gateway's /health says both answer.
 for _ in $(seq 1 $((READY_TIMEOUT_SECONDS * 4))); do
   for name in "${!pids[@]}"; do
     is_alive "${pids[$name]}" || die "the $name process exited while starting (its log is above)."
   done
-  if [ "$(http_status "http://127.0.0.1:$GATEWAY_PORT/health")" = 200 ]; then
+  if [ -z "${pids[gateway]:-}" ] && port_in_use "$AUTH_PORT" && port_in_use "$MEDIA_PORT"; then
+    start gateway
+  elif [ -n "${pids[gateway]:-}" ] &&
+    [ "$(http_status "http://127.0.0.1:$GATEWAY_PORT/health")" = 200 ]; then
     ready=1
     break
   fi

@@ -1,0 +1,172 @@
+"""Uploads through the gateway and downloads by signed URL, the bytes sent by nginx itself."""
+
+import hashlib
+
+import pytest
+import requests
+from api import bearer, png_bytes, register, wav_bytes
+from conftest import MAX_UPLOAD_SIZE
+
+
+@pytest.fixture(scope="module")
+def owner(stack) -> dict:
+    with requests.Session() as http:
+        return register(http, stack.gateway, "e2e-files-owner@example.com")
+
+
+def upload(http, stack, tokens, *, name, kind, filename, content, content_type, **headers):
+    return http.post(
+        f"{stack.gateway}/api/media",
+        headers=bearer(tokens) | headers,
+        data={"name": name, "type": kind, "description": "uploaded by the e2e suite"},
+        files={"file": (filename, content, content_type)},
+        timeout=30,
+    )
+
+
+@pytest.fixture(scope="module")
+def png_media(stack, owner) -> tuple[dict, bytes]:
+    content = png_bytes(32, 16)
+    with requests.Session() as http:
+        response = upload(
+            http,
+            stack,
+            owner,
+            name="red",
+            kind="image",
+            filename="../../red.png",
+            content=content,
+            content_type="image/png",
+        )
+    assert response.status_code == 201, response.text
+    return response.json(), content
+
+
+@pytest.fixture(scope="module")
+def wav_media(stack, owner) -> tuple[dict, bytes]:
+    content = wav_bytes(seconds=1.0)
+    with requests.Session() as http:
+        response = upload(
+            http,
+            stack,
+            owner,
+            name="tone",
+            kind="audio",
+            filename="tone.wav",
+            content=content,
+            content_type="audio/wav",
+        )
+    assert response.status_code == 201, response.text
+    return response.json(), content
+
+
+def test_upload_records_the_file_facts(stack, png_media):
+    media, content = png_media
+    assert media["size"] == len(content)
+    assert media["mime_type"] == "image/png"
+    assert media["checksum_sha256"] == hashlib.sha256(content).hexdigest()
+    assert (media["width"], media["height"]) == (32, 16)
+    assert media["storage_path"].startswith("uploads/")
+    assert ".." not in media["storage_path"]
+    # Built from the host the client used: the gateway's host and port.
+    assert media["file"].startswith(f"{stack.gateway}/api/media/")
+
+
+def test_signed_url_serves_the_bytes_without_authorization(png_media):
+    media, content = png_media
+    response = requests.get(media["file"], timeout=10)  # a fresh client, no token
+    assert response.status_code == 200, response.text
+    assert response.content == content
+    assert response.headers["Content-Type"] == "image/png"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_bytes_come_from_nginx_not_django(stack, png_media):
+    media, content = png_media
+    through_gateway = requests.get(media["file"], timeout=10)
+    # nginx's static file handler answers these; Django's empty X-Accel-Redirect answer does not.
+    assert through_gateway.headers["Accept-Ranges"] == "bytes"
+    assert through_gateway.headers.get("ETag")
+    assert "X-Accel-Redirect" not in through_gateway.headers
+
+    # The same signed URL asked of the media service directly: an empty body and the redirect.
+    direct_url = media["file"].replace(stack.gateway, stack.media)
+    direct = requests.get(
+        direct_url, headers={"Host": f"localhost:{stack.gateway_port}"}, timeout=10
+    )
+    assert direct.status_code == 200, direct.text
+    assert direct.content == b""
+    assert direct.headers["X-Accel-Redirect"] == f"/_protected_media/{media['storage_path']}"
+    assert len(through_gateway.content) == len(content)
+
+
+def test_tampered_signature_is_403_json(png_media):
+    media, _ = png_media
+    tampered = media["file"].replace("signature=", "signature=x")
+    response = requests.get(tampered, timeout=10)
+    assert response.status_code == 403, response.text
+    assert response.json()["message"]
+
+
+def test_protected_location_is_not_reachable_from_outside(stack, png_media):
+    media, _ = png_media
+    response = requests.get(f"{stack.gateway}/_protected_media/{media['storage_path']}", timeout=10)
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+
+
+def test_range_request_on_audio_is_206_with_the_right_bytes(wav_media):
+    media, content = wav_media
+    response = requests.get(media["file"], headers={"Range": "bytes=100-199"}, timeout=10)
+    assert response.status_code == 206, response.text
+    assert response.headers["Content-Range"] == f"bytes 100-199/{len(content)}"
+    assert response.content == content[100:200]
+
+    tail = requests.get(media["file"], headers={"Range": "bytes=-16"}, timeout=10)
+    assert tail.status_code == 206
+    assert tail.content == content[-16:]
+
+
+def test_owner_download_with_bearer_token(http, stack, owner, png_media):
+    media, content = png_media
+    response = http.get(
+        f"{stack.gateway}/api/media/{media['id']}/file/", headers=bearer(owner), timeout=10
+    )
+    assert response.status_code == 200, response.text
+    assert response.content == content
+
+
+def test_upload_just_over_the_limit_is_refused_by_the_media_service(http, stack, owner):
+    before = http.get(f"{stack.gateway}/api/media", headers=bearer(owner), timeout=10).json()
+    response = upload(
+        http,
+        stack,
+        owner,
+        name="big",
+        kind="image",
+        filename="big.png",
+        content=b"\x89PNG" + b"\0" * (MAX_UPLOAD_SIZE - 3),
+        content_type="image/png",
+        **{"X-Request-ID": "e2e-upload-just-over"},
+    )
+    assert response.status_code == 413, response.text
+    assert response.json()["code"] == "upload_too_large"
+    assert "upstream_status=413" in stack.access_log_line("e2e-upload-just-over")
+    after = http.get(f"{stack.gateway}/api/media", headers=bearer(owner), timeout=10).json()
+    assert after["count"] == before["count"]
+
+
+def test_body_far_over_the_limit_is_refused_by_the_gateway(http, stack, owner):
+    response = http.post(
+        f"{stack.gateway}/api/media",
+        headers=bearer(owner) | {"X-Request-ID": "e2e-upload-far-over"},
+        data=b"\0" * (MAX_UPLOAD_SIZE + 2 * 1024 * 1024),
+        timeout=30,
+    )
+    assert response.status_code == 413, response.text
+    assert response.headers["Content-Type"] == "application/json"
+    body = response.json()
+    assert body["code"] == "upload_too_large"
+    assert body["detail"]
+    assert body["message"]
+    assert "upstream=- " in stack.access_log_line("e2e-upload-far-over")  # never proxied

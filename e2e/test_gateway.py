@@ -1,0 +1,119 @@
+"""What the gateway itself answers: /health, JSON errors, security headers, request ids,
+forwarded host, CORS preflight."""
+
+import re
+
+import pytest
+from api import bearer, register
+
+JSON = "application/json"
+
+
+def assert_drf_error(response, status: int, code: str) -> None:
+    assert response.status_code == status, response.text
+    assert response.headers["Content-Type"].startswith(JSON)
+    body = response.json()
+    assert body["code"] == code
+    assert body["detail"]
+    assert body["message"]
+
+
+def test_health_reports_every_upstream(http, stack):
+    response = http.get(f"{stack.gateway}/health", timeout=10)
+    assert response.status_code == 200, response.text
+    assert response.headers["Content-Type"] == JSON
+    assert response.headers["Cache-Control"] == "no-store"
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["upstreams"]["auth"]["status"] == "ok"
+    assert body["upstreams"]["media"]["status"] == "ok"
+    assert body["upstreams"]["media"]["database"] == "ok"
+
+
+@pytest.mark.parametrize("path", ["/nope", "/api/nope", "/static/app.js", "/health/extra"])
+def test_unknown_paths_are_json_404_from_the_gateway(http, stack, path):
+    assert_drf_error(http.get(f"{stack.gateway}{path}", timeout=10), 404, "not_found")
+
+
+@pytest.mark.parametrize("path", ["/api/auth/nope/", "/api/media/nope/also/"])
+def test_unknown_service_paths_are_json_404_from_the_service(http, stack, path):
+    response = http.get(f"{stack.gateway}{path}", timeout=10)
+    assert response.status_code == 404, response.text
+    assert response.json()["message"]
+
+
+@pytest.mark.parametrize("path", ["/health", "/nope", "/api/auth/ping/", "/api/media/ping/"])
+def test_security_headers_appear_once_and_no_version_leaks(http, stack, path):
+    headers = http.get(f"{stack.gateway}{path}", timeout=10).headers
+    # requests joins repeated headers with ", ": an exact value proves there is one.
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["X-Frame-Options"] == "DENY"
+    assert headers["Referrer-Policy"] == "same-origin"
+    assert headers["Server"] == "nginx"
+
+
+def test_request_id_is_passed_through_or_generated(http, stack):
+    passed = http.get(
+        f"{stack.gateway}/api/media/ping/", headers={"X-Request-ID": "e2e-trace-42"}, timeout=10
+    )
+    assert passed.headers["X-Request-ID"] == "e2e-trace-42"
+    assert "upstream_status=200" in stack.access_log_line("e2e-trace-42")
+
+    generated = http.get(f"{stack.gateway}/api/auth/ping/", timeout=10)
+    assert re.fullmatch(r"[0-9a-f]{32}", generated.headers["X-Request-ID"])
+
+    unsafe = http.get(
+        f"{stack.gateway}/api/auth/ping/", headers={"X-Request-ID": "bad id\tforged"}, timeout=10
+    )
+    assert re.fullmatch(r"[0-9a-f]{32}", unsafe.headers["X-Request-ID"])
+
+
+@pytest.mark.parametrize("host", [None, "192.168.1.20:3000"])
+def test_links_are_built_on_the_host_the_client_used(http, stack, unique_email, host):
+    tokens = register(http, stack.gateway, unique_email)
+    for name in ("one", "two"):
+        http.post(
+            f"{stack.gateway}/api/media",
+            headers=bearer(tokens),
+            json={"name": name, "type": "image", "size": 1, "storage_path": "x"},
+            timeout=10,
+        )
+    headers = bearer(tokens) | ({"Host": host} if host else {})
+    page = http.get(f"{stack.gateway}/api/media?page_size=1", headers=headers, timeout=10)
+    assert page.status_code == 200, page.text
+    expected = f"http://{host or f'localhost:{stack.gateway_port}'}/api/media"
+    assert page.json()["next"].startswith(expected)
+
+
+@pytest.mark.parametrize(
+    ("path", "method"),
+    [
+        ("/api/auth/login/", "POST"),
+        ("/api/auth/profile/", "PATCH"),
+        ("/api/media", "POST"),
+        ("/api/media/", "GET"),
+    ],
+)
+def test_cors_preflight_is_answered(http, stack, path, method):
+    origin = "http://localhost:19006"
+    response = http.options(
+        f"{stack.gateway}{path}",
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": method,
+            "Access-Control-Request-Headers": "authorization, content-type",
+        },
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    assert response.headers["Access-Control-Allow-Origin"] in (origin, "*")
+    allowed = response.headers["Access-Control-Allow-Headers"].lower()
+    assert "authorization" in allowed
+    assert method in response.headers["Access-Control-Allow-Methods"]
+
+
+def test_cors_headers_on_actual_responses(http, stack):
+    origin = "http://localhost:19006"
+    response = http.get(f"{stack.gateway}/api/media/ping/", headers={"Origin": origin}, timeout=10)
+    assert response.headers["Access-Control-Allow-Origin"] in (origin, "*")
+    assert "X-Request-ID" in response.headers["Access-Control-Expose-Headers"]

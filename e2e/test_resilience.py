@@ -1,0 +1,74 @@
+"""A service going down and coming back, and stopping the stack leaving nothing behind."""
+
+import os
+import signal
+import time
+
+import pytest
+import requests
+from conftest import free_ports, start_stack
+
+
+def wait_for_health(stack, status: int, timeout: float, what: str) -> requests.Response:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        response = health(stack)
+        if response.status_code == status:
+            return response
+        time.sleep(0.1)
+    pytest.fail(f"timed out after {timeout}s waiting for {what}")
+
+
+def health(stack) -> requests.Response:
+    return requests.get(f"{stack.gateway}/health", timeout=10)
+
+
+@pytest.mark.parametrize("name", ["media", "auth"])
+def test_health_turns_503_while_a_service_is_down_and_200_when_it_is_back(stack, name):
+    old_pid = stack.pid(name)
+    os.kill(old_pid, signal.SIGTERM)  # the gunicorn master: it and its workers stop
+
+    down = wait_for_health(stack, 503, 15, f"/health to report {name} down")
+    body = down.json()
+    assert body["down"] == [name]
+    assert body["code"] == "upstream_unavailable"
+    assert body["upstreams"][name]["status"] == "unavailable"
+    other = "auth" if name == "media" else "media"
+    assert body["upstreams"][other]["status"] == "ok"
+
+    ping = requests.get(f"{stack.gateway}/api/{name}/ping/", timeout=10)
+    assert ping.status_code in (502, 503), ping.text
+    assert ping.headers["Content-Type"] == "application/json"
+    assert ping.json()["code"] in ("bad_gateway", "service_unavailable")
+
+    # run_with_gateway.sh restarts the service after RESTART_DELAY_SECONDS.
+    wait_for_health(stack, 200, 60, f"{name} to come back")
+    assert stack.pid(name) != old_pid
+    assert requests.get(f"{stack.gateway}/api/{name}/ping/", timeout=10).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("how", "sig", "whole_group", "status"),
+    [
+        ("ctrl-c", signal.SIGINT, True, 130),
+        ("sigterm to the script", signal.SIGTERM, False, 143),
+    ],
+)
+def test_stopping_a_second_run_leaves_nothing_behind(
+    stack, workdir, databases, how, sig, whole_group, status
+):
+    # A second run on the same checkout state (.env, databases) reuses them, on other ports.
+    second = start_stack(workdir, tuple(free_ports(3)), databases.env)
+    try:
+        second.wait_until_healthy()
+        assert health(second).json()["status"] == "ok"
+    finally:
+        exit_status = second.stop(sig, whole_group=whole_group)
+    assert exit_status == status, second.tail()
+    assert second.leftovers() == [], second.tail()
+    log = second.log()
+    assert "Installing the pinned requirements" not in log
+    assert "writing a development one" not in log
+    assert "Stopped; ports" in log
+    # The first stack is untouched.
+    assert health(stack).status_code == 200
