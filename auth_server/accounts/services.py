@@ -5,7 +5,6 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from rest_framework import status
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.utils import aware_utcnow, datetime_from_epoch
@@ -40,14 +39,12 @@ def user_create(
     first two); without a username, one is derived from the email's local part. The password goes
     through Django's validators. Raises ValidationError naming every field at fault."""
     user = User(
-        username=username or "",
+        username=username or _username_from_email(email),
         email=email,
         first_name=first_name,
         last_name=last_name,
         phone_number=normalize_phone_number(phone_number),
     )
-    if not username:
-        user.username = _username_from_email(email)
     _validate(user, password=password)
     user.set_password(password)
 
@@ -155,7 +152,6 @@ def user_logout(*, refresh: str | None, access: str | None) -> None:
             "Nothing to log out: send the refresh token, or the access token in the "
             "Authorization header.",
             code="logout_without_token",
-            status_code=status.HTTP_400_BAD_REQUEST,
         )
     try:
         claims = verified_claims_ignoring_expiry(access, token_type=AccessToken.token_type)
