@@ -1,9 +1,31 @@
 """Query-string filters of the lists. Validation errors are 400s naming the parameter."""
 
 import django_filters
+from django import forms
 from rest_framework.filters import OrderingFilter
 
 from media_handler.models import Media, MediaType
+
+
+class StrictBooleanField(forms.Field):
+    """true/false (also 1/0, yes/no), any case; anything else is a 400, not silently ignored."""
+
+    TRUE = frozenset({"true", "1", "yes", "on"})
+    FALSE = frozenset({"false", "0", "no", "off"})
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        text = str(value).strip().lower()
+        if text in self.TRUE:
+            return True
+        if text in self.FALSE:
+            return False
+        raise forms.ValidationError("Must be true or false.", code="invalid")
+
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    field_class = StrictBooleanField
 
 
 class MediaFilter(django_filters.FilterSet):
@@ -12,7 +34,7 @@ class MediaFilter(django_filters.FilterSet):
 
     type = django_filters.ChoiceFilter(choices=MediaType.choices)
     collection = django_filters.UUIDFilter(field_name="collection_id")
-    is_deleted = django_filters.BooleanFilter()
+    is_deleted = StrictBooleanFilter()
 
     class Meta:
         model = Media

@@ -215,3 +215,20 @@ def test_count_past_the_limit_is_cached_briefly(db, settings, django_assert_num_
         assert bounded_count(queryset) == 5
     with django_assert_num_queries(1):  # another filter, under the limit: exact, uncached
         assert bounded_count(queryset.filter(name="none")) == 0
+
+
+@pytest.mark.parametrize(
+    ("value", "deleted"),
+    [("true", True), ("True", True), ("1", True), ("false", False), ("0", False), ("", False)],
+)
+def test_is_deleted_accepts_the_usual_spellings(alice, layout, value, deleted):
+    MediaFactory(user=ALICE, is_deleted=True)
+    MediaFactory(user=ALICE)
+    results = alice.get(layout["media"], {"is_deleted": value}).data["results"]
+    assert [item["is_deleted"] for item in results] == [deleted]
+
+
+def test_bogus_is_deleted_is_400(alice, layout):
+    response = alice.get(layout["media"], {"is_deleted": "maybe"})
+    assert_status(response, 400)
+    assert "is_deleted" in response.data

@@ -228,3 +228,15 @@ def test_collection_deleted_during_upload_leaves_neither_file_nor_row(
     assert "collection" in response.data
     assert stored_files(settings.MEDIA_ROOT) == []
     assert not Media.objects.exists()
+
+
+def test_type_of_a_stored_file_cannot_be_changed_to_another_family(alice, layout):
+    media = upload(alice, layout["media"], png_bytes()).data
+    url = f"{layout['media']}{media['id']}/"
+    response = alice.patch(url, {"type": "audio"}, format="json")
+    assert_status(response, 400)
+    assert "image/png" in response.data["type"][0]
+    response = alice.patch(url, {"name": "renamed", "type": "image"}, format="json")
+    assert_status(response, 200)
+    assert response.data["name"] == "renamed"
+    assert response.data["file"]
