@@ -38,7 +38,7 @@ http {{
     client_max_body_size 0;
     location = /upload {{
       client_body_in_file_only clean;
-      client_body_buffer_size 128k;
+      client_body_buffer_size 1m;  # as the gateway
       proxy_pass_request_body off;
       proxy_set_header Content-Length "";
       proxy_pass http://127.0.0.1:{port}/done;

@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parent.parent
 def _setup(service: str) -> None:
     sys.path.insert(0, str(REPO / service))
     os.environ["DJANGO_SETTINGS_MODULE"] = f"{service}.settings"
-    import django
+    import django  # here: the settings module must be chosen first
 
     django.setup()
 
@@ -34,6 +34,7 @@ def _per_call_seconds(fn, *, budget_s: float = 2.0) -> float:
 
 def hasher() -> dict:
     _setup("auth_server")
+    # Imported once Django is set up: it reads its settings at import.
     from django.contrib.auth.hashers import get_hasher
 
     h = get_hasher()
@@ -55,6 +56,7 @@ def hasher() -> dict:
 
 def verify() -> dict:
     _setup("backend_server")
+    # Imported once Django is set up: they read its settings at import.
     import jwt
     from django.conf import settings
     from django.db import connection

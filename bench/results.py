@@ -50,7 +50,9 @@ class Result:
 def fmt(value: float | None, unit: str = "") -> str:
     if value is None:
         return "—"
-    if abs(value) >= 100:
+    if float(value).is_integer() and abs(value) < 100:
+        text = f"{value:.0f}"
+    elif abs(value) >= 100:
         text = f"{value:,.0f}"
     elif abs(value) >= 10:
         text = f"{value:.1f}"

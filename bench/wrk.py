@@ -2,6 +2,7 @@
 and a `done` hook that prints the summary as one JSON line this module parses."""
 
 import json
+import os
 import shutil
 import subprocess
 import tempfile
@@ -47,11 +48,12 @@ class WrkResult:
 def ensure_installed() -> None:
     if shutil.which("wrk"):
         return
-    import os
-
     if os.geteuid() != 0:
         raise SystemExit("wrk is missing: sudo apt-get install -y wrk")
-    subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, timeout=300)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    if subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], env=env, check=False).returncode:
+        subprocess.run(["apt-get", "update", "-qq"], env=env, check=True, timeout=300)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], env=env, check=True, timeout=300)
 
 
 def _lua(method: str, headers: dict[str, str], body: str | None, paths: list[str] | None) -> str:
