@@ -55,3 +55,7 @@ bench: $(INSTALLED) ## Benchmarks of the real stack vs its ceilings; prints the 
 
 bench-quick: $(INSTALLED) ## The same benchmarks with small sizes and short runs (about 3 minutes)
 	$(BIN)/python -m bench --quick $(BENCH_ARGS)
+
+.PHONY: compose-check
+compose-check: $(INSTALLED) ## Validate docker-compose.yml against the Compose spec (no Docker needed)
+	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml

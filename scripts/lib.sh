@@ -29,8 +29,8 @@ find_python() {
   return 1
 }
 
-# .venv with the pinned runtime requirements (and the shared `common` package). A stamp holding
-# the requirements' checksum makes a second run skip pip entirely.
+# .venv with the pinned runtime requirements (the shared `common` package among them). A stamp
+# holding the requirements' checksum makes a second run skip pip entirely.
 ensure_venv() {
   local python stamp wanted
   if [ ! -x "$VENV/bin/python" ]; then
@@ -43,7 +43,7 @@ ensure_venv() {
   if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
     say "Installing the pinned requirements into $VENV"
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
-      -r "$repo/requirements.txt" -e "$repo/common"
+      -r "$repo/requirements.txt"
     printf '%s\n' "$wanted" >"$stamp"
   fi
 }

@@ -1,0 +1,44 @@
+# syntax=docker/dockerfile:1
+# One image for both services (target `app`: `docker_service.sh auth|media`) and the gateway
+# (target `gateway`: the official nginx image, which ships njs, with gateway/ rendered at start).
+# docker-compose.yml builds both; see it for the environment.
+
+FROM python:3.11-slim-bookworm AS app
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    MEDIA_ROOT=/app/media \
+    DEV_SECRETS_FILE=/app/var/secrets/dev-secrets.json
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libmagic1 \
+    && rm -rf /var/lib/apt/lists/*
+# Uploads are written 0640; the group's id is the nginx user's group in the nginx image (101),
+# so the gateway container reads them from the shared volume and nothing else can.
+RUN groupadd --system --gid 101 media \
+    && useradd --system --uid 1000 --gid media --home-dir /app --shell /usr/sbin/nologin app
+WORKDIR /app
+COPY requirements.txt ./
+COPY common ./common
+RUN pip install -r requirements.txt
+COPY auth_server ./auth_server
+COPY backend_server ./backend_server
+COPY gateway/gunicorn.conf.py ./gateway/gunicorn.conf.py
+COPY scripts/docker_service.sh /usr/local/bin/docker_service.sh
+# Named volumes mounted here start with this ownership.
+RUN mkdir -p /app/media /app/var/secrets && chown app:media /app/media /app/var /app/var/secrets
+USER app
+EXPOSE 8000 8001
+ENTRYPOINT ["docker_service.sh"]
+CMD ["auth"]
+
+FROM nginx:1.27-bookworm AS gateway
+ENV GATEWAY_PREFIX=/var/cache/nginx/media-handler \
+    GATEWAY_USER=nginx \
+    GATEWAY_ACCESS_LOG=/dev/stdout \
+    GATEWAY_ERROR_LOG=stderr \
+    NJS_MODULE=/etc/nginx/modules/ngx_http_js_module.so \
+    MEDIA_ROOT=/app/media
+COPY gateway/ /etc/nginx/media-handler/
+EXPOSE 3000
+ENTRYPOINT ["/etc/nginx/media-handler/docker-entrypoint.sh"]
