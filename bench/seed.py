@@ -13,13 +13,17 @@ from bench.stack import Stack
 MEDIA_TABLE = "media_handler_media"
 
 # `g` is the series index, `%(user)s` the owner. Newest first is by `created_at`, so rows get
-# distinct timestamps one second apart.
+# distinct timestamps one second apart. Every row looks like an uploaded file (a checksum, a
+# sniffed type, a path under uploads/), as a mobile user's media do, so a list page signs a
+# file URL per item; the files themselves are not on disk (a list never reads them).
 KNOWN = {
     "id": "gen_random_uuid()",
     "name": "'bench item ' || g",
     "type": "(ARRAY['image','video','audio'])[1 + mod(g, 3)]",
+    "mime_type": "(ARRAY['image/jpeg','video/mp4','audio/mpeg'])[1 + mod(g, 3)]",
+    "checksum_sha256": "md5(g::text) || md5((g + 1)::text)",
     "size": "1000 + g",
-    "storage_path": "'bench/' || g",
+    "storage_path": "'uploads/2026/01/01/' || md5(g::text) || '.bin'",
     "description": "'seeded by bench.seed'",
     "is_deleted": "false",
     "user_id": "%(user)s",
