@@ -12,6 +12,8 @@ import logging
 import os
 import re
 import shutil
+import subprocess
+import unicodedata
 import uuid
 import warnings
 from dataclasses import dataclass
@@ -262,9 +264,27 @@ def _duration(path: Path) -> float | None:
         parsed = mutagen.File(path)
         length = parsed.info.length if parsed is not None else None
     except Exception:  # mutagen raises many types for damaged files; metadata is optional
-        logger.info("could not read duration of %s", path, exc_info=True)
-        return None
+        logger.info("could not read duration of %s with mutagen", path, exc_info=True)
+        length = None
+    if not length:
+        length = _ffprobe_duration(path)
     return round(float(length), 3) if length else None
+
+
+def _ffprobe_duration(path: Path) -> float | None:
+    """ffprobe reads what mutagen cannot (WebM, Matroska, AVI), when it is installed."""
+    ffprobe = shutil.which("ffprobe")
+    if ffprobe is None:
+        return None
+    command = [ffprobe, "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0"]
+    try:
+        # A fixed program and a path of our own making: no shell, no client input.
+        result = subprocess.run(  # noqa: S603
+            [*command, str(path)], capture_output=True, text=True, timeout=10, check=True
+        )
+        return float(result.stdout.strip())
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return None
 
 
 def delete_stored_file(storage_path: str) -> None:
@@ -332,7 +352,8 @@ def serve_file(request: HttpRequest, media: Media, *, max_age: int = 0) -> HttpR
 
 def download_name(media: Media) -> str:
     """The media's name as an ASCII file name with the stored file's extension."""
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(media.name).stem).strip("._") or "media"
+    ascii_name = unicodedata.normalize("NFKD", media.name).encode("ascii", "ignore").decode()
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(ascii_name).stem).strip("._") or "media"
     return f"{stem[:100]}{Path(media.storage_path).suffix}"
 
 

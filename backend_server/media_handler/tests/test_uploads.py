@@ -1,4 +1,5 @@
 import hashlib
+import os
 import re
 
 import pytest
@@ -193,7 +194,8 @@ def test_decompression_bomb_is_400(alice, layout, settings, monkeypatch):
     assert stored_files(settings.MEDIA_ROOT) == []
 
 
-def test_unreadable_metadata_stays_null(alice, layout):
+def test_unreadable_metadata_stays_null(alice, layout, tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no ffprobe either
     truncated = mp4_bytes()[:40]  # the ftyp box and a cut-off moov
     response = upload(alice, layout["media"], truncated, filename="clip.mp4", media_type="video")
     assert_status(response, 201)
@@ -240,3 +242,15 @@ def test_type_of_a_stored_file_cannot_be_changed_to_another_family(alice, layout
     assert_status(response, 200)
     assert response.data["name"] == "renamed"
     assert response.data["file"]
+
+
+def test_ffprobe_reads_the_duration_mutagen_cannot_when_installed(alice, tmp_path, monkeypatch):
+    fake_ffprobe = tmp_path / "bin" / "ffprobe"
+    fake_ffprobe.parent.mkdir()
+    fake_ffprobe.write_text("#!/bin/sh\necho 3.25\n")
+    fake_ffprobe.chmod(0o755)
+    monkeypatch.setenv("PATH", str(fake_ffprobe.parent), prepend=os.pathsep)
+    truncated = mp4_bytes()[:40]
+    response = upload(alice, "/api/media/", truncated, filename="clip.mp4", media_type="video")
+    assert_status(response, 201)
+    assert response.data["duration"] == 3.25
