@@ -102,9 +102,9 @@ class MediaViewSet(viewsets.GenericViewSet):
     def retrieve(self, request, *args, **kwargs):
         return Response(self.get_serializer(self.get_object()).data)
 
-    def update(self, request, *args, **kwargs):
+    def update(self, request, *args, partial=False, **kwargs):
         media = self.get_object()
-        serializer = self.get_serializer(media, data=request.data, partial=kwargs.get("partial"))
+        serializer = self.get_serializer(media, data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
         media = services.media_update(media=media, data=serializer.validated_data)
         return Response(self.get_serializer(media).data)
@@ -223,11 +223,9 @@ class CollectionViewSet(viewsets.GenericViewSet):
         context = self.get_serializer_context()
         return Response(CollectionDetailSerializer(self.get_object(), context=context).data)
 
-    def update(self, request, *args, **kwargs):
+    def update(self, request, *args, partial=False, **kwargs):
         collection = self.get_object()
-        serializer = self.get_serializer(
-            collection, data=request.data, partial=kwargs.get("partial")
-        )
+        serializer = self.get_serializer(collection, data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
         collection = services.collection_update(
             collection=collection, data=serializer.validated_data
