@@ -83,6 +83,11 @@ def main(default: tuple[str, ...] = WORKLOADS, argv: list[str] | None = None) ->
         f"{meta['date']} · {meta['nproc']} x {meta['cpu']} · {meta['ram_gib']} GiB · "
         f"{meta['seconds']} s"
     )
+    shape = meta["stack"]
+    print(
+        f"gunicorn workers: auth {shape['gunicorn_workers']['auth']}, media "
+        f"{shape['gunicorn_workers']['media']}; cache: {shape['cache']}; PostgreSQL 127.0.0.1"
+    )
     print(table(results))
     print(f"\nraw: {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
     # A missed target is a finding, reported in the table; a workload that crashed is an error.
@@ -106,4 +111,8 @@ def describe(stack: Stack) -> dict:
         )
         for port in (stack_module.AUTH_PORT, stack_module.MEDIA_PORT)
     }
-    return {"gunicorn_workers": workers, "gunicorn_cmdlines": cmdlines}
+    return {
+        "gunicorn_workers": workers,
+        "gunicorn_cmdlines": cmdlines,
+        "cache": "redis" if stack.env.get("REDIS_URL") else "local memory",
+    }
