@@ -4,6 +4,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
 from rest_framework.test import APIClient, APIRequestFactory
 from rest_framework_simplejwt import state
 from rest_framework_simplejwt.backends import TokenBackend
@@ -142,3 +143,19 @@ def test_rs256_token_signed_by_another_key_is_refused(rs256, db):
         serialization.NoEncryption(),
     ).decode()
     assert_unauthorized(client_with(f"Bearer {rs256_token(other_pem)}").get(MEDIA_LIST))
+
+
+def test_token_verified_against_the_auth_services_jwks(settings, monkeypatch, db):
+    """With JWT_JWKS_URL the key is picked by the token's `kid` from the published key set."""
+    private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwk = {**RSAAlgorithm.to_jwk(private_key.public_key(), as_dict=True), "kid": "2026-11"}
+    backend = TokenBackend("RS256", None, None, jwk_url="https://auth.invalid/jwks.json")
+    monkeypatch.setattr(backend.jwks_client, "fetch_data", lambda: {"keys": [jwk]})
+    monkeypatch.setattr(state, "token_backend", backend)
+    payload = {**AccessToken(verify=False).payload, "user_id": ALICE}
+
+    signed = jwt.encode(payload, private_key, algorithm="RS256", headers={"kid": "2026-11"})
+    assert_status(client_with(f"Bearer {signed}").get(MEDIA_LIST), 200)
+
+    unknown_kid = jwt.encode(payload, private_key, algorithm="RS256", headers={"kid": "old"})
+    assert_unauthorized(client_with(f"Bearer {unknown_kid}").get(MEDIA_LIST))
