@@ -12,11 +12,6 @@ cd "$repo"
 # shellcheck source=scripts/lib.sh
 source scripts/lib.sh
 
-AUTH_PORT=${AUTH_PORT:-8000}
-MEDIA_PORT=${MEDIA_PORT:-8001}
-LOCAL_BIND_HOST=${LOCAL_BIND_HOST:-127.0.0.1}
-export PYTHONUNBUFFERED=1
-
 ensure_venv
 if ! "$VENV/bin/python" -c 'import magic' 2>/dev/null; then
   die "libmagic is missing (upload sniffing): sudo apt-get install -y libmagic1"
@@ -26,6 +21,11 @@ load_env_file
 resolve_media_root
 # No gateway in front: Django sends the file bytes itself and trusts no forwarded headers.
 export USE_X_FORWARDED_HOST=false TRUSTED_PROXY_COUNT=0 USE_X_ACCEL_REDIRECT=false
+
+AUTH_PORT=${AUTH_PORT:-8000}
+MEDIA_PORT=${MEDIA_PORT:-8001}
+LOCAL_BIND_HOST=${LOCAL_BIND_HOST:-127.0.0.1}
+export PYTHONUNBUFFERED=1
 
 require_free_ports "$AUTH_PORT" "$MEDIA_PORT"
 migrate_databases

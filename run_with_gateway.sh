@@ -14,16 +14,6 @@ cd "$repo"
 # shellcheck source=scripts/lib.sh
 source scripts/lib.sh
 
-GATEWAY_PORT=${GATEWAY_PORT:-3000}
-AUTH_PORT=${AUTH_PORT:-8000}
-MEDIA_PORT=${MEDIA_PORT:-8001}
-VAR_DIR=${VAR_DIR:-$repo/var}
-RESTART_DELAY_SECONDS=${RESTART_DELAY_SECONDS:-2}
-READY_TIMEOUT_SECONDS=${READY_TIMEOUT_SECONDS:-60}
-run_dir=$VAR_DIR/run
-gateway_prefix=$VAR_DIR/gateway
-export GATEWAY_PORT AUTH_PORT MEDIA_PORT PYTHONUNBUFFERED=1
-
 # nginx lives in /usr/sbin, which an unprivileged user's PATH often lacks.
 export PATH=$PATH:/usr/sbin:/sbin
 if ! bash scripts/install_system_packages.sh; then
@@ -38,11 +28,22 @@ resolve_media_root
 # Behind the gateway: links on the client's host, one trusted proxy, file bytes sent by nginx.
 export USE_X_FORWARDED_HOST=true TRUSTED_PROXY_COUNT=1 USE_X_ACCEL_REDIRECT=true
 
+GATEWAY_PORT=${GATEWAY_PORT:-3000}
+AUTH_PORT=${AUTH_PORT:-8000}
+MEDIA_PORT=${MEDIA_PORT:-8001}
+VAR_DIR=${VAR_DIR:-$repo/var}
+RESTART_DELAY_SECONDS=${RESTART_DELAY_SECONDS:-2}
+READY_TIMEOUT_SECONDS=${READY_TIMEOUT_SECONDS:-60}
+run_dir=$VAR_DIR/run
+gateway_prefix=${GATEWAY_PREFIX:-$VAR_DIR/gateway}
+export PYTHONUNBUFFERED=1
+
 require_free_ports "$GATEWAY_PORT" "$AUTH_PORT" "$MEDIA_PORT"
 mkdir -p "$run_dir" "$gateway_prefix/logs" "$gateway_prefix/tmp"
 migrate_databases
 
-GATEWAY_PREFIX=$gateway_prefix gateway/render.sh "$gateway_prefix/conf"
+GATEWAY_PORT=$GATEWAY_PORT GATEWAY_PREFIX=$gateway_prefix AUTH_UPSTREAM=127.0.0.1:$AUTH_PORT \
+  MEDIA_UPSTREAM=127.0.0.1:$MEDIA_PORT gateway/render.sh "$gateway_prefix/conf"
 "$NGINX" -t -q -e stderr -p "$gateway_prefix" -c "$gateway_prefix/conf/nginx.conf"
 
 declare -A pids=() restarts=()

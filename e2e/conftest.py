@@ -8,7 +8,7 @@ and the suite fails if a port stays open or a process survives. Tests talk HTTP 
 
 Environment: E2E_DATABASE=sqlite|postgres, E2E_POSTGRES_URL (postgres://postgres@127.0.0.1:5432),
 E2E_GATEWAY_PORT / E2E_AUTH_PORT / E2E_MEDIA_PORT (default 3000/8000/8001 when all three are free,
-else free ports), E2E_KEEP=1 to keep the temporary directory.
+else free ports). The stack's log, .env and var/ stay in pytest's temporary directory.
 """
 
 import contextlib
@@ -216,8 +216,10 @@ def start_stack(workdir: Path, ports: tuple[int, int, int], extra_env: dict) -> 
     """Starts run_with_gateway.sh on `ports`; `workdir` holds its .env, media and databases."""
     gateway_port, auth_port, media_port = ports
     var_dir = workdir / f"var-{gateway_port}"
+    # Nothing of the caller's own stack configuration leaks in (a developer's DATABASE_URL...).
+    inherited = ("AUTH_", "BACKEND_", "DB_", "DATABASE_URL", "GATEWAY_", "MEDIA_", "VAR_DIR")
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("AUTH_", "BACKEND_", "DB_"))},
+        **{k: v for k, v in os.environ.items() if not k.startswith(inherited)},
         "ENV_FILE": str(workdir / ".env"),
         "VAR_DIR": str(var_dir),
         "MEDIA_ROOT": str(workdir / "media"),
@@ -230,7 +232,6 @@ def start_stack(workdir: Path, ports: tuple[int, int, int], extra_env: dict) -> 
         "READY_TIMEOUT_SECONDS": str(STARTUP_TIMEOUT),
         **extra_env,
     }
-    env.pop("DATABASE_URL", None)
     log_path = workdir / f"run_with_gateway.{gateway_port}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(

@@ -101,6 +101,7 @@ resolve_media_root() {
   export MEDIA_ROOT
 }
 
+# One after the other: with a shared DATABASE_URL both services migrate the same database.
 migrate_databases() {
   say "Migrating the auth database"
   "$VENV/bin/python" "$repo/auth_server/manage.py" migrate --noinput --verbosity 0
