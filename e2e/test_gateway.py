@@ -2,6 +2,7 @@
 forwarded host, CORS preflight."""
 
 import re
+import time
 
 import pytest
 from api import bearer, register
@@ -58,6 +59,11 @@ def test_request_id_is_passed_through_or_generated(http, stack):
     )
     assert passed.headers["X-Request-ID"] == "e2e-trace-42"
     assert "upstream_status=200" in stack.access_log_line("e2e-trace-42")
+    # ...and the service logged it too (gunicorn's access log, in the run script's output).
+    deadline = time.monotonic() + 5
+    while "rid=e2e-trace-42" not in stack.log() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert "rid=e2e-trace-42" in stack.log()
 
     generated = http.get(f"{stack.gateway}/api/auth/ping/", timeout=10)
     assert re.fullmatch(r"[0-9a-f]{32}", generated.headers["X-Request-ID"])
