@@ -18,6 +18,7 @@ logger = logging.getLogger(__name__)
 
 MEDIA_EDITABLE_FIELDS = ("name", "type", "description")
 COLLECTION_EDITABLE_FIELDS = ("name", "description")
+NOT_YOUR_COLLECTION = "No collection of yours has this id."
 
 
 def _owned_collection(*, user_id: int, collection_id: uuid.UUID | None) -> Collection | None:
@@ -25,7 +26,7 @@ def _owned_collection(*, user_id: int, collection_id: uuid.UUID | None) -> Colle
         return None
     collection = Collection.objects.filter(user=user_id, pk=collection_id).first()
     if collection is None:
-        raise ValidationError({"collection": ["No collection of yours has this id."]})
+        raise ValidationError({"collection": [NOT_YOUR_COLLECTION]})
     return collection
 
 
@@ -69,7 +70,7 @@ def media_create(
     except IntegrityError as exc:
         delete_stored_file(stored.storage_path)
         # The collection was deleted between the check and the insert.
-        raise ValidationError({"collection": ["No collection of yours has this id."]}) from exc
+        raise ValidationError({"collection": [NOT_YOUR_COLLECTION]}) from exc
     except BaseException:
         delete_stored_file(stored.storage_path)
         raise
@@ -155,7 +156,7 @@ def collection_add_media(*, media: Media, collection: Collection) -> Media:
     """Put the media in the collection. Both must belong to the same user; callers look both
     up through the owner's selectors, and this re-checks it so no path can mix owners."""
     if media.user != collection.user:
-        raise ValidationError({"collection_id": ["No collection of yours has this id."]})
+        raise ValidationError({"collection_id": [NOT_YOUR_COLLECTION]})
     media.collection = collection
     media.save(update_fields=["collection", "updated_at"])
     return media

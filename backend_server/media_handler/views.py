@@ -8,7 +8,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.filters import SearchFilter
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -137,11 +137,8 @@ class MediaViewSet(viewsets.GenericViewSet):
             collection = selectors.collection_get(
                 user_id=request.user.id, collection_id=serializer.validated_data["collection_id"]
             )
-        except NotFound:
-            return Response(
-                {"collection_id": ["No collection of yours has this id."]},
-                status=status.HTTP_400_BAD_REQUEST,
-            )
+        except NotFound as exc:
+            raise ValidationError({"collection_id": [services.NOT_YOUR_COLLECTION]}) from exc
         media = services.collection_add_media(media=media, collection=collection)
         return Response(self.get_serializer(media).data)
 

@@ -259,7 +259,9 @@ def test_add_to_another_users_collection_is_400(alice, layout):
         format="json",
     )
     assert_status(response, 400)
-    assert "collection_id" in response.data
+    assert response.data["collection_id"] == ["No collection of yours has this id."]
+    assert response.data["code"] == "invalid"
+    assert response.data["message"] == "collection_id: No collection of yours has this id."
     media.refresh_from_db()
     assert media.collection is None
 
@@ -278,6 +280,8 @@ def test_add_to_unknown_collection_is_400(alice, layout):
         detail(layout, media, "add-to-collection/"), {"collection_id": str(uuid.uuid4())}
     )
     assert_status(response, 400)
+    assert response.data["code"] == "invalid"
+    assert response.data["message"].startswith("collection_id: ")
 
 
 def test_remove_from_collection(alice, layout):
