@@ -8,6 +8,8 @@ from media_handler.models import Collection, Media, MediaType
 
 # The mobile app's upload form sends every optional field, unset ones as "" or "null".
 FORM_NONE_VALUES = ("", "null")
+# The largest value the `size` column (a signed 64-bit integer) can hold.
+MAX_SIZE = 2**63 - 1
 
 
 class MediaSerializer(serializers.ModelSerializer):
@@ -64,6 +66,7 @@ class MediaCreateSerializer(serializers.Serializer):
         required=False,
         allow_null=True,
         min_value=0,
+        max_value=MAX_SIZE,
         help_text="Only for a record without a file; an upload's size comes from its bytes.",
     )
     storage_path = serializers.CharField(

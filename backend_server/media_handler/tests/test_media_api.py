@@ -62,6 +62,21 @@ def test_invalid_create_is_400_naming_the_field(alice, layout, payload, field):
     assert not Media.objects.exists()
 
 
+@pytest.mark.parametrize("size", [2**63, 10**30])
+def test_size_past_the_columns_range_is_400(alice, layout, size):
+    response = alice.post(layout["media"], {**SEED_EXAMPLE, "size": size}, format="json")
+    assert_status(response, 400)
+    assert response.data["code"] == "invalid"
+    assert "size" in response.data
+    assert not Media.objects.exists()
+
+
+def test_largest_size_the_column_holds_is_accepted(alice, layout):
+    response = alice.post(layout["media"], {**SEED_EXAMPLE, "size": 2**63 - 1}, format="json")
+    assert_status(response, 201)
+    assert response.data["size"] == 2**63 - 1
+
+
 def test_json_null_description_means_none(alice, layout):
     payload = {"name": "a", "type": "image", "description": None, "collection": None}
     response = alice.post(layout["media"], payload, format="json")
