@@ -123,3 +123,12 @@ def test_cors_headers_on_actual_responses(http, stack):
     response = http.get(f"{stack.gateway}/api/media/ping/", headers={"Origin": origin}, timeout=10)
     assert response.headers["Access-Control-Allow-Origin"] in (origin, "*")
     assert "X-Request-ID" in response.headers["Access-Control-Expose-Headers"]
+
+
+def test_requests_nginx_cannot_read_get_json_errors_too(http, stack):
+    too_long = http.get(f"{stack.gateway}/api/media/{'x' * 10_000}", timeout=10)
+    assert_drf_error(too_long, 414, "uri_too_long")
+    huge_headers = http.get(
+        f"{stack.gateway}/api/auth/ping/", headers={"Cookie": "x" * 20_000}, timeout=10
+    )
+    assert_drf_error(huge_headers, 400, "bad_request")
