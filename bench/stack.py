@@ -29,10 +29,10 @@ REPO = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
 AUTH_DB = "bench_auth"
 MEDIA_DB = "bench_media"
-GATEWAY_PORT = int(os.environ.get("BENCH_GATEWAY_PORT", "3100"))
-AUTH_PORT = int(os.environ.get("BENCH_AUTH_PORT", "8100"))
-MEDIA_PORT = int(os.environ.get("BENCH_MEDIA_PORT", "8101"))
-CEILING_PORT = int(os.environ.get("BENCH_CEILING_PORT", "3190"))
+GATEWAY_PORT = int(os.environ.get("BENCH_GATEWAY_PORT", "3700"))
+AUTH_PORT = int(os.environ.get("BENCH_AUTH_PORT", "8700"))
+MEDIA_PORT = int(os.environ.get("BENCH_MEDIA_PORT", "8701"))
+CEILING_PORT = int(os.environ.get("BENCH_CEILING_PORT", "3790"))
 # Redis as in docker-compose (caches and throttles shared by the workers), on a database index
 # of the bench's own that it empties first; BENCH_REDIS_URL="" measures with local memory.
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/7")
