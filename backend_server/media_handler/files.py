@@ -297,6 +297,9 @@ def delete_stored_file(storage_path: str) -> None:
 # Signed URLs ---------------------------------------------------------------------------------
 
 
+ASCII_DIGITS = re.compile(r"[0-9]+")
+
+
 def file_signature(media: Media, expires: int) -> str:
     message = f"{media.pk}:{expires}:{media.storage_path}".encode()
     key = settings.FILE_URL_SIGNING_KEY.encode()
@@ -322,7 +325,8 @@ def signed_file_url(request: HttpRequest, media: Media, *, now: int | None = Non
 
 
 def signature_is_valid(media: Media, *, expires: str, signature: str) -> bool:
-    if not expires.isdigit() or int(expires) < timezone.now().timestamp():
+    # ASCII digits only: str.isdigit() also accepts "²", which int() refuses.
+    if not ASCII_DIGITS.fullmatch(expires) or int(expires) < timezone.now().timestamp():
         return False
     expected = file_signature(media, int(expires))
     return hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace"))
@@ -330,7 +334,7 @@ def signature_is_valid(media: Media, *, expires: str, signature: str) -> bool:
 
 # Serving -------------------------------------------------------------------------------------
 
-RANGE_PATTERN = re.compile(r"^bytes=(\d*)-(\d*)$")
+RANGE_PATTERN = re.compile(r"^bytes=([0-9]*)-([0-9]*)$")
 
 
 def serve_file(request: HttpRequest, media: Media, *, max_age: int = 0) -> HttpResponse:

@@ -76,8 +76,19 @@ def test_signed_url_without_trailing_slash(anonymous, png):
         {"expires": None},
         {"expires": "abc"},
         {"expires": "99999999999"},  # a later expiry does not match the signature
+        {"expires": "\u00b2"},  # a digit to str.isdigit(), not to int()
+        {"expires": "\u0661\u0662"},  # Arabic-Indic digits
     ],
-    ids=["wrong", "non-ascii", "no-signature", "no-expires", "bad-expires", "extended"],
+    ids=[
+        "wrong",
+        "non-ascii",
+        "no-signature",
+        "no-expires",
+        "bad-expires",
+        "extended",
+        "superscript-expires",
+        "arabic-indic-expires",
+    ],
 )
 def test_tampered_signed_url_is_403(anonymous, png, changes):
     response = anonymous.get(with_query(png["file"], **changes))
@@ -162,7 +173,9 @@ def test_unsatisfiable_range_is_416(anonymous, wav, header):
     assert response["Content-Range"] == f"bytes */{len(wav['content'])}"
 
 
-@pytest.mark.parametrize("header", ["bytes=5-3", "bytes=0-1,4-5", "items=0-3", "bytes=x-y"])
+@pytest.mark.parametrize(
+    "header", ["bytes=5-3", "bytes=0-1,4-5", "items=0-3", "bytes=x-y", "bytes=\u0661-\u0662"]
+)
 def test_malformed_or_multiple_ranges_get_the_whole_file(anonymous, wav, header):
     response = anonymous.get(wav["file"], HTTP_RANGE=header)
     assert_status(response, 200)
