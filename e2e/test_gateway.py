@@ -132,3 +132,17 @@ def test_requests_nginx_cannot_read_get_json_errors_too(http, stack):
         f"{stack.gateway}/api/auth/ping/", headers={"Cookie": "x" * 20_000}, timeout=10
     )
     assert_drf_error(huge_headers, 400, "bad_request")
+
+
+def test_api_docs_index_points_at_each_services_documentation(http, stack):
+    index = http.get(f"{stack.gateway}/api/docs", timeout=10)
+    assert index.status_code == 200, index.text
+    assert index.history[0].status_code == 301
+    for service in ("auth", "media"):
+        links = index.json()[service]
+        schema = http.get(f"{stack.gateway}{links['schema']}", timeout=10)
+        assert schema.status_code == 200, schema.text
+        assert "openapi" in schema.text
+        docs = http.get(f"{stack.gateway}{links['docs']}", timeout=10)
+        assert docs.status_code == 200, docs.text
+        assert "swagger" in docs.text.lower()
