@@ -3,9 +3,11 @@ from accounts.models import User
 
 def user_by_login_identifier(*, identifier: str) -> User | None:
     """The account an identifier names: an email when it has an "@" (usernames cannot), a
-    username otherwise; both case-insensitively."""
+    username otherwise; both case-insensitively. None when there is no such account. The login
+    throttle calls this with the raw request body, before any validation."""
     identifier = identifier.strip()
-    if not identifier:
+    # No account has a NUL in its names, and PostgreSQL refuses one in a query (a 500).
+    if not identifier or "\x00" in identifier:
         return None
     lookup = "email__iexact" if "@" in identifier else "username__iexact"
     return User.objects.filter(**{lookup: identifier}).first()

@@ -1,5 +1,6 @@
 import pytest
 
+from accounts.selectors import user_by_login_identifier
 from accounts.tests.factories import UserFactory
 from accounts.tests.helpers import assert_status
 from accounts.tokens import AccessToken, RefreshToken
@@ -115,6 +116,9 @@ def test_missing_password_is_400_naming_password(post_json, user):
         ("email", "not-an-email"),
         ("password", {"secret": 1}),
         ("password", "p" * 129),
+        # The failure throttle looks the account up before validation: PostgreSQL refuses NUL.
+        ("username", "jane\x00"),
+        ("email", "jane@example.com\x00"),
     ],
 )
 def test_bad_field_is_400_naming_it(post_json, user, field, value):
@@ -175,3 +179,11 @@ def test_login_costs_three_queries(post_json, user, django_assert_num_queries):
     # The account (for the failure throttle), the password check, the outstanding token.
     with django_assert_num_queries(3):
         assert_status(post_json(URL, {"username": "jane", "password": "strongpassword"}), 200)
+
+
+@pytest.mark.parametrize("identifier", ["jane\x00", "jane@example.com\x00", "\x00"])
+def test_identifier_with_a_nul_names_no_account_without_a_query(
+    user, identifier, django_assert_num_queries
+):
+    with django_assert_num_queries(0):
+        assert user_by_login_identifier(identifier=identifier) is None
