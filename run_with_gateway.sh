@@ -73,7 +73,6 @@ start() {
 shutdown() {
   local status=$?
   trap - EXIT INT TERM
-
   if [ ${#pids[@]} -gt 0 ]; then
     say "Stopping the gateway and both services"
     stop_processes "${pids[@]}"
