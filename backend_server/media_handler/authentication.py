@@ -13,13 +13,27 @@ from rest_framework_simplejwt.models import TokenUser
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import AccessToken, Token
 
+# `user` columns are signed 64-bit integers: an id past them could not be stored or looked up.
+MAX_USER_ID = 2**63 - 1
+
+
+def user_id_claim(token: Token) -> int:
+    """The `user_id` claim: a JSON integer (or its decimal string) from 1 to MAX_USER_ID.
+    Raises KeyError without one, ValueError for anything else (a bool, a float, a huge id)."""
+    claim = token[api_settings.USER_ID_CLAIM]
+    if isinstance(claim, str) and claim.isascii() and claim.isdigit():
+        claim = int(claim)
+    if type(claim) is not int or not 1 <= claim <= MAX_USER_ID:
+        raise ValueError(f"unusable user id: {claim!r}")
+    return claim
+
 
 class TokenOwner(TokenUser):
     """The caller, built from the claims: an integer `id` (the owner of media rows) and `email`."""
 
     @cached_property
     def id(self) -> int:
-        return int(self.token[api_settings.USER_ID_CLAIM])
+        return user_id_claim(self.token)
 
     @cached_property
     def email(self) -> str:
@@ -45,9 +59,7 @@ class StatelessJWTAuthentication(JWTStatelessUserAuthentication):
 
     def get_user(self, validated_token: Token) -> TokenOwner:
         try:
-            owner = TokenOwner(validated_token)
-            if owner.id < 1:
-                raise ValueError(owner.id)
-        except (KeyError, TypeError, ValueError) as exc:
+            user_id_claim(validated_token)
+        except (KeyError, ValueError) as exc:
             raise InvalidToken("Token contained no recognizable user identification") from exc
-        return owner
+        return TokenOwner(validated_token)

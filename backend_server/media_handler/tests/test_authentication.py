@@ -74,12 +74,21 @@ def test_unsigned_token_is_401(db):
     assert_unauthorized(client_with(f"Bearer {unsigned}").get(MEDIA_LIST))
 
 
-@pytest.mark.parametrize("user_id", [None, "abc", 0, -3])
+@pytest.mark.parametrize(
+    "user_id", [None, "abc", 0, -3, "-3", True, 1.5, [ALICE], 2**63, "\u0661", " 7"]
+)
 def test_token_without_a_usable_user_id_is_401(db, user_id):
     token = AccessToken()
     if user_id is not None:
         token["user_id"] = user_id
     assert_unauthorized(client_with(f"Bearer {token}").get(MEDIA_LIST))
+
+
+def test_user_id_as_a_decimal_string_is_accepted(db):
+    token = AccessToken()
+    token["user_id"] = str(ALICE)
+    response = client_with(f"Bearer {token}").get(MEDIA_LIST)
+    assert_status(response, 200)
 
 
 def test_authentication_reads_no_database(django_assert_num_queries, db):
