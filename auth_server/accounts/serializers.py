@@ -97,13 +97,6 @@ class RefreshSerializer(serializers.Serializer):
     refresh = serializers.CharField(max_length=4096)
 
 
-class TokenPairSerializer(serializers.Serializer):
-    """Output: the tokens of a sign-in."""
-
-    access = serializers.CharField()
-    refresh = serializers.CharField()
-
-
 class RefreshedSerializer(serializers.Serializer):
     """Output of a refresh: `refresh` only when rotation is on."""
 

@@ -11,10 +11,6 @@ _current = contextvars.ContextVar("request_id", default="-")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 
 
-def current_request_id() -> str:
-    return _current.get()
-
-
 class RequestIdMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
