@@ -13,7 +13,7 @@ username_validator = RegexValidator(
     code="invalid_username",
 )
 phone_number_validator = RegexValidator(
-    r"^\+[1-9]\d{6,14}\Z",
+    r"^\+[1-9][0-9]{6,14}\Z",  # ASCII digits only: "٤" is a digit to \d
     "Enter a phone number in international format, e.g. +14155550123.",
     code="invalid_phone_number",
 )

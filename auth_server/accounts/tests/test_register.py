@@ -128,7 +128,11 @@ def test_blank_phone_number_is_stored_as_null(post_json, blank):
     assert User.objects.get(email="jane@example.com").phone_number is None
 
 
-@pytest.mark.parametrize("phone_number", ["4155550123", "+0415555012", "+1-call-me", "+1234"])
+@pytest.mark.parametrize(
+    "phone_number",
+    # The last one has an Arabic-Indic 4: it would make a second account for the same number.
+    ["4155550123", "+0415555012", "+1-call-me", "+1234", "+1\u0664155550123"],
+)
 def test_bad_phone_number_is_400_naming_phone_number(post_json, phone_number):
     response = post_json(URL, {**MOBILE_APP, "phone_number": phone_number})
 
