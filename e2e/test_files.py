@@ -5,7 +5,7 @@ import hashlib
 import pytest
 import requests
 from api import bearer, png_bytes, register, wav_bytes
-from conftest import MAX_UPLOAD_SIZE
+from launcher import MAX_UPLOAD_SIZE
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import time
 
 import pytest
 import requests
-from conftest import free_ports, start_stack
+from launcher import free_ports, start_stack
 
 
 def wait_for_health(stack, status: int, timeout: float, what: str) -> requests.Response:
