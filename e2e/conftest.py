@@ -4,7 +4,8 @@
 script writes it), a fresh MEDIA_ROOT, fresh databases (SQLite files, or throw-away PostgreSQL
 databases with E2E_DATABASE=postgres) and a small MAX_UPLOAD_SIZE, so the 413 paths are cheap to
 reach. It is stopped at the end the way a person stops it (SIGINT to the group, as Ctrl-C does),
-and the suite fails if a port stays open or a process survives. Tests talk HTTP only.
+and the suite fails if a port stays open or a process survives. Tests talk HTTP, and read
+nothing but the stack's own logs (the gateway's access log, the run script's output).
 
 Environment: E2E_DATABASE=sqlite|postgres, E2E_POSTGRES_URL (postgres://postgres@127.0.0.1:5432),
 E2E_GATEWAY_PORT / E2E_AUTH_PORT / E2E_MEDIA_PORT (default 3000/8000/8001 when all three are free,
