@@ -59,3 +59,7 @@ bench-quick: $(INSTALLED) ## The same benchmarks with small sizes and short runs
 .PHONY: compose-check
 compose-check: $(INSTALLED) ## Validate docker-compose.yml against the Compose spec (no Docker needed)
 	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
+
+.PHONY: e2e-postgres
+e2e-postgres: ## The end-to-end suite on throw-away PostgreSQL databases at 127.0.0.1:5432
+	E2E_DATABASE=postgres $(MAKE) e2e
