@@ -43,8 +43,9 @@ class RegisterSerializer(serializers.Serializer):
         max_length=USERNAME_MAX_LENGTH,
         required=False,
         allow_blank=True,
+        allow_null=True,
         validators=[username_validator],
-        help_text="Derived from the email address when absent.",
+        help_text="Derived from the email address when absent, blank or null.",
     )
     phone_number = serializers.CharField(
         max_length=PHONE_NUMBER_INPUT_MAX_LENGTH,

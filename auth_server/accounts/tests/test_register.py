@@ -64,6 +64,14 @@ def test_mobile_app_registers_without_username_and_gets_one_from_the_email(post_
     assert response.json()["user"]["username"] == "jane"
 
 
+@pytest.mark.parametrize("unset", ["", None])
+def test_blank_or_null_username_is_derived_from_the_email(post_json, unset):
+    response = post_json(URL, {**MOBILE_APP, "username": unset})
+
+    assert_status(response, 201)
+    assert response.json()["user"]["username"] == "jane"
+
+
 def test_derived_username_is_made_unique_case_insensitively(post_json):
     UserFactory(username="Jane", email="other@example.com")
     UserFactory(username="jane1", email="third@example.com")
