@@ -91,6 +91,24 @@ def test_upload_into_own_collection_with_mobile_form_nulls(alice, layout):
     assert response.data["description"] == ""
 
 
+def test_mobile_app_upload_to_the_bare_path_verbatim(alice, settings):
+    """`POST /api/media` (no slash) with the app's form: every field, unset ones as "null"."""
+    form = {
+        "name": "Holiday",
+        "type": "image",
+        "description": "null",
+        "collection": "null",
+        "file": SimpleUploadedFile("IMG_0001.PNG", png_bytes(), content_type="image/png"),
+    }
+    response = alice.post("/api/media", form, format="multipart")
+    assert_status(response, 201)
+    assert response.data["collection"] is None
+    assert response.data["file"].startswith("http://testserver/api/media/files/")
+    assert [path.name for path in stored_files(settings.MEDIA_ROOT)] == [
+        response.data["storage_path"].rsplit("/", 1)[1]
+    ]
+
+
 def test_upload_into_another_users_collection_is_400_and_stores_nothing(alice, layout, settings):
     collection = CollectionFactory(user=ALICE + 1)
     response = upload(alice, layout["media"], png_bytes(), collection=str(collection.pk))
