@@ -31,7 +31,7 @@ from django.utils import timezone
 from django.utils.http import content_disposition_header
 from PIL import Image
 from rest_framework import status
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 
 from common.exceptions import ServiceError
 from media_handler.models import Media, MediaType
@@ -345,7 +345,12 @@ def serve_file(request: HttpRequest, media: Media, *, max_age: int = 0) -> HttpR
         response = HttpResponse(content_type=media.mime_type)
         response["X-Accel-Redirect"] = f"{settings.X_ACCEL_REDIRECT_PREFIX}{media.storage_path}"
     else:
-        response = _streamed(request, path, media.mime_type)
+        try:
+            response = _streamed(request, path, media.mime_type)
+        except FileNotFoundError as exc:
+            # A row whose file is gone (removed by hand, a lost volume): ours to fix, not a crash.
+            logger.error("stored file missing for media %s: %s", media.pk, media.storage_path)
+            raise NotFound("The file of this media is missing.", code="file_missing") from exc
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Disposition"] = content_disposition_header(
         as_attachment=media_family(media.mime_type) is None, filename=download_name(media)

@@ -236,3 +236,11 @@ def test_signed_url_of_an_unknown_id_is_404(anonymous, png):
 @pytest.fixture
 def rf_request():
     return RequestFactory().get("/")
+
+
+def test_a_stored_file_gone_from_disk_is_a_json_404(alice, anonymous, png, settings):
+    (settings.MEDIA_ROOT / png["storage_path"]).unlink()
+    for client, url in [(anonymous, png["file"]), (alice, f"/api/media/{png['id']}/file/")]:
+        response = client.get(url)
+        assert_status(response, 404)
+        assert response.data["code"] == "file_missing"
