@@ -50,6 +50,15 @@ def collection_list(*, user_id: int) -> QuerySet[Collection]:
     return _with_media_count(Collection.objects.filter(user=user_id))
 
 
+def collection_find(*, user_id: int, collection_id: uuid.UUID | str) -> Collection | None:
+    """One of the owner's collections, bare (no count, no media), or None: for the writes that
+    only need to know the collection is the caller's."""
+    try:
+        return Collection.objects.filter(user=user_id, pk=collection_id).first()
+    except (ValueError, DjangoValidationError):
+        return None
+
+
 def collection_get(*, user_id: int, collection_id: uuid.UUID | str) -> Collection:
     """One of the owner's collections with `media_count` and its live media prefetched
     (newest first) in `live_media`. Raises NotFound."""

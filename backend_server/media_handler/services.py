@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
+from media_handler import selectors
 from media_handler.files import delete_stored_file, media_family, store_upload
 from media_handler.models import Collection, Media
 
@@ -24,7 +25,7 @@ NOT_YOUR_COLLECTION = "No collection of yours has this id."
 def _owned_collection(*, user_id: int, collection_id: uuid.UUID | None) -> Collection | None:
     if collection_id is None:
         return None
-    collection = Collection.objects.filter(user=user_id, pk=collection_id).first()
+    collection = selectors.collection_find(user_id=user_id, collection_id=collection_id)
     if collection is None:
         raise ValidationError({"collection": [NOT_YOUR_COLLECTION]})
     return collection

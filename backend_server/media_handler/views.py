@@ -133,12 +133,11 @@ class MediaViewSet(viewsets.GenericViewSet):
         media = self.get_object()
         serializer = AddToCollectionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            collection = selectors.collection_get(
-                user_id=request.user.id, collection_id=serializer.validated_data["collection_id"]
-            )
-        except NotFound as exc:
-            raise ValidationError({"collection_id": [services.NOT_YOUR_COLLECTION]}) from exc
+        collection = selectors.collection_find(
+            user_id=request.user.id, collection_id=serializer.validated_data["collection_id"]
+        )
+        if collection is None:
+            raise ValidationError({"collection_id": [services.NOT_YOUR_COLLECTION]})
         media = services.collection_add_media(media=media, collection=collection)
         return Response(self.get_serializer(media).data)
 

@@ -265,6 +265,20 @@ def test_add_to_own_collection(alice, layout):
     assert media.collection == collection
 
 
+def test_add_to_collection_does_not_load_the_collections_media(
+    alice, layout, django_assert_num_queries
+):
+    collection = CollectionFactory(user=ALICE)
+    MediaFactory.create_batch(3, user=ALICE, collection=collection)
+    media = MediaFactory(user=ALICE)
+    # The media, the collection, the update.
+    with django_assert_num_queries(3):
+        response = alice.post(
+            detail(layout, media, "add-to-collection/"), {"collection_id": str(collection.pk)}
+        )
+    assert_status(response, 200)
+
+
 def test_add_to_another_users_collection_is_400(alice, layout):
     media = MediaFactory(user=ALICE)
     collection = CollectionFactory(user=BOB)
