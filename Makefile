@@ -63,3 +63,13 @@ compose-check: $(INSTALLED) ## Validate docker-compose.yml against the Compose s
 .PHONY: e2e-postgres
 e2e-postgres: ## The end-to-end suite on throw-away PostgreSQL databases at 127.0.0.1:5432
 	E2E_DATABASE=postgres $(MAKE) e2e
+
+# The reliability and security suites of issue 6 (tests/, docs/reliability.md). Each starts its
+# own stack with ./run_with_gateway.sh on ports of its own (3100/8100/8101 when free).
+RELIABILITY_PYTEST := $(BIN)/pytest -c tests/pytest.ini
+.PHONY: security fuzz soak-quick faults reliability-quick
+security: $(INSTALLED) ## OWASP API Top 10 attacks over HTTP against the real stack (PostgreSQL)
+	$(RELIABILITY_PYTEST) tests/security $(PYTEST_ARGS)
+
+fuzz: $(INSTALLED) ## schemathesis on both OpenAPI schemas, 200 cases per operation (FUZZ_MAX_EXAMPLES)
+	FUZZ_MAX_EXAMPLES=$${FUZZ_MAX_EXAMPLES:-200} $(RELIABILITY_PYTEST) tests/fuzz $(PYTEST_ARGS)
