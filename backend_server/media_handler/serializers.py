@@ -10,6 +10,19 @@ from media_handler.models import Collection, Media, MediaType
 FORM_NONE_VALUES = ("", "null")
 # The largest value the `size` column (a signed 64-bit integer) can hold.
 MAX_SIZE = 2**63 - 1
+# A few pages of text: a list page of 100 items must stay a reasonable answer.
+DESCRIPTION_MAX_LENGTH = 10_000
+
+
+def description_field(**kwargs) -> serializers.CharField:
+    """Optional free text; JSON null means none (stored as "")."""
+    return serializers.CharField(
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        max_length=DESCRIPTION_MAX_LENGTH,
+        **kwargs,
+    )
 
 
 class MediaSerializer(serializers.ModelSerializer):
@@ -20,9 +33,7 @@ class MediaSerializer(serializers.ModelSerializer):
         "null for a record without a file."
     )
     collection = serializers.UUIDField(source="collection_id", read_only=True, allow_null=True)
-    description = serializers.CharField(
-        required=False, allow_blank=True, allow_null=True, default=""
-    )
+    description = description_field(default="")
 
     class Meta:
         model = Media
@@ -60,7 +71,7 @@ class MediaCreateSerializer(serializers.Serializer):
 
     name = serializers.CharField(max_length=255)
     type = serializers.ChoiceField(choices=MediaType.choices)
-    description = serializers.CharField(required=False, allow_blank=True, allow_null=True)
+    description = description_field()
     collection = serializers.UUIDField(required=False, allow_null=True)
     size = serializers.IntegerField(
         required=False,
@@ -90,9 +101,7 @@ class MediaCreateSerializer(serializers.Serializer):
 
 class CollectionSerializer(serializers.ModelSerializer):
     media_count = serializers.IntegerField(read_only=True, default=0)
-    description = serializers.CharField(
-        required=False, allow_blank=True, allow_null=True, default=""
-    )
+    description = description_field(default="")
 
     class Meta:
         model = Collection

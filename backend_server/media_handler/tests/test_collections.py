@@ -3,6 +3,7 @@ import uuid
 import pytest
 
 from media_handler.models import Collection, Media
+from media_handler.serializers import DESCRIPTION_MAX_LENGTH
 
 from .conftest import ALICE, BOB, assert_status
 from .factories import CollectionFactory, MediaFactory
@@ -36,6 +37,14 @@ def test_invalid_collection_is_400(alice, layout, payload):
     response = alice.post(layout["collections"], payload, format="json")
     assert_status(response, 400)
     assert "name" in response.data
+
+
+def test_collection_description_past_its_limit_is_400(alice, layout):
+    payload = {"name": "Trips", "description": "x" * (DESCRIPTION_MAX_LENGTH + 1)}
+    response = alice.post(layout["collections"], payload, format="json")
+    assert_status(response, 400)
+    assert "description" in response.data
+    assert not Collection.objects.exists()
 
 
 def test_list_is_the_callers_collections_with_live_media_counts(alice, layout):

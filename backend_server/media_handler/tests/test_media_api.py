@@ -3,6 +3,7 @@ import uuid
 import pytest
 
 from media_handler.models import Media
+from media_handler.serializers import DESCRIPTION_MAX_LENGTH
 
 from .conftest import ALICE, BOB, assert_status
 from .factories import CollectionFactory, MediaFactory
@@ -75,6 +76,24 @@ def test_largest_size_the_column_holds_is_accepted(alice, layout):
     response = alice.post(layout["media"], {**SEED_EXAMPLE, "size": 2**63 - 1}, format="json")
     assert_status(response, 201)
     assert response.data["size"] == 2**63 - 1
+
+
+@pytest.mark.parametrize("method", ["post", "patch"])
+def test_description_past_its_limit_is_400(alice, layout, method):
+    url = layout["media"]
+    if method == "patch":
+        url = detail(layout, MediaFactory(user=ALICE))
+    response = getattr(alice, method)(
+        url, {**SEED_EXAMPLE, "description": "x" * (DESCRIPTION_MAX_LENGTH + 1)}, format="json"
+    )
+    assert_status(response, 400)
+    assert response.data["message"].startswith("description: ")
+
+
+def test_description_at_its_limit_is_accepted(alice, layout):
+    payload = {**SEED_EXAMPLE, "description": "é" * DESCRIPTION_MAX_LENGTH}
+    response = alice.post(layout["media"], payload, format="json")
+    assert_status(response, 201)
 
 
 def test_json_null_description_means_none(alice, layout):
