@@ -222,7 +222,7 @@ def _write(upload: UploadedFile, destination: Path) -> tuple[int, str]:
                 digest.update(chunk)
                 size += len(chunk)
         try:
-            # Same filesystem (the temp dir is under MEDIA_ROOT): a rename, not a copy.
+            # Same filesystem (the temp dir is under MEDIA_ROOT): a hard link, not a copy.
             os.link(source, destination)
         except OSError:
             shutil.copyfile(source, destination)
