@@ -68,3 +68,17 @@ def test_logout_with_an_overlong_token_is_documented(validate, fuzz_user):
         headers=api.bearer(fuzz_user),
     )
     assert response.status_code == 400
+
+
+BUG_COLLECTION_LIST_400_UNDOCUMENTED = pytest.mark.xfail(
+    reason="bug: the collection lists answer 400 for a search with a NUL byte, and their "
+    "schema documents only 200 and 401",
+    strict=True,
+)
+
+
+@BUG_COLLECTION_LIST_400_UNDOCUMENTED
+@pytest.mark.parametrize("path", ["/api/media/collections/", "/api/media/collection/"])
+def test_collection_search_with_a_nul_byte_is_documented(validate, path):
+    response = validate("media", path, "GET", query={"search": "a\x00b"})
+    assert response.status_code == 400
