@@ -297,7 +297,9 @@ def delete_stored_file(storage_path: str) -> None:
 # Signed URLs ---------------------------------------------------------------------------------
 
 
-ASCII_DIGITS = re.compile(r"[0-9]+")
+# ASCII digits only (str.isdigit() also accepts "²", which int() refuses), and few enough for
+# int() (which refuses past 4300 digits): an expiry is a Unix time.
+EXPIRES_PATTERN = re.compile(r"[0-9]{1,20}")
 
 
 def file_signature(media: Media, expires: int) -> str:
@@ -325,8 +327,7 @@ def signed_file_url(request: HttpRequest, media: Media, *, now: int | None = Non
 
 
 def signature_is_valid(media: Media, *, expires: str, signature: str) -> bool:
-    # ASCII digits only: str.isdigit() also accepts "²", which int() refuses.
-    if not ASCII_DIGITS.fullmatch(expires) or int(expires) < timezone.now().timestamp():
+    if not EXPIRES_PATTERN.fullmatch(expires) or int(expires) < timezone.now().timestamp():
         return False
     expected = file_signature(media, int(expires))
     return hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace"))
@@ -334,7 +335,9 @@ def signature_is_valid(media: Media, *, expires: str, signature: str) -> bool:
 
 # Serving -------------------------------------------------------------------------------------
 
-RANGE_PATTERN = re.compile(r"^bytes=([0-9]*)-([0-9]*)$")
+# ASCII digits, at most 30 of them (a range we would refuse to parse is ignored, as RFC 9110
+# allows: the whole file is sent).
+RANGE_PATTERN = re.compile(r"^bytes=([0-9]{0,30})-([0-9]{0,30})$")
 
 
 def serve_file(request: HttpRequest, media: Media, *, max_age: int = 0) -> HttpResponse:

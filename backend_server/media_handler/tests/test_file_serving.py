@@ -78,6 +78,7 @@ def test_signed_url_without_trailing_slash(anonymous, png):
         {"expires": "99999999999"},  # a later expiry does not match the signature
         {"expires": "\u00b2"},  # a digit to str.isdigit(), not to int()
         {"expires": "\u0661\u0662"},  # Arabic-Indic digits
+        {"expires": "9" * 5000},  # past what int() converts
     ],
     ids=[
         "wrong",
@@ -88,6 +89,7 @@ def test_signed_url_without_trailing_slash(anonymous, png):
         "extended",
         "superscript-expires",
         "arabic-indic-expires",
+        "huge-expires",
     ],
 )
 def test_tampered_signed_url_is_403(anonymous, png, changes):
@@ -174,7 +176,18 @@ def test_unsatisfiable_range_is_416(anonymous, wav, header):
 
 
 @pytest.mark.parametrize(
-    "header", ["bytes=5-3", "bytes=0-1,4-5", "items=0-3", "bytes=x-y", "bytes=\u0661-\u0662"]
+    "header",
+    [
+        "bytes=5-3",
+        "bytes=0-1,4-5",
+        "items=0-3",
+        "bytes=x-y",
+        "bytes=\u0661-\u0662",
+        "bytes=" + "1" * 5000 + "-",
+        "bytes=0-" + "1" * 5000,
+        "bytes=-" + "1" * 5000,
+    ],
+    ids=lambda header: header[:20],
 )
 def test_malformed_or_multiple_ranges_get_the_whole_file(anonymous, wav, header):
     response = anonymous.get(wav["file"], HTTP_RANGE=header)
