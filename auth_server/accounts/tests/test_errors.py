@@ -43,3 +43,11 @@ def test_profile_of_a_deactivated_user_is_401(api_client, user, tokens):
     response = api_client.get("/api/auth/profile/", HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
 
     assert_status(response, 401)
+
+
+@pytest.mark.parametrize("body", ["[" * 100_000, '{"username": ' + "[" * 100_000])
+def test_json_nested_too_deeply_is_400_not_500(api_client, body):
+    response = api_client.post("/api/auth/login/", data=body, content_type="application/json")
+
+    assert_status(response, 400)
+    assert response.json()["code"] == "parse_error"

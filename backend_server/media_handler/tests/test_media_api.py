@@ -354,6 +354,13 @@ def test_malformed_json_is_400(alice, layout):
     assert response.data["code"] == "parse_error"
 
 
+def test_json_nested_too_deeply_is_400_not_500(alice, layout):
+    body = '{"name": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    response = alice.post(layout["media"], body, content_type="application/json")
+    assert_status(response, 400)
+    assert response.data["code"] == "parse_error"
+
+
 def test_malformed_multipart_is_400(alice, layout):
     response = alice.generic(
         "POST",
