@@ -6,8 +6,9 @@ def user_by_login_identifier(*, identifier: str) -> User | None:
     username otherwise; both case-insensitively. None when there is no such account. The login
     throttle calls this with the raw request body, before any validation."""
     identifier = identifier.strip()
-    # No account has a NUL in its names, and PostgreSQL refuses one in a query (a 500).
-    if not identifier or "\x00" in identifier:
+    # No account has a NUL or a lone surrogate in its names, and the database refuses both in
+    # a query (PostgreSQL a NUL, every driver a string UTF-8 cannot encode): a 500.
+    if not identifier or "\x00" in identifier or not _is_utf8(identifier):
         return None
     lookup = "email__iexact" if "@" in identifier else "username__iexact"
     return User.objects.filter(**{lookup: identifier}).first()
@@ -23,3 +24,11 @@ def email_taken(*, email: str, exclude_pk: int | None = None) -> bool:
 
 def phone_number_taken(*, phone_number: str, exclude_pk: int | None = None) -> bool:
     return User.objects.filter(phone_number=phone_number).exclude(pk=exclude_pk).exists()
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True

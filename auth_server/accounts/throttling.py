@@ -105,5 +105,6 @@ def _body(request) -> Mapping:
 
 
 def _digest(value: str) -> str:
-    # Cache keys carry no raw email addresses (and no characters a cache might refuse).
-    return hashlib.sha256(value.encode()).hexdigest()
+    # Cache keys carry no raw email addresses (and no characters a cache might refuse);
+    # "surrogatepass": a lone surrogate from the JSON body must not make this a 500.
+    return hashlib.sha256(value.encode(errors="surrogatepass")).hexdigest()

@@ -119,6 +119,9 @@ def test_missing_password_is_400_naming_password(post_json, user):
         # The failure throttle looks the account up before validation: PostgreSQL refuses NUL.
         ("username", "jane\x00"),
         ("email", "jane@example.com\x00"),
+        # Nor a lone surrogate (valid JSON, but not UTF-8), known account or not.
+        ("username", "jane\ud800"),
+        ("email", "\ud800@example.com"),
     ],
 )
 def test_bad_field_is_400_naming_it(post_json, user, field, value):
@@ -181,7 +184,9 @@ def test_login_costs_three_queries(post_json, user, django_assert_num_queries):
         assert_status(post_json(URL, {"username": "jane", "password": "strongpassword"}), 200)
 
 
-@pytest.mark.parametrize("identifier", ["jane\x00", "jane@example.com\x00", "\x00"])
+@pytest.mark.parametrize(
+    "identifier", ["jane\x00", "jane@example.com\x00", "\x00", "jane\ud800", "\udfff@example.com"]
+)
 def test_identifier_with_a_nul_names_no_account_without_a_query(
     user, identifier, django_assert_num_queries
 ):

@@ -210,6 +210,8 @@ def test_missing_required_field_is_400_naming_it(post_json, missing):
         ("username", "u" * 151),
         ("phone_number", "+1" * 40),
         ("first_name", "Ja\x00ne"),
+        # A lone surrogate: valid JSON, not UTF-8 (the per-email throttle hashes it first).
+        ("email", "\ud800@example.com"),
     ],
 )
 def test_bad_field_is_400_naming_it(post_json, field, value):
