@@ -20,6 +20,7 @@ WORKLOADS = ("api", "scale", "upload", "download", "auth")
 class Context:
     stack: Stack
     quick: bool
+    run_seconds: float | None = None
     users: dict[str, User] = field(default_factory=dict)
     # The largest file the upload workload stored, for the download workload to fetch:
     # (the media record as the API returned it, the source file on disk).
@@ -31,7 +32,9 @@ class Context:
         return self.users[label]
 
     def seconds(self, full: float) -> float:
-        """A wrk run's length: shorter in quick mode."""
+        """A wrk run's length: `--seconds` when given, else shorter in quick mode."""
+        if self.run_seconds:
+            return self.run_seconds
         return max(2.0, full / 3) if self.quick else full
 
 
@@ -45,6 +48,7 @@ def main(default: tuple[str, ...] = WORKLOADS, argv: list[str] | None = None) ->
     parser.add_argument(
         "--only", default=",".join(default), help=f"comma-separated, of: {','.join(WORKLOADS)}"
     )
+    parser.add_argument("--seconds", type=float, help="length of each measured wrk run")
     parser.add_argument("--keep-databases", action="store_true", help="for a look afterwards")
     args = parser.parse_args(argv)
     names = [n.strip() for n in args.only.split(",") if n.strip()]
@@ -64,7 +68,7 @@ def main(default: tuple[str, ...] = WORKLOADS, argv: list[str] | None = None) ->
     started = time.monotonic()
     with stack_module.running(keep_databases=args.keep_databases) as stack:
         meta["stack"] = describe(stack)
-        ctx = Context(stack=stack, quick=args.quick)
+        ctx = Context(stack=stack, quick=args.quick, run_seconds=args.seconds)
         for name in names:
             log(f"workload {name}")
             module = importlib.import_module(f"bench.{name}")
