@@ -7,6 +7,9 @@ service is never called: `authenticate()` runs no database query.
 """
 
 from django.utils.functional import cached_property
+from jwt import PyJWKClientConnectionError
+from rest_framework import status
+from rest_framework.exceptions import APIException
 from rest_framework_simplejwt.authentication import JWTStatelessUserAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.models import TokenUser
@@ -26,6 +29,13 @@ def user_id_claim(token: Token) -> int:
     if type(claim) is not int or not 1 <= claim <= MAX_USER_ID:
         raise ValueError(f"unusable user id: {claim!r}")
     return claim
+
+
+class JWKSUnavailable(APIException):
+    # Not common.exceptions.ServiceError: that module imports DRF's views, which import this.
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The keys that verify tokens cannot be fetched; try again shortly."
+    default_code = "jwks_unavailable"
 
 
 class TokenOwner(TokenUser):
@@ -53,6 +63,9 @@ class StatelessJWTAuthentication(JWTStatelessUserAuthentication):
         try:
             return AccessToken(raw_token)
         except TokenError as exc:
+            if _jwks_unreachable(exc):
+                # Not the token's fault: a 401 would send the app to refresh a good session.
+                raise JWKSUnavailable from exc
             # One flat body ("Token is expired", "Token has wrong type", ...), not simplejwt's
             # nested list of attempts per token class.
             raise InvalidToken(exc.args[0]) from exc
@@ -63,3 +76,14 @@ class StatelessJWTAuthentication(JWTStatelessUserAuthentication):
         except (KeyError, ValueError) as exc:
             raise InvalidToken("Token contained no recognizable user identification") from exc
         return TokenOwner(validated_token)
+
+
+def _jwks_unreachable(exc: BaseException) -> bool:
+    """Whether simplejwt's TokenError was caused by the JWKS URL not answering (simplejwt
+    reports that as an invalid token; the cause chain keeps pyjwt's connection error)."""
+    cause = exc.__cause__
+    while cause is not None:
+        if isinstance(cause, PyJWKClientConnectionError):
+            return True
+        cause = cause.__cause__
+    return False

@@ -4,6 +4,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt import PyJWKClientConnectionError
 from jwt.algorithms import RSAAlgorithm
 from rest_framework.test import APIClient, APIRequestFactory
 from rest_framework_simplejwt import state
@@ -168,3 +169,21 @@ def test_token_verified_against_the_auth_services_jwks(settings, monkeypatch, db
 
     unknown_kid = jwt.encode(payload, private_key, algorithm="RS256", headers={"kid": "old"})
     assert_unauthorized(client_with(f"Bearer {unknown_kid}").get(MEDIA_LIST))
+
+
+def test_unreachable_jwks_url_is_503_not_401(monkeypatch, db):
+    """The auth service being down must not read as a bad token: the app would refresh."""
+    private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    backend = TokenBackend("RS256", None, None, jwk_url="https://auth.invalid/jwks.json")
+
+    def unreachable():
+        raise PyJWKClientConnectionError("Fail to fetch data from the url")
+
+    monkeypatch.setattr(backend.jwks_client, "fetch_data", unreachable)
+    monkeypatch.setattr(state, "token_backend", backend)
+    payload = {**AccessToken(verify=False).payload, "user_id": ALICE}
+    signed = jwt.encode(payload, private_key, algorithm="RS256", headers={"kid": "2026-11"})
+
+    response = client_with(f"Bearer {signed}").get(MEDIA_LIST)
+    assert_status(response, 503)
+    assert response.data["code"] == "jwks_unavailable"
