@@ -79,3 +79,10 @@ soak: $(INSTALLED) ## 50 clients for 5 minutes through the gateway on PostgreSQL
 
 soak-quick: $(INSTALLED) ## The soak for 30 seconds (CI)
 	SOAK_SECONDS=$${SOAK_SECONDS:-30} $(RELIABILITY_PYTEST) tests/soak $(PYTEST_ARGS)
+
+faults: $(INSTALLED) ## Faults injected under load: PostgreSQL restart (private cluster), worker SIGKILL, upstream down, disk full
+	$(RELIABILITY_PYTEST) tests/faults $(PYTEST_ARGS)
+
+reliability-quick: $(INSTALLED) ## The quick forms for CI: security, fuzz (15 cases/operation), soak 30 s, faults
+	FUZZ_MAX_EXAMPLES=$${FUZZ_MAX_EXAMPLES:-15} SOAK_SECONDS=$${SOAK_SECONDS:-30} \
+		$(RELIABILITY_PYTEST) tests/security tests/fuzz tests/soak tests/faults -m "not slow" $(PYTEST_ARGS)
