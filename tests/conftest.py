@@ -6,6 +6,8 @@ The soak and fault suites start stacks of their own (PostgreSQL, a private clust
 see soak/conftest.py and faults/conftest.py. REL_KEEP=1 keeps the temporary directories.
 """
 
+import collections
+import json
 import os
 import shutil
 import tempfile
@@ -14,7 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 from support import api
-from support.stack import DEFAULT_POSTGRES, start_stack
+from support.stack import DEFAULT_POSTGRES, REPORT_DIR, start_stack
 
 MAX_UPLOAD_SIZE = 2 * 1024 * 1024
 # Headers every answer of the gateway carries (the gateway owns them, see its template).
@@ -78,10 +80,19 @@ def _check_security_headers(response: requests.Response, *args, **kwargs) -> Non
 
 @pytest.fixture(scope="session")
 def http():
-    """A session whose every gateway answer must carry the security headers."""
+    """A session whose every gateway answer must carry the security headers. The number of
+    requests it made, by status, goes to REL_REPORT_DIR/http-requests.json at the end."""
+    statuses: collections.Counter = collections.Counter()
+
+    def count(response: requests.Response, *args, **kwargs) -> None:
+        statuses[response.status_code] += 1
+
     with requests.Session() as session:
-        session.hooks["response"].append(_check_security_headers)
+        session.hooks["response"].extend([_check_security_headers, count])
         yield session
+    REPORT_DIR.mkdir(parents=True, exist_ok=True)
+    summary = {"requests": sum(statuses.values()), "by_status": dict(sorted(statuses.items()))}
+    (REPORT_DIR / "http-requests.json").write_text(json.dumps(summary, indent=2) + "\n")
 
 
 @pytest.fixture(scope="session")

@@ -16,14 +16,13 @@ import time
 from pathlib import Path
 
 import pytest
-from support.stack import REPO
+from support.stack import REPORT_DIR
 
 MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "15"))
 CHECKS = (
     "not_a_server_error,status_code_conformance,content_type_conformance,"
     "response_schema_conformance"
 )
-REPORT_DIR = Path(os.environ.get("REL_REPORT_DIR", REPO / "var" / "reliability"))
 # Bounded: at 200 cases per operation a whole run takes a few minutes.
 RUN_TIMEOUT = 60 * 30
 

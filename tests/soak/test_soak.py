@@ -5,7 +5,7 @@ register/login/refresh/profile/list/search/upload/download/delete/restore/collec
 Pass: zero 5xx (and zero connection errors), every upload that got a 201 downloads byte-exact
 afterwards, the media rows with a file and the files under MEDIA_ROOT agree exactly (no orphan
 either way, no temporary file left), and the memory of every service stays flat after warm-up.
-The figures go to REL_REPORT_DIR/soak.json (default var/reliability/)."""
+The figures go to REL_REPORT_DIR/soak-<seconds>s.json (default var/reliability/)."""
 
 import collections
 import hashlib
@@ -22,12 +22,11 @@ from pathlib import Path
 import pytest
 import requests
 from support import api, procs
-from support.stack import DEFAULT_POSTGRES, REPO, start_stack
+from support.stack import DEFAULT_POSTGRES, REPORT_DIR, start_stack
 
 SECONDS = float(os.environ.get("SOAK_SECONDS", "30"))
 CLIENTS = int(os.environ.get("SOAK_CLIENTS", "50"))
 WARMUP_FRACTION = 1 / 3
-REPORT_DIR = Path(os.environ.get("REL_REPORT_DIR", REPO / "var" / "reliability"))
 # Memory after warm-up may wobble (allocator, caches, a recycled worker), not climb.
 RSS_GROWTH_LIMIT_FRACTION = 0.25
 RSS_GROWTH_LIMIT_KIB = 48 * 1024

@@ -26,6 +26,8 @@ PREFERRED_PORTS = (3100, 8100, 8101)
 STARTUP_TIMEOUT = 120
 STOP_TIMEOUT = 45
 DEFAULT_POSTGRES = "postgres://postgres@127.0.0.1:5432"
+# Where the suites write their figures (docs/reliability.md quotes them).
+REPORT_DIR = Path(os.environ.get("REL_REPORT_DIR", REPO / "var" / "reliability"))
 
 
 def _configuration_names() -> set[str]:
