@@ -3,9 +3,11 @@
 import json
 import os
 import platform
+import re
 import subprocess
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from importlib import metadata
 from pathlib import Path
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -90,16 +92,22 @@ def machine() -> dict:
         if line.startswith("MemTotal:"):
             mem_kib = int(line.split()[1])
     versions = {"python": platform.python_version()}
+    for name in ("Django", "djangorestframework", "gunicorn", "psycopg2-binary"):
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "missing"
     for name, argv in {
         "nginx": ["nginx", "-v"],
+        "PostgreSQL": ["psql", "--version"],
         "wrk": ["wrk", "--version"],
-        "postgresql": ["psql", "--version"],
         "curl": ["curl", "--version"],
     }.items():
         try:
             out = subprocess.run(argv, capture_output=True, text=True, timeout=10, check=False)
-            versions[name] = (out.stdout or out.stderr).strip().splitlines()[0]
-        except (OSError, IndexError, subprocess.TimeoutExpired):
+            found = re.search(r"\d+\.\d+(\.\d+)?", out.stdout + out.stderr)
+            versions[name] = found.group(0) if found else "unknown"
+        except (OSError, subprocess.TimeoutExpired):
             versions[name] = "missing"
     return {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
