@@ -65,7 +65,11 @@ DATABASES = {
     "default": shared.database_config(env, prefix="AUTH", sqlite_path=BASE_DIR / "db.sqlite3")
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-CACHES = shared.cache_config(env, key_prefix="auth")
+CACHES = shared.cache_config(
+    env,
+    key_prefix="auth",
+    directory=Path(env.str("CACHE_DIR", default=str(REPO_ROOT / "var" / "cache"))) / "auth",
+)
 
 AUTH_USER_MODEL = "accounts.User"
 # Username or email address, case-insensitively: for the API's login and the admin's.

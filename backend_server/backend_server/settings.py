@@ -56,7 +56,11 @@ DATABASES = {
 }
 DATABASE_ROUTERS = ["media_handler.db_routers.NoUserTablesRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-CACHES = shared.cache_config(env, key_prefix="media")
+CACHES = shared.cache_config(
+    env,
+    key_prefix="media",
+    directory=Path(env.str("CACHE_DIR", default=str(REPO_ROOT / "var" / "cache"))) / "media",
+)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -93,13 +93,24 @@ def _tuned(env: environ.Env, config: dict) -> dict:
     return config
 
 
-def cache_config(env: environ.Env, *, key_prefix: str) -> dict:
-    """Redis when `REDIS_URL` is set (shared by all workers), local memory otherwise."""
+def cache_config(env: environ.Env, *, key_prefix: str, directory: Path) -> dict:
+    """Redis when `REDIS_URL` is set; otherwise files under `directory`.
+
+    Throttles and cached counts must be shared by every gunicorn worker: a per-process cache
+    (local memory) would multiply each throttle rate by the number of workers. Files are the
+    shared store that needs no server.
+    """
     redis_url = env.str("REDIS_URL", default="")
     if redis_url:
         backend = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}
     else:
-        backend = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+        backend = {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(directory),
+            # Django culls a third of the entries past MAX_ENTRIES (default 300): far too few
+            # when one throttle entry exists per client address and per account.
+            "OPTIONS": {"MAX_ENTRIES": env.int("CACHE_MAX_ENTRIES", default=100_000)},
+        }
     return {"default": {**backend, "KEY_PREFIX": key_prefix}}
 
 
