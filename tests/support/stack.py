@@ -216,6 +216,8 @@ def start_stack(
         "ENV_FILE": str(workdir / ".env"),
         "DEV_SECRETS_FILE": str(workdir / ".dev-secrets.json"),
         "VAR_DIR": str(workdir / "var"),
+        # The throttle counters too: the file cache's default directory is the checkout's.
+        "CACHE_DIR": str(workdir / "cache"),
         "MEDIA_ROOT": str(media_root),
         "GATEWAY_PORT": str(ports[0]),
         "AUTH_PORT": str(ports[1]),
