@@ -12,7 +12,9 @@ from support.stack import port_is_open, start_stack
 
 
 @pytest.fixture(scope="session")
-def private_postgres(scratch):
+def private_postgres():
+    if os.geteuid() != 0:
+        pytest.skip("the private PostgreSQL cluster runs as the postgres user (needs root)")
     port = int(os.environ.get("REL_PRIVATE_PG_PORT", "55432"))
     if port_is_open(port):
         pytest.fail(f"port {port} is taken; set REL_PRIVATE_PG_PORT to a free port")
