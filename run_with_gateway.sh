@@ -36,6 +36,8 @@ RESTART_DELAY_SECONDS=${RESTART_DELAY_SECONDS:-2}
 READY_TIMEOUT_SECONDS=${READY_TIMEOUT_SECONDS:-60}
 run_dir=$VAR_DIR/run
 gateway_prefix=${GATEWAY_PREFIX:-$VAR_DIR/gateway}
+# The throttle and count cache every worker shares (unless REDIS_URL is set).
+export CACHE_DIR=${CACHE_DIR:-$VAR_DIR/cache}
 export PYTHONUNBUFFERED=1
 
 require_free_ports "$GATEWAY_PORT" "$AUTH_PORT" "$MEDIA_PORT"
