@@ -10,7 +10,7 @@ import statistics
 
 import requests
 
-from bench import seed, wrk
+from bench import cpu, seed, wrk
 from bench.harness import Context, log, main
 from bench.results import Result
 
@@ -36,9 +36,16 @@ def run(ctx: Context) -> list[Result]:
     seconds = ctx.seconds(10)
     rounds = 1 if ctx.quick else 2
 
+    cpu_split: dict[str, list[dict]] = {}
+
     def measure(path: str, **kw) -> wrk.WrkResult:
         wrk.run(stack.gateway + path, seconds=2, connections=CONNECTIONS, **kw)  # warm-up
-        return wrk.run(stack.gateway + path, seconds=seconds, connections=CONNECTIONS, **kw)
+        before = cpu.snapshot(stack)
+        result = wrk.run(stack.gateway + path, seconds=seconds, connections=CONNECTIONS, **kw)
+        split = cpu.per_request_us(before, cpu.snapshot(stack), result.requests)
+        cpu_split.setdefault(path.split("?")[0], []).append(split)
+        log(f"api: {path}: {result.rps:.0f}/s; CPU µs per request: {split}")
+        return result
 
     pings, lists = [], []
     for _ in range(rounds):
@@ -66,6 +73,7 @@ def run(ctx: Context) -> list[Result]:
         "list": [r.as_dict() for r in lists],
         "detail": detail.as_dict(),
         "create": create.as_dict(),
+        "cpu_us_per_request": cpu_split,
         "records": records,
         "connections": CONNECTIONS,
         "seconds": seconds,

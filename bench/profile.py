@@ -70,6 +70,16 @@ def main() -> int:
         first_id = stack.media_sql(
             'SELECT id FROM media_handler_media WHERE "user" = %s LIMIT 1', (user.id,)
         )[0][0]
+        headers = user.headers
+        paths = {
+            "list": "/api/media/media/?page_size=10",
+            "detail": f"/api/media/media/{first_id}/",
+            "create": "/api/media/media/",
+            "ping": "/api/media/ping/",
+        }
+        if args.target != "upload":
+            # Every worker imports lazily on its first requests: profile a warm stack.
+            wrk.run(stack.gateway + paths[args.target], seconds=3, connections=8, headers=headers)
         workers = stack.gunicorn_workers(stack_module.MEDIA_PORT)
         raws = [stack.tmp / f"pyspy-{pid}.txt" for pid in workers]
         seconds = args.seconds + (0 if args.target != "upload" else 60)
@@ -95,7 +105,6 @@ def main() -> int:
             )
             for pid, path in zip(workers, raws, strict=True)
         ]
-        headers = user.headers
         if args.target == "upload":
             src = upload.wav_file(stack.tmp / "profile.wav", args.size_mib * upload.MiB)
             for i in range(3):
@@ -107,12 +116,7 @@ def main() -> int:
                 )
         else:
             kw: dict = {"headers": headers}
-            path = {
-                "list": "/api/media/media/?page_size=10",
-                "detail": f"/api/media/media/{first_id}/",
-                "create": "/api/media/media/",
-                "ping": "/api/media/ping/",
-            }[args.target]
+            path = paths[args.target]
             if args.target == "create":
                 kw = {
                     "method": "POST",
