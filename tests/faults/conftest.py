@@ -1,5 +1,5 @@
 """Stacks for fault injection. PostgreSQL faults use a private cluster (initdb + pg_ctl as the
-`postgres` user, in a temporary directory, on port REL_PRIVATE_PG_PORT, default 55432): the
+`postgres` user, in a temporary directory, on REL_PRIVATE_PG_PORT or a free port): the
 machine's shared PostgreSQL on 5432 is never touched."""
 
 import os
@@ -8,20 +8,25 @@ from pathlib import Path
 
 import pytest
 from support.faults import PrivatePostgres
-from support.stack import port_is_open, start_stack
+from support.stack import free_ports, start_stack
 
 
 @pytest.fixture(scope="session")
 def private_postgres():
     if os.geteuid() != 0:
         pytest.skip("the private PostgreSQL cluster runs as the postgres user (needs root)")
-    port = int(os.environ.get("REL_PRIVATE_PG_PORT", "55432"))
-    if port_is_open(port):
-        pytest.fail(f"port {port} is taken; set REL_PRIVATE_PG_PORT to a free port")
-    cluster = PrivatePostgres(Path(tempfile.mkdtemp(prefix="media-handler-pg-")), port)
-    cluster.initdb()
-    cluster.start()
+    cluster = PrivatePostgres(Path(tempfile.mkdtemp(prefix="media-handler-pg-")), 0)
     try:
+        cluster.initdb()
+        # REL_PRIVATE_PG_PORT, else a free port (another suite may hold 55432 already).
+        for attempt in range(3):
+            cluster.port = int(os.environ.get("REL_PRIVATE_PG_PORT") or free_ports(1)[0])
+            try:
+                cluster.start()
+                break
+            except RuntimeError:
+                if attempt == 2:
+                    raise
         yield cluster
     finally:
         if cluster.is_running():

@@ -16,7 +16,10 @@ class PrivatePostgres:
         self.directory = directory
         self.data = directory / "data"
         self.port = port
-        self.url = f"postgres://postgres@127.0.0.1:{port}"
+
+    @property
+    def url(self) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}"
 
     def _as_postgres(self, *command: str, timeout: float = 60) -> None:
         result = subprocess.run(  # noqa: S603 -- PostgreSQL's own tools, arguments built here
