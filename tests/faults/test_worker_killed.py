@@ -2,14 +2,17 @@
 partial temporary file is the only trace, and `manage.py sweep_orphan_files` removes it. The
 gunicorn master replaces the worker and uploads work again.
 
-The upload goes straight to the media service with a body sent in two halves, so the worker is
-certainly mid-upload (streaming the file to MEDIA_ROOT/.incoming) when it is killed; through the
-gateway, nginx buffers the whole body first and the same worker code runs afterwards."""
+The first test sends straight to the media service, with the body in two halves, so the worker
+is certainly mid-upload (streaming the file to MEDIA_ROOT/.incoming) when it is killed; the
+second goes through the gateway, where nginx has buffered the body and the window is short."""
 
 import os
 import signal
 import socket
+import threading
 import time
+
+import pytest
 
 from support import api, procs
 from support.faults import wait_until
@@ -105,3 +108,55 @@ def test_worker_killed_mid_upload_leaves_no_row_and_no_visible_file(http, fault_
     assert again.status_code == 201, again.text
     got = http.get(kept.json()["file"], timeout=20)
     assert got.content == api.png_bytes(seed=7)
+
+
+def test_worker_killed_during_a_gateway_upload_is_a_json_502(http, fault_stack):
+    """The same through the gateway: nginx has buffered the body and streams it to the worker,
+    which dies while writing it; the client gets the gateway's JSON 502 and nothing is stored.
+    The kill has to land in a window of a fraction of a second, so up to 3 tries."""
+    stack = fault_stack
+    gw = stack.gateway
+    tokens = api.register(http, gw, api.unique_email("killed-gw"))
+    headers = api.bearer(tokens)
+    incoming = stack.media_root / ".incoming"
+    uploads_before = stored_uploads(stack)
+    total_before = media_total(http, gw, headers)
+    content = api.png_bytes(64, 64) + os.urandom(96 * 1024 * 1024)
+    for _ in range(3):
+        master = stack.pid("media")
+        outcome = {}
+
+        def send(outcome=outcome):
+            outcome["response"] = api.upload(http, gw, tokens, content)
+
+        sender = threading.Thread(target=send)
+        sender.start()
+        victim = None
+        deadline = time.monotonic() + 60
+        while sender.is_alive() and time.monotonic() < deadline and victim is None:
+            victim = worker_writing_into(incoming, master)
+            time.sleep(0.005)
+        if victim is not None:
+            os.kill(victim, signal.SIGKILL)
+        sender.join(timeout=120)
+        if victim is not None:
+            break
+        # Too quick to catch: undo the upload and try again.
+        response = outcome["response"]
+        assert response.status_code == 201, response.text
+        http.delete(f"{gw}/api/media/{response.json()['id']}/", headers=headers, timeout=20)
+        total_before += 1
+        uploads_before = stored_uploads(stack)
+    else:
+        pytest.skip("the worker finished writing every time before it could be killed")
+
+    response = outcome["response"]
+    assert response.status_code == 502, response.text
+    assert response.headers["Content-Type"].startswith("application/json")
+    assert response.json()["message"]
+    assert media_total(http, gw, headers) == total_before
+    assert stored_uploads(stack) == uploads_before
+    time.sleep(1.1)
+    stack.manage("backend_server", "sweep_orphan_files", "--grace-seconds", "1")
+    assert not [path for path in incoming.iterdir() if path.is_file()]
+    assert stored_uploads(stack) == uploads_before
