@@ -13,7 +13,6 @@ import threading
 import time
 
 import pytest
-
 from support import api, procs
 from support.faults import wait_until
 
