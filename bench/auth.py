@@ -100,7 +100,20 @@ def run(ctx: Context) -> list[Result]:
         ),
         Result(
             "5 auth",
-            f"media token check ({verify['algorithm']}), {per_100 / 100:g} queries",
+            f"media token check ({verify['algorithm']}), first sight of a token, "
+            f"{per_100 / 100:g} queries",
+            verify["us_per_verify_first_sight"],
+            "µs",
+            ceiling=verify["us_per_pyjwt_decode"],
+            ceiling_label="PyJWT decode alone",
+            target="< 100 µs, no query",
+            met=verify["us_per_verify_first_sight"] < 100 and per_100 == 0,
+            lower_is_better=True,
+            extra=verify,
+        ),
+        Result(
+            "5 auth",
+            "media token check, a token seen before (every later call)",
             verify["us_per_verify"],
             "µs",
             ceiling=verify["us_per_pyjwt_decode"],
@@ -108,7 +121,6 @@ def run(ctx: Context) -> list[Result]:
             target="< 100 µs, no query",
             met=verify["us_per_verify"] < 100 and per_100 == 0,
             lower_is_better=True,
-            extra=verify,
         ),
     ]
 

@@ -18,7 +18,7 @@ from bench.ceiling import ceiling_nginx
 from bench.harness import Context, log, main
 from bench.results import Result
 
-REPEATS = 3
+REPEATS = 5
 RANGE_CHECKS = 25
 
 
