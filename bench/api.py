@@ -43,7 +43,7 @@ def run(ctx: Context) -> list[Result]:
         before = cpu.snapshot(stack)
         result = wrk.run(stack.gateway + path, seconds=seconds, connections=CONNECTIONS, **kw)
         split = cpu.per_request_us(before, cpu.snapshot(stack), result.requests)
-        cpu_split.setdefault(path.split("?")[0], []).append(split)
+        cpu_split.setdefault(f"{kw.get('method', 'GET')} {path}", []).append(split)
         log(f"api: {path}: {result.rps:.0f}/s; CPU µs per request: {split}")
         return result
 
