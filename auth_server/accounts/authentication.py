@@ -1,3 +1,4 @@
+from django.core.exceptions import ValidationError
 from rest_framework import HTTP_HEADER_ENCODING
 from rest_framework_simplejwt.authentication import AUTH_HEADER_TYPES, JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
@@ -14,6 +15,14 @@ class AccessTokenAuthentication(JWTAuthentication):
             return AccessToken(raw_token)
         except TokenError as exc:
             raise InvalidToken(exc.args[0]) from exc
+
+    def get_user(self, validated_token: AccessToken):
+        # A genuine token whose `user_id` is not a number (only the signing key can make one)
+        # names no user: the lookup would raise ValueError or ValidationError, a 500.
+        try:
+            return super().get_user(validated_token)
+        except (TypeError, ValueError, ValidationError) as exc:
+            raise InvalidToken("Token contained no recognizable user identification") from exc
 
 
 def bearer_token(request) -> str | None:
