@@ -21,6 +21,9 @@ graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "10"))
 # Recycle workers now and then, so a slow leak can never grow without bound.
 max_requests = 2000
 max_requests_jitter = 200
+# As long a request line as nginx passes (its 8 KiB header buffers), so a long URL meets nginx's
+# JSON 414 rather than gunicorn's HTML page (gunicorn's default limit is 4094 bytes).
+limit_request_line = 8190
 
 accesslog = "-"
 errorlog = "-"
