@@ -1,5 +1,4 @@
 from django.http import QueryDict
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -60,7 +59,7 @@ class MediaSerializer(serializers.ModelSerializer):
             field for field in fields if field not in ("name", "type", "description")
         ]
 
-    @extend_schema_field(OpenApiTypes.URI)
+    @extend_schema_field(serializers.URLField(allow_null=True))
     def get_file(self, media: Media) -> str | None:
         return signed_file_url(self.context["request"], media)
 

@@ -32,6 +32,7 @@ UUID_PATTERN = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-
 ERROR = OpenApiResponse(ErrorSerializer, description="`detail`, `code` and `message`.")
 UNAUTHORIZED = OpenApiResponse(ErrorSerializer, description="Missing, bad or expired token.")
 NOT_FOUND = OpenApiResponse(ErrorSerializer, description="Not one of the caller's objects.")
+INVALID_PAGE = OpenApiResponse(ErrorSerializer, description="A page past the end, or not a number.")
 BINARY = OpenApiResponse(OpenApiTypes.BINARY, description="The bytes (206 for a Range).")
 UNSATISFIABLE = OpenApiResponse(description="A range past the end; `Content-Range: bytes */size`.")
 
@@ -47,7 +48,7 @@ MEDIA_FILTER_PARAMETERS = [
 @extend_schema_view(
     list=extend_schema(
         parameters=MEDIA_FILTER_PARAMETERS,
-        responses={401: UNAUTHORIZED, 200: MediaSerializer, 400: ERROR},
+        responses={401: UNAUTHORIZED, 200: MediaSerializer, 400: ERROR, 404: INVALID_PAGE},
     ),
     retrieve=extend_schema(responses={401: UNAUTHORIZED, 200: MediaSerializer, 404: NOT_FOUND}),
     update=extend_schema(
@@ -167,7 +168,9 @@ class MediaViewSet(viewsets.GenericViewSet):
 
 
 @extend_schema_view(
-    list=extend_schema(responses={401: UNAUTHORIZED, 200: CollectionSerializer}),
+    list=extend_schema(
+        responses={401: UNAUTHORIZED, 200: CollectionSerializer, 400: ERROR, 404: INVALID_PAGE}
+    ),
     create=extend_schema(
         responses={401: UNAUTHORIZED, 201: CollectionDetailSerializer, 400: ERROR}
     ),
