@@ -131,8 +131,13 @@ class ValidationErrorSerializer(serializers.Serializer):
     detail = serializers.CharField(required=False, help_text="Malformed JSON.")
 
 
-class InvalidGrantSerializer(ErrorSerializer):
-    error = serializers.ChoiceField(choices=["invalid_grant"], help_text="As RFC 6749 §5.2.")
+class RefreshErrorSerializer(ValidationErrorSerializer):
+    """A refused refresh token (`error` is `invalid_grant`, with `detail`), or a malformed body
+    (one list of messages per field at fault)."""
+
+    error = serializers.ChoiceField(
+        choices=["invalid_grant"], required=False, help_text="As RFC 6749 §5.2."
+    )
 
 
 class JWKSerializer(serializers.Serializer):

@@ -39,8 +39,9 @@ THROTTLED = OpenApiResponse(
     serializers.ErrorSerializer, description="Throttled; retry after `Retry-After` seconds."
 )
 INVALID_GRANT = OpenApiResponse(
-    serializers.InvalidGrantSerializer,
-    description="A bad, expired or revoked refresh token (never a 401).",
+    serializers.RefreshErrorSerializer,
+    description="A bad, expired or revoked refresh token: `error` is `invalid_grant` (never a "
+    "401). A malformed body: one list of messages per field.",
 )
 IGNORES_HEADER = "The Authorization header is ignored."
 # Token answers must not be cached (RFC 6749 §5.1).
@@ -203,9 +204,10 @@ class LogoutView(_PublicView):
         responses={
             205: OpenApiResponse(description="Logged out; no body."),
             400: OpenApiResponse(
-                serializers.ErrorSerializer,
+                serializers.ValidationErrorSerializer,
                 description="Nothing usable: no refresh token and no genuine access token, "
-                "or a refresh token that is not ours.",
+                "or a refresh token that is not ours (`detail`); or a malformed body (one list "
+                "of messages per field).",
             ),
         },
     )
