@@ -101,7 +101,11 @@ class LoginFailureThrottle(_RateThrottle):
 
 
 def _body(request) -> Mapping:
-    return request.data if isinstance(request.data, Mapping) else {}
+    # DRF's parsed body, or a Django form's (the admin's login).
+    data = getattr(request, "data", None)
+    if data is None:
+        data = request.POST
+    return data if isinstance(data, Mapping) else {}
 
 
 def _digest(value: str) -> str:

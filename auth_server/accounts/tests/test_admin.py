@@ -107,3 +107,36 @@ def test_admin_login_refuses_a_wrong_password():
 
     assert_status(response, 200)  # the login form again
     assert b"Please enter the correct" in response.content
+
+
+def _admin_login(client, username: str, password: str):
+    return client.post(f"{ADMIN}login/", {"username": username, "password": password})
+
+
+def test_admin_login_guessing_is_throttled_like_the_api(user):
+    user.is_staff = True
+    user.save()
+    client = Client()
+    for _attempt in range(5):
+        assert_status(_admin_login(client, "jane", "guessedpassword"), 200)
+
+    locked = _admin_login(client, "jane", "strongpassword")
+
+    assert_status(locked, 429)
+    assert int(locked["Retry-After"]) >= 1
+    assert locked.json()["code"] == "throttled"
+    api_login = Client().post(
+        "/api/auth/login/",
+        {"username": "jane", "password": "strongpassword"},
+        content_type="application/json",
+    )
+    assert_status(api_login, 429)  # the same counters as the API's login
+
+
+def test_admin_login_of_staff_still_works(user):
+    user.is_staff = True
+    user.save()
+    client = Client()
+
+    assert_status(_admin_login(client, "jane", "strongpassword"), 302)
+    assert_status(client.get(ADMIN), 200)

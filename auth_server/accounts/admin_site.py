@@ -1,0 +1,32 @@
+"""The admin site, whose login form is another way to guess a password: it is held to the same
+per-address and per-account limits as the API's login (accounts.throttling)."""
+
+import math
+
+from django.contrib import admin
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from accounts.throttling import LoginAddressThrottle, LoginFailureThrottle
+from common.exceptions import error_body
+
+
+class AdminSite(admin.AdminSite):
+    def login(self, request: HttpRequest, extra_context=None) -> HttpResponse:
+        if request.method != "POST":
+            return super().login(request, extra_context)
+        for throttle in (LoginAddressThrottle(), LoginFailureThrottle()):
+            if not throttle.allow_request(request, None):
+                wait = math.ceil(throttle.wait() or 1)
+                message = f"Too many sign-in attempts; try again in {wait} seconds."
+                return JsonResponse(
+                    error_body(message, code="throttled"),
+                    status=429,
+                    headers={"Retry-After": str(wait)},
+                )
+        response = super().login(request, extra_context)
+        failures = LoginFailureThrottle()
+        if request.user.is_authenticated:
+            failures.failures_forget(request, None)
+        else:
+            failures.failure_record(request, None)
+        return response
