@@ -75,7 +75,7 @@ MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(REPO_ROOT / "media")))
 FILE_UPLOAD_HANDLERS = [
     # First in the chain: refuses a body past MAX_UPLOAD_SIZE (413) and removes the partial file.
     "media_handler.files.MaxSizeUploadHandler",
-    "media_handler.files.LargeChunkTemporaryFileUploadHandler",
+    "media_handler.files.HashingTemporaryFileUploadHandler",
 ]
 FILE_UPLOAD_TEMP_DIR = env.str("FILE_UPLOAD_TEMP_DIR", default=str(MEDIA_ROOT / ".incoming"))
 FILE_UPLOAD_PERMISSIONS = 0o640

@@ -6,6 +6,7 @@ never script-capable content (HTML, SVG, XML), and the client's `type` must agre
 bytes are.
 """
 
+import functools
 import hashlib
 import hmac
 import logging
@@ -16,6 +17,7 @@ import subprocess
 import unicodedata
 import uuid
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
@@ -121,11 +123,40 @@ class MaxSizeUploadHandler(FileUploadHandler):
         return None
 
 
-class LargeChunkTemporaryFileUploadHandler(TemporaryFileUploadHandler):
+@functools.cache
+def _hashing_thread() -> ThreadPoolExecutor:
+    """One thread per worker process for hashing uploads: hashlib releases the GIL, so a chunk
+    is hashed on another core while the next one is read and written."""
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="upload-sha256")
+
+
+class HashingTemporaryFileUploadHandler(TemporaryFileUploadHandler):
     """Django's handler that streams the file to a temporary file, in UPLOAD_CHUNK_BYTES reads
-    (the parser reads in the smallest chunk size of all the handlers)."""
+    (the parser reads in the smallest chunk size of all the handlers), and hashes it (SHA-256)
+    meanwhile, so storing it needs no second pass over the bytes."""
 
     chunk_size = UPLOAD_CHUNK_BYTES
+
+    def new_file(self, *args, **kwargs):
+        super().new_file(*args, **kwargs)
+        self.digest = hashlib.sha256()
+        self.hashing = None
+
+    def receive_data_chunk(self, raw_data, start):
+        self._hashed()  # in order: one chunk at a time
+        self.hashing = _hashing_thread().submit(self.digest.update, raw_data)
+        return super().receive_data_chunk(raw_data, start)
+
+    def file_complete(self, file_size):
+        self._hashed()
+        upload = super().file_complete(file_size)
+        upload.sha256_hexdigest = self.digest.hexdigest()
+        return upload
+
+    def _hashed(self) -> None:
+        if self.hashing is not None:
+            self.hashing.result()
+            self.hashing = None
 
 
 @dataclass(frozen=True)
@@ -224,22 +255,20 @@ def _new_storage_path(mime_type: str) -> str:
 
 
 def _write(upload: UploadedFile, destination: Path) -> tuple[int, str]:
-    """Move (or copy) the upload to `destination`, hashing it in the same single read pass."""
-    digest = hashlib.sha256()
-    size = 0
+    """Move (or copy) the upload to `destination`; returns its size and SHA-256, hashed while it
+    was received (HashingTemporaryFileUploadHandler) or else in the same single read pass."""
     temporary_path = getattr(upload, "temporary_file_path", None)
     if temporary_path is not None:
         source = temporary_path()
-        with open(source, "rb") as stream:
-            while chunk := stream.read(COPY_CHUNK_BYTES):
-                digest.update(chunk)
-                size += len(chunk)
+        checksum = getattr(upload, "sha256_hexdigest", None) or _sha256(source)
         try:
             # Same filesystem (the temp dir is under MEDIA_ROOT): a hard link, not a copy.
             os.link(source, destination)
         except OSError:
             shutil.copyfile(source, destination)
-        return size, digest.hexdigest()
+        return os.path.getsize(source), checksum
+    digest = hashlib.sha256()
+    size = 0
     upload.seek(0)
     with open(destination, "xb") as out:
         for chunk in upload.chunks(COPY_CHUNK_BYTES):
@@ -247,6 +276,14 @@ def _write(upload: UploadedFile, destination: Path) -> tuple[int, str]:
             size += len(chunk)
             out.write(chunk)
     return size, digest.hexdigest()
+
+
+def _sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        while chunk := stream.read(COPY_CHUNK_BYTES):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def read_metadata(path: Path, mime_type: str) -> dict:

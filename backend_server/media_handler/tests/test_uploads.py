@@ -74,6 +74,17 @@ def test_upload_stores_the_file_and_its_facts(
     assert incoming(settings) == []
 
 
+def test_upload_of_many_chunks_is_hashed_and_stored_whole(alice, settings):
+    # About 2.9 MB of noise after a WAV header: read in several chunks, each of them different,
+    # so a chunk hashed twice, lost or out of order changes the checksum.
+    header_and_silence = wav_bytes(30.0, rate=48_000)
+    content = header_and_silence[:44] + os.urandom(len(header_and_silence) - 44)
+    response = upload(alice, "/api/media/", content, filename="long.wav", media_type="audio")
+    assert_status(response, 201)
+    assert response.data["checksum_sha256"] == hashlib.sha256(content).hexdigest()
+    assert (settings.MEDIA_ROOT / response.data["storage_path"]).read_bytes() == content
+
+
 def test_multipart_seed_example_with_only_name_type_and_file(alice):
     form = {"name": "photo", "type": "image", "file": SimpleUploadedFile("p.jpg", jpeg_bytes())}
     response = alice.post("/api/media/media/", form, format="multipart")
