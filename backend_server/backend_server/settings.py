@@ -87,8 +87,9 @@ USE_X_ACCEL_REDIRECT = env.bool("USE_X_ACCEL_REDIRECT", default=False)
 X_ACCEL_REDIRECT_PREFIX = env.str("X_ACCEL_REDIRECT_PREFIX", default="/_protected_media/")
 ORPHAN_GRACE_SECONDS = env.int("ORPHAN_GRACE_SECONDS", default=3600)
 # Lists count exactly up to this many rows per request; past it, the exact count is cached
-# for PAGINATION_COUNT_CACHE_SECONDS (see media_handler.pagination).
-PAGINATION_EXACT_COUNT_LIMIT = env.int("PAGINATION_EXACT_COUNT_LIMIT", default=10_000)
+# for PAGINATION_COUNT_CACHE_SECONDS (see media_handler.pagination). Counting 10 000 rows on
+# every page cost more than the rest of the page (docs/performance.md).
+PAGINATION_EXACT_COUNT_LIMIT = env.int("PAGINATION_EXACT_COUNT_LIMIT", default=1_000)
 PAGINATION_COUNT_CACHE_SECONDS = env.int("PAGINATION_COUNT_CACHE_SECONDS", default=60)
 
 REST_FRAMEWORK = {
