@@ -77,14 +77,6 @@ def staff_user(stack) -> dict:
     return {"username": username, "email": email}
 
 
-# Found by this suite (docs/reliability.md).
-KNOWN_BUG_ADMIN_LOGIN_UNTHROTTLED = pytest.mark.xfail(
-    reason="bug: the admin login form at /api/auth/admin/login/ takes unlimited password "
-    "guesses (the API's per-account limit does not apply to it)",
-    strict=True,
-)
-
-
 def test_staff_signs_in_to_admin(gw, staff_user):
     with requests.Session() as browser:
         answer = admin_login(browser, gw, staff_user["username"], api.PASSWORD)
@@ -92,7 +84,7 @@ def test_staff_signs_in_to_admin(gw, staff_user):
         assert signed_in_to_admin(browser, gw)
 
 
-@KNOWN_BUG_ADMIN_LOGIN_UNTHROTTLED
+# Bug 11 in docs/reliability.md: the admin's login form took unlimited guesses.
 def test_admin_login_guessing_is_throttled(gw, staff_user):
     with requests.Session() as browser:
         statuses = [

@@ -11,12 +11,6 @@ import pytest
 import requests
 from conftest import SECURITY_HEADERS, security_header_problems
 
-# Found by this suite (docs/reliability.md): gunicorn's own HTML error pages reach the client.
-KNOWN_BUG_HTML_414 = pytest.mark.xfail(
-    reason="bug: a request line over gunicorn's 4094 bytes is gunicorn's HTML 414, passed through",
-    strict=True,
-)
-
 
 def raw_request(port: int, request: bytes) -> tuple[int, dict, bytes]:
     with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
@@ -131,7 +125,7 @@ def test_gateway_errors_are_json(stack, label, request_bytes, expected):
     assert_json_error_with_headers(status, headers, body, expected)
 
 
-@KNOWN_BUG_HTML_414
+# Bug 2 in docs/reliability.md: gunicorn's own HTML 414 reached the client.
 def test_request_line_between_4k_and_8k_is_a_json_error(stack):
     """nginx accepts request lines up to 8 KiB, gunicorn only 4094 bytes: the gap reaches
     gunicorn, whose HTML 414 page goes through the gateway untouched."""

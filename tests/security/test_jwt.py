@@ -59,15 +59,6 @@ def assert_rejected(http, stack, token: str, label: str) -> None:
         assert body.get("code"), (label, url, body)
 
 
-# Found by this suite: the auth service's Bearer check looked the user up with the raw claim,
-# and a non-numeric `user_id` in a genuinely signed token made that a 500 (see
-# docs/reliability.md). Only a holder of the signing key can build one, but it must be a 401.
-KNOWN_BUG_NON_NUMERIC_USER_ID = pytest.mark.xfail(
-    reason="bug: auth profile answers 500 for a signed token with a non-numeric user_id",
-    strict=True,
-)
-
-
 @pytest.fixture
 def tokens(http, gw):
     return api.register(http, gw, api.unique_email("jwt"))
@@ -128,7 +119,7 @@ def test_genuine_token_still_works(http, stack, tokens):
         assert response.status_code == 200, (url, response.text)
 
 
-@KNOWN_BUG_NON_NUMERIC_USER_ID
+# Bug 1 in docs/reliability.md: the auth service looked the user up with the raw claim (a 500).
 @pytest.mark.parametrize("user_id", ["1 OR 1=1", "abc", "1.5", "", [1], {"a": 1}])
 def test_signed_token_with_a_malformed_user_id_is_401(http, stack, tokens, user_id):
     claims = dict(claims_of(tokens["access"]), user_id=user_id)
