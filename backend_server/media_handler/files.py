@@ -6,6 +6,8 @@ never script-capable content (HTML, SVG, XML), and the client's `type` must agre
 bytes are.
 """
 
+import contextlib
+import errno
 import functools
 import hashlib
 import hmac
@@ -130,6 +132,34 @@ def _hashing_thread() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=1, thread_name_prefix="upload-sha256")
 
 
+class InsufficientStorage(ServiceError):
+    def __init__(self):
+        super().__init__(
+            "There is no space left to store the upload; try again later.",
+            code="insufficient_storage",
+            status_code=status.HTTP_507_INSUFFICIENT_STORAGE,
+        )
+
+
+def is_out_of_space(exc: OSError) -> bool:
+    return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
+@contextlib.contextmanager
+def _partial_file_removed_on_error(handler: FileUploadHandler):
+    """A write error while streaming removes the partial temporary file at once (the multipart
+    parser leaves it open, holding its space, until the garbage collector finds it); a full disk
+    is a 507, not a 500."""
+    try:
+        yield
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            handler.file.close()  # a NamedTemporaryFile: closing deletes it
+        if is_out_of_space(exc):
+            raise InsufficientStorage() from exc
+        raise
+
+
 class HashingTemporaryFileUploadHandler(TemporaryFileUploadHandler):
     """Django's handler that streams the file to a temporary file, in UPLOAD_CHUNK_BYTES reads
     (the parser reads in the smallest chunk size of all the handlers), and hashes it (SHA-256)
@@ -145,11 +175,13 @@ class HashingTemporaryFileUploadHandler(TemporaryFileUploadHandler):
     def receive_data_chunk(self, raw_data, start):
         self._hashed()  # in order: one chunk at a time
         self.hashing = _hashing_thread().submit(self.digest.update, raw_data)
-        return super().receive_data_chunk(raw_data, start)
+        with _partial_file_removed_on_error(self):
+            return super().receive_data_chunk(raw_data, start)
 
     def file_complete(self, file_size):
         self._hashed()
-        upload = super().file_complete(file_size)
+        with _partial_file_removed_on_error(self):  # flushes the last buffered bytes
+            upload = super().file_complete(file_size)
         upload.sha256_hexdigest = self.digest.hexdigest()
         return upload
 
@@ -188,18 +220,23 @@ def absolute_path(storage_path: str) -> Path:
 def store_upload(upload: UploadedFile, *, declared_type: str) -> StoredFile:
     """Check `upload` against the policy, move it under uploads/YYYY/MM/DD/ and read its facts.
 
-    Raises ValidationError (400) for refused or mismatched content. On any failure nothing is
-    left under MEDIA_ROOT.
+    Raises ValidationError (400) for refused or mismatched content, InsufficientStorage (507)
+    when the disk is full. On any failure nothing is left under MEDIA_ROOT.
     """
     mime_type = sniff_mime_type(upload)
     check_content_policy(mime_type, declared_type=declared_type)
     storage_path = _new_storage_path(mime_type)
     destination = media_root() / storage_path
-    destination.parent.mkdir(parents=True, exist_ok=True)
     try:
+        destination.parent.mkdir(parents=True, exist_ok=True)
         size, checksum = _write(upload, destination)
         os.chmod(destination, settings.FILE_UPLOAD_PERMISSIONS or 0o640)
         facts = read_metadata(destination, mime_type)
+    except OSError as exc:
+        delete_stored_file(storage_path)
+        if is_out_of_space(exc):
+            raise InsufficientStorage() from exc
+        raise
     except BaseException:
         delete_stored_file(storage_path)
         raise

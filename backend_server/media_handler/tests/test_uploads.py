@@ -1,8 +1,10 @@
+import errno
 import hashlib
 import os
 import re
 
 import pytest
+from django.core.files import uploadhandler
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import OperationalError
 from PIL import Image
@@ -243,6 +245,33 @@ def test_database_failure_after_the_file_was_written_leaves_no_file(alice, setti
     assert response.data["code"] == "database_unavailable"
     assert stored_files(settings.MEDIA_ROOT) == []
     monkeypatch.undo()
+    assert not Media.objects.exists()
+
+
+def test_disk_full_while_streaming_is_507_and_removes_the_partial_file(
+    alice, settings, monkeypatch
+):
+    def no_space(self, raw_data, start):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(uploadhandler.TemporaryFileUploadHandler, "receive_data_chunk", no_space)
+    response = upload(alice, "/api/media/", png_bytes())
+    assert_status(response, 507)
+    assert response.data["code"] == "insufficient_storage"
+    assert incoming(settings) == []
+    assert stored_files(settings.MEDIA_ROOT) == []
+    assert not Media.objects.exists()
+
+
+def test_disk_full_while_storing_is_507_and_leaves_no_file(alice, settings, monkeypatch):
+    def no_space(upload, destination):
+        destination.write_bytes(b"partial")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("media_handler.files._write", no_space)
+    response = upload(alice, "/api/media/", png_bytes())
+    assert_status(response, 507)
+    assert stored_files(settings.MEDIA_ROOT) == []
     assert not Media.objects.exists()
 
 
