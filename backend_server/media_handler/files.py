@@ -409,8 +409,22 @@ def signed_file_url(request: HttpRequest, media: Media, *, now: int | None = Non
     now = int(timezone.now().timestamp()) if now is None else now
     expires = (now + max_age) // step * step
     query = urlencode({"expires": expires, "signature": file_signature(media, expires)})
-    path = reverse("media-file-signed", kwargs={"media_id": media.pk})
-    return request.build_absolute_uri(f"{path}?{query}")
+    url = _signed_url_template(request).replace(_URL_TEMPLATE_ID, str(media.pk))
+    return f"{url}?{query}"
+
+
+# A page of media signs a URL per item: the view's absolute URL is built once per request, with
+# this id in it, instead of a reverse() and a build_absolute_uri() per item.
+_URL_TEMPLATE_ID = str(uuid.UUID(int=0))
+
+
+def _signed_url_template(request: HttpRequest) -> str:
+    template = getattr(request, "_signed_file_url_template", None)
+    if template is None:
+        path = reverse("media-file-signed", kwargs={"media_id": _URL_TEMPLATE_ID})
+        template = request.build_absolute_uri(path)
+        request._signed_file_url_template = template
+    return template
 
 
 def signature_is_valid(media: Media, *, expires: str, signature: str) -> bool:
