@@ -18,7 +18,12 @@ def media_list(*, user_id: int, filters: Mapping[str, Any] | None = None) -> Que
 
     Raises ValidationError for a bad filter value (an unknown `type`, a malformed UUID).
     """
-    filterset = MediaFilter(data=filters or {}, queryset=Media.objects.filter(user=user_id))
+    owned = Media.objects.filter(user=user_id)
+    if not filters or not any(name in filters for name in MediaFilter.base_filters):
+        # The mobile app's plain list: what the filter set would answer, without building and
+        # validating its form on every page.
+        return owned.filter(is_deleted=False)
+    filterset = MediaFilter(data=filters, queryset=owned)
     if not filterset.is_valid():
         raise ValidationError(filterset.errors)
     return filterset.qs
