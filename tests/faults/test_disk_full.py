@@ -110,23 +110,8 @@ def disk_full(http, full_disk_stack) -> Scenario:
     return Scenario(tokens, earlier, before, outcomes, filler, temporary_files(stack))
 
 
-# Found by this suite (docs/reliability.md): ENOSPC while the upload streams to the temporary
-# file escaped as an unhandled OSError.
-KNOWN_BUG_ENOSPC_500 = pytest.mark.xfail(
-    reason="bug: the media service answers 500 when the disk is full (unhandled OSError "
-    "ENOSPC), not a JSON 507",
-    strict=True,
-)
-# ...and the partial temporary file of the failed upload stays in MEDIA_ROOT/.incoming (the
-# multipart parser does not close it on a write error), holding the space it took.
-KNOWN_BUG_ENOSPC_TEMPORARY_FILE = pytest.mark.xfail(
-    reason="bug: a failed write leaves its partial temporary file, which keeps the disk full "
-    "until the worker's garbage collector happens to free it",
-    strict=False,
-)
-
-
-@KNOWN_BUG_ENOSPC_500
+# Bug 9 in docs/reliability.md: a full disk was a 500, and the partial temporary file of the
+# failed upload stayed (the multipart parser does not close it on a write error).
 def test_upload_on_a_full_disk_is_a_json_507(disk_full):
     problems = {
         label: (response.status_code, response.text[:300])
@@ -158,13 +143,10 @@ def test_full_disk_leaves_no_row_and_no_stored_file(http, full_disk_stack, disk_
         assert got.content == disk_full.before[media["storage_path"]]
 
 
-@KNOWN_BUG_ENOSPC_TEMPORARY_FILE
 def test_full_disk_leaves_no_temporary_file(disk_full):
     assert not disk_full.temporary_files_left
 
 
-# Passes or fails with the moment the worker's garbage collector frees the leaked file.
-@pytest.mark.xfail(reason="the leaked temporary file above may still hold the space", strict=False)
 def test_uploads_work_again_once_there_is_space(http, full_disk_stack, disk_full):
     disk_full.filler.unlink()
     again = api.upload(http, full_disk_stack.gateway, disk_full.tokens, api.png_bytes(seed=60))
