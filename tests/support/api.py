@@ -1,13 +1,11 @@
 """HTTP helpers the suites share: accounts, tokens, uploads and real media files."""
 
-import io
-import math
 import struct
 import uuid
-import wave
 import zlib
 
 import requests
+from api import wav_bytes  # noqa: F401 -- e2e/api.py's builder, re-exported for the suites
 
 PASSWORD = "strongpassword"  # the seed README's example password
 TIMEOUT = 20
@@ -86,21 +84,6 @@ def gif_bytes() -> bytes:
         b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff"
         b"!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"
     )
-
-
-def wav_bytes(seconds: float = 0.5, rate: int = 8000) -> bytes:
-    """A mono 16-bit WAV of a 440 Hz tone."""
-    frames = b"".join(
-        struct.pack("<h", int(12000 * math.sin(2 * math.pi * 440 * i / rate)))
-        for i in range(int(seconds * rate))
-    )
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(rate)
-        out.writeframes(frames)
-    return buffer.getvalue()
 
 
 def error_message(response: requests.Response) -> str:

@@ -11,7 +11,6 @@ import os
 import re
 import secrets
 import signal
-import socket
 import subprocess
 import time
 import uuid
@@ -19,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
+from launcher import free_ports, port_is_open
 
 REPO = Path(__file__).resolve().parents[2]
 RUN_SCRIPT = REPO / "run_with_gateway.sh"
@@ -34,25 +34,6 @@ def _configuration_names() -> set[str]:
     """Every variable .env.example documents: none of them leaks in from the caller's shell."""
     text = (REPO / ".env.example").read_text()
     return set(re.findall(r"^#\s*([A-Z][A-Z0-9_]*)=", text, flags=re.MULTILINE)) | {"DATABASE_URL"}
-
-
-def port_is_open(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
-def free_ports(count: int) -> list[int]:
-    sockets = []
-    try:
-        for _ in range(count):
-            sock = socket.socket()
-            sock.bind(("127.0.0.1", 0))
-            sockets.append(sock)
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 def choose_ports() -> tuple[int, int, int]:
