@@ -1,6 +1,7 @@
 import copy
 
 from django.http import QueryDict
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -76,6 +77,38 @@ class MediaSerializer(FieldsBuiltOnceMixin, serializers.ModelSerializer):
     @extend_schema_field(serializers.URLField(allow_null=True))
     def get_file(self, media: Media) -> str | None:
         return signed_file_url(self.context["request"], media)
+
+    def to_representation(self, media: Media) -> dict:
+        # The fields above describe the representation (schema, writes); reading builds it
+        # directly, because DRF's walk over 17 field objects per item cost half of a list page.
+        # test_fast_representation_matches_the_declared_fields keeps the two the same.
+        return {
+            "id": str(media.id),
+            "name": media.name,
+            "type": media.type,
+            "size": media.size,
+            "storage_path": media.storage_path,
+            "description": media.description,
+            "file": self.get_file(media),
+            "mime_type": media.mime_type,
+            "checksum_sha256": media.checksum_sha256,
+            "width": media.width,
+            "height": media.height,
+            "duration": media.duration,
+            "collection": str(media.collection_id) if media.collection_id else None,
+            "is_deleted": media.is_deleted,
+            "user": media.user,
+            "created_at": iso_datetime(media.created_at),
+            "updated_at": iso_datetime(media.updated_at),
+        }
+
+
+def iso_datetime(value) -> str | None:
+    """What DRF's DateTimeField writes: ISO 8601 in the current time zone, UTC as "Z"."""
+    if value is None:
+        return None
+    text = value.astimezone(timezone.get_current_timezone()).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 class MediaCreateSerializer(serializers.Serializer):
