@@ -85,8 +85,10 @@ def _tuned(env: environ.Env, config: dict) -> dict:
         config.setdefault("OPTIONS", {}).update({"transaction_mode": "IMMEDIATE", "timeout": 20})
         config["OPTIONS"]["init_command"] = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
         return config
+    if config["ENGINE"] == "django.db.backends.postgresql":
+        config["ENGINE"] = "common.postgresql"  # a health check without a round trip
     # Reuse connections across requests, and check them before use so a restarted
-    # PostgreSQL costs one failed request per worker at most, not a wedged worker.
+    # PostgreSQL does not fail the next request, let alone wedge a worker.
     config["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
     config["CONN_HEALTH_CHECKS"] = True
     config.setdefault("OPTIONS", {}).setdefault("connect_timeout", env.int("DB_CONNECT_TIMEOUT", 3))
@@ -102,7 +104,7 @@ def cache_config(env: environ.Env, *, key_prefix: str, directory: Path) -> dict:
     """
     redis_url = env.str("REDIS_URL", default="")
     if redis_url:
-        backend = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}
+        backend = {"BACKEND": "common.cache.RedisCache", "LOCATION": redis_url}
     else:
         backend = {
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
