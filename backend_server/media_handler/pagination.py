@@ -11,10 +11,13 @@ the count is taken in a bounded subquery (`SELECT COUNT(*) FROM (SELECT ... LIMI
 PAGINATION_EXACT_COUNT_LIMIT), which is exact and cheap for any list up to N rows. Only a list
 longer than that pays for one full count, which is then cached for
 PAGINATION_COUNT_CACHE_SECONDS: `count` stays the real number, at most that many seconds
-stale, and the pages of a huge list cost what the pages of a small one do.
+stale, and the pages of a huge list cost what the pages of a small one do. Each worker also
+remembers the counts it read from the shared cache until they expire there, which spares a
+round trip to Redis on every page of a long list.
 """
 
 import hashlib
+import time
 
 from django.conf import settings
 from django.core.cache import cache
@@ -32,16 +35,48 @@ def bounded_count(queryset: QuerySet) -> int:
         sql, params = unordered.query.sql_with_params()
     except EmptyResultSet:
         return 0
-    cache_key = "list-count:" + hashlib.sha256(f"{sql}|{params!r}".encode()).hexdigest()
-    cached = cache.get(cache_key)
-    if cached is not None:
-        return cached
+    cache_key = "list-count:v2:" + hashlib.sha256(f"{sql}|{params!r}".encode()).hexdigest()
+    now = time.time()
+    remembered = recent_counts.get(cache_key)
+    if remembered is None or remembered[1] <= now:
+        remembered = cache.get(cache_key)
+        if remembered is not None:
+            recent_counts.remember(cache_key, remembered)
+    if remembered is not None and remembered[1] > now:
+        return remembered[0]
     limit = settings.PAGINATION_EXACT_COUNT_LIMIT
     count = unordered.values("pk")[: limit + 1].count()
     if count > limit:
         count = unordered.count()
-        cache.set(cache_key, count, settings.PAGINATION_COUNT_CACHE_SECONDS)
+        ttl = settings.PAGINATION_COUNT_CACHE_SECONDS
+        # With its expiry, so every worker forgets it when the shared cache does.
+        counted = (count, now + ttl)
+        cache.set(cache_key, counted, ttl)
+        recent_counts.remember(cache_key, counted)
     return count
+
+
+class RecentCounts:
+    """This worker's copy of the long lists' counts it has seen: (count, expires at)."""
+
+    max_entries = 1024
+
+    def __init__(self):
+        self._counts: dict[str, tuple[int, float]] = {}
+
+    def get(self, key: str) -> tuple[int, float] | None:
+        return self._counts.get(key)
+
+    def remember(self, key: str, counted: tuple[int, float]) -> None:
+        if key not in self._counts and len(self._counts) >= self.max_entries:
+            self._counts.pop(next(iter(self._counts)), None)  # the oldest
+        self._counts[key] = counted
+
+    def clear(self) -> None:
+        self._counts.clear()
+
+
+recent_counts = RecentCounts()
 
 
 class BoundedCountPaginator(Paginator):

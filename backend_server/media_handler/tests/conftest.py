@@ -8,6 +8,8 @@ from PIL import Image
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
+from media_handler.pagination import recent_counts
+
 ALICE = 101
 BOB = 202
 
@@ -26,6 +28,11 @@ def access_token_for(user_id: int, **claims) -> str:
     for claim, value in claims.items():
         token[claim] = value
     return str(token)
+
+
+@pytest.fixture(autouse=True)
+def _no_remembered_counts():
+    recent_counts.clear()
 
 
 @pytest.fixture(autouse=True)

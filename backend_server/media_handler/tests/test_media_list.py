@@ -1,4 +1,6 @@
+import time
 from datetime import timedelta
+from unittest import mock
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -6,7 +8,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from media_handler.models import Media
-from media_handler.pagination import bounded_count
+from media_handler.pagination import RecentCounts, bounded_count, recent_counts
 
 from .conftest import ALICE, BOB, assert_status
 from .factories import CollectionFactory, MediaFactory
@@ -215,6 +217,44 @@ def test_count_past_the_limit_is_cached_briefly(db, settings, django_assert_num_
         assert bounded_count(queryset) == 5
     with django_assert_num_queries(1):  # another filter, under the limit: exact, uncached
         assert bounded_count(queryset.filter(name="none")) == 0
+
+
+def test_a_count_cached_by_another_worker_is_used(db, settings, django_assert_num_queries):
+    settings.PAGINATION_EXACT_COUNT_LIMIT = 3
+    cache.clear()
+    make_media(5)
+    queryset = Media.objects.filter(user=ALICE)
+    bounded_count(queryset)
+    recent_counts.clear()  # as in another worker: only the shared cache knows
+
+    with django_assert_num_queries(0):
+        assert bounded_count(queryset) == 5
+
+
+def test_a_worker_forgets_a_count_when_it_expires(db, settings, django_assert_num_queries):
+    settings.PAGINATION_EXACT_COUNT_LIMIT = 3
+    settings.PAGINATION_COUNT_CACHE_SECONDS = 60
+    cache.clear()
+    make_media(5)
+    queryset = Media.objects.filter(user=ALICE)
+    started = time.time()
+    bounded_count(queryset)
+    make_media(2)
+
+    with mock.patch("media_handler.pagination.time.time", return_value=started + 59):
+        assert bounded_count(queryset) == 5
+    later = mock.patch("media_handler.pagination.time.time", return_value=started + 61)
+    with later, django_assert_num_queries(2):
+        assert bounded_count(queryset) == 7
+
+
+def test_a_worker_remembers_a_bounded_number_of_counts():
+    counts = RecentCounts()
+    for n in range(RecentCounts.max_entries + 5):
+        counts.remember(f"key-{n}", (n, 1e12))
+
+    assert counts.get("key-0") is None
+    assert counts.get(f"key-{RecentCounts.max_entries + 4}") == (RecentCounts.max_entries + 4, 1e12)
 
 
 @pytest.mark.parametrize(
