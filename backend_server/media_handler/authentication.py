@@ -4,16 +4,38 @@ simplejwt's stateless authentication checks the signature with the pinned algori
 the shared key, or RS256 and friends with a public key or a JWKS URL), `exp`, `jti` and
 `token_type == "access"` (a refresh token is refused). No user table is read and the auth
 service is never called: `authenticate()` runs no database query.
+
+Tokens are decoded by one backend per worker and SIMPLE_JWT settings (`access_token_backend`):
+its PyJWT knows the pinned algorithm only, with the key prepared once instead of per token.
 """
 
+import functools
+
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.utils.functional import cached_property
-from jwt import PyJWKClientConnectionError
+from django.utils.translation import gettext_lazy as _
+from jwt import (
+    ExpiredSignatureError,
+    InvalidAlgorithmError,
+    InvalidTokenError,
+    PyJWKClientConnectionError,
+    PyJWS,
+    PyJWT,
+)
+from jwt.algorithms import HMACAlgorithm, get_default_algorithms
 from rest_framework import status
 from rest_framework.exceptions import APIException
+from rest_framework_simplejwt import settings as simplejwt_settings
 from rest_framework_simplejwt.authentication import JWTStatelessUserAuthentication
-from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
+from rest_framework_simplejwt.backends import TokenBackend
+from rest_framework_simplejwt.exceptions import (
+    InvalidToken,
+    TokenBackendError,
+    TokenBackendExpiredToken,
+    TokenError,
+)
 from rest_framework_simplejwt.models import TokenUser
-from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import AccessToken, Token
 
 # `user` columns are signed 64-bit integers: an id past them could not be stored or looked up.
@@ -23,12 +45,99 @@ MAX_USER_ID = 2**63 - 1
 def user_id_claim(token: Token) -> int:
     """The `user_id` claim: a JSON integer (or its decimal string) from 1 to MAX_USER_ID.
     Raises KeyError without one, ValueError for anything else (a bool, a float, a huge id)."""
-    claim = token[api_settings.USER_ID_CLAIM]
+    claim = token[simplejwt_settings.api_settings.USER_ID_CLAIM]
     if isinstance(claim, str) and claim.isascii() and claim.isdigit():
         claim = int(claim)
     if type(claim) is not int or not 1 <= claim <= MAX_USER_ID:
         raise ValueError(f"unusable user id: {claim!r}")
     return claim
+
+
+class PreparedSecretHMACAlgorithm(HMACAlgorithm):
+    """PyJWT's HMAC algorithm for one shared secret, checked once when built.
+
+    PyJWT's `prepare_key` re-checks an HMAC secret (not empty, not a PEM, DER or JWK key) on
+    every decode, about a quarter of an HS256 verification. The secret comes from our settings,
+    never from a token, so the object it returned once needs no second look; any other key is
+    still checked. Signing and verifying stay PyJWT's own.
+    """
+
+    def __init__(self, hash_alg, secret: str | bytes) -> None:
+        super().__init__(hash_alg)
+        self.secret = super().prepare_key(secret)
+
+    def prepare_key(self, key: str | bytes) -> bytes:
+        if key is self.secret:
+            return key
+        return super().prepare_key(key)
+
+
+class PinnedKeyTokenBackend(TokenBackend):
+    """simplejwt's TokenBackend, decoding with a PyJWT that knows the pinned algorithm only,
+    its key prepared once (an HMAC secret, as simplejwt already does for a public key)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        algorithm = get_default_algorithms()[self.algorithm]
+        if isinstance(algorithm, HMACAlgorithm):
+            algorithm = PreparedSecretHMACAlgorithm(algorithm.hash_alg, self.signing_key)
+            # What simplejwt's get_verifying_key() hands to decode for HS*: the checked object.
+            self.prepared_signing_key = algorithm.secret
+        self._jwt = PyJWT()
+        # PyJWT has no public way to give an instance its own PyJWS; this one holds nothing but
+        # the pinned algorithm, so a token's `alg` header can select no other.
+        self._jwt._jws = PyJWS(algorithms=[])
+        self._jwt._jws.register_algorithm(self.algorithm, algorithm)
+
+    def decode(self, token: Token, verify: bool = True) -> dict:
+        # simplejwt's decode() on our PyJWT instance instead of the module's global one.
+        try:
+            return self._jwt.decode(
+                token,
+                self.get_verifying_key(token),
+                algorithms=[self.algorithm],
+                audience=self.audience,
+                issuer=self.issuer,
+                leeway=self.get_leeway(),
+                options={"verify_aud": self.audience is not None, "verify_signature": verify},
+            )
+        except InvalidAlgorithmError as exc:
+            raise TokenBackendError(_("Invalid algorithm specified")) from exc
+        except ExpiredSignatureError as exc:
+            raise TokenBackendExpiredToken(_("Token is expired")) from exc
+        except InvalidTokenError as exc:
+            raise TokenBackendError(_("Token is invalid")) from exc
+
+
+@functools.cache
+def access_token_backend() -> PinnedKeyTokenBackend:
+    """The backend for the SIMPLE_JWT settings in force, built once per worker (simplejwt's own
+    is built at import and never follows a settings change)."""
+    jwt_settings = simplejwt_settings.api_settings
+    return PinnedKeyTokenBackend(
+        jwt_settings.ALGORITHM,
+        jwt_settings.SIGNING_KEY,
+        jwt_settings.VERIFYING_KEY,
+        jwt_settings.AUDIENCE,
+        jwt_settings.ISSUER,
+        jwt_settings.JWK_URL,
+        jwt_settings.LEEWAY,
+        jwt_settings.JSON_ENCODER,
+    )
+
+
+@receiver(setting_changed)
+def _forget_access_token_backend(*, setting: str, **kwargs) -> None:
+    if setting == "SIMPLE_JWT":
+        access_token_backend.cache_clear()
+
+
+class MediaAccessToken(AccessToken):
+    """simplejwt's AccessToken and its checks, decoded by `access_token_backend()`."""
+
+    @property
+    def token_backend(self) -> TokenBackend:
+        return access_token_backend()
 
 
 class JWKSUnavailable(APIException):
@@ -61,7 +170,7 @@ class StatelessJWTAuthentication(JWTStatelessUserAuthentication):
 
     def get_validated_token(self, raw_token: bytes) -> Token:
         try:
-            return AccessToken(raw_token)
+            return MediaAccessToken(raw_token)
         except TokenError as exc:
             if _jwks_unreachable(exc):
                 # Not the token's fault: a 401 would send the app to refresh a good session.
