@@ -91,6 +91,8 @@ ORPHAN_GRACE_SECONDS = env.int("ORPHAN_GRACE_SECONDS", default=3600)
 # every page cost more than the rest of the page (docs/performance.md).
 PAGINATION_EXACT_COUNT_LIMIT = env.int("PAGINATION_EXACT_COUNT_LIMIT", default=1_000)
 PAGINATION_COUNT_CACHE_SECONDS = env.int("PAGINATION_COUNT_CACHE_SECONDS", default=60)
+# Rendered list pages are served again until their owner writes (media_handler.page_cache).
+LIST_PAGE_CACHE = env.bool("LIST_PAGE_CACHE", default=True)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["media_handler.authentication.StatelessJWTAuthentication"],

@@ -15,3 +15,6 @@ DATABASES = {
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="media-handler-test-"))
 FILE_UPLOAD_TEMP_DIR = str(MEDIA_ROOT / ".incoming")
+# Off for the suite: its writes never commit (each test is rolled back), so the generations
+# would never move. test_page_cache turns it on, with transactions that do commit.
+LIST_PAGE_CACHE = False

@@ -9,7 +9,10 @@ class MediaHandlerConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from media_handler import schema  # noqa: F401 -- registers the OpenAPI auth extension
+        from media_handler import (
+            schema,  # noqa: F401 -- registers the OpenAPI auth extension
+            signals,  # noqa: F401 -- connects the list cache's receivers
+        )
 
         # Django's temporary-file upload handler needs its directory before the first upload.
         Path(settings.FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)

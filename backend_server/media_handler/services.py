@@ -150,7 +150,7 @@ def collection_delete(*, collection: Collection) -> None:
         Media.objects.filter(collection=collection).update(
             collection=None, updated_at=timezone.now()
         )
-        collection.delete()
+        collection.delete()  # an update() sends no signal; this delete retires the pages
 
 
 def collection_add_media(*, media: Media, collection: Collection) -> Media:

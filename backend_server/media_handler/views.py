@@ -14,7 +14,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from media_handler import selectors, services
+from media_handler import page_cache, selectors, services
 from media_handler.files import serve_file, signature_is_valid
 from media_handler.filters import StableOrderingFilter
 from media_handler.models import Collection, Media, MediaType
@@ -76,9 +76,19 @@ class MediaViewSet(viewsets.GenericViewSet):
         )
 
     def list(self, request, *args, **kwargs):
+        cached = page_cache.lookup(request, owner=request.user.id)
+        if cached is not None and cached.found is not None:
+            return cached.response()
         media = selectors.media_list(user_id=request.user.id, filters=request.query_params)
         page = self.paginate_queryset(self.filter_queryset(media))
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        response = self.get_paginated_response(self.get_serializer(page, many=True).data)
+        if cached is None:
+            return response
+        renderer = request.accepted_renderer
+        body = renderer.render(
+            response.data, request.accepted_media_type, self.get_renderer_context()
+        )
+        return cached.store(body, content_type=renderer.media_type)
 
     @extend_schema(
         request={

@@ -1,0 +1,85 @@
+"""Rendered pages of an owner's media list, served again until that owner changes anything.
+
+The app reloads the first page of its list far more often than its owner uploads or edits:
+rebuilding the page each time (count, query, signed URLs, JSON) costs several times what the
+rest of the request does. A page is kept under its absolute URL (path, query, host, scheme),
+the accepted media type and the window of signed-URL expiry its file URLs were made in, with
+the owner's *generation*: a random token that every write of the owner's media or collections
+replaces once its transaction commits (see media_handler.signals). A page made under an older
+generation is never served, so an owner sees every write as soon as it has committed; and
+since a page lives only until its URLs' expiry window moves on, a cached answer is
+byte-for-byte the answer the view would build now.
+
+LIST_PAGE_CACHE=false turns it off.
+"""
+
+import hashlib
+import time
+import uuid
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+
+# Longer than any page lives: a generation that lapses only means a fresh one (and misses).
+GENERATION_SECONDS = 24 * 3600
+
+
+def _generation_key(owner: int) -> str:
+    return f"list-generation:{owner}"
+
+
+def owner_changed(owner: int) -> None:
+    """Retire every cached list page of `owner`, once the current transaction commits."""
+    transaction.on_commit(
+        lambda: cache.set(_generation_key(owner), uuid.uuid4().hex, GENERATION_SECONDS)
+    )
+
+
+def expiry_window(now: float) -> tuple[int, int]:
+    """The signed-URL expiry window `now` is in, and the seconds it has left. Within one
+    window media_handler.files.signed_file_url signs every URL with the same expiry."""
+    max_age = settings.FILE_URL_MAX_AGE_SECONDS
+    step = max(max_age // 12, 1)
+    window, elapsed = divmod(int(now) + max_age, step)
+    return window, step - elapsed
+
+
+@dataclass
+class CachedPage:
+    """One list request's place in the cache, and the page if it is there and current."""
+
+    key: str
+    generation: str
+    seconds_left: int
+    found: tuple[str, bytes] | None  # (content type, body)
+
+    def response(self) -> HttpResponse:
+        content_type, body = self.found
+        return HttpResponse(body, content_type=content_type)
+
+    def store(self, body: bytes, content_type: str) -> HttpResponse:
+        cache.set(self.key, (self.generation, content_type, body), self.seconds_left)
+        return HttpResponse(body, content_type=content_type)
+
+
+def lookup(request: HttpRequest, *, owner: int) -> CachedPage | None:
+    """This request's page in the cache (`found` None on a miss); None when caching is off."""
+    if not settings.LIST_PAGE_CACHE:
+        return None
+    window, seconds_left = expiry_window(time.time())
+    identity = f"{owner}|{request.build_absolute_uri()}|{request.accepted_media_type}|{window}"
+    key = "list-page:" + hashlib.sha256(identity.encode()).hexdigest()
+    generation_key = _generation_key(owner)
+    cached = cache.get_many([generation_key, key])
+    generation = cached.get(generation_key)
+    if generation is None:
+        # Made before the page is read from the database, so a write committed meanwhile
+        # replaces it and the page is stored under a generation already retired.
+        cache.add(generation_key, uuid.uuid4().hex, GENERATION_SECONDS)
+        generation = cache.get(generation_key, "")
+    page = cached.get(key)
+    found = page[1:] if page is not None and generation and page[0] == generation else None
+    return CachedPage(key, generation, seconds_left, found)

@@ -1,0 +1,201 @@
+"""media_handler.page_cache: a repeated list page comes from the cache, and never outlives a
+write of its owner. These tests commit their writes (transaction=True), as requests do."""
+
+import time
+from datetime import timedelta
+from unittest import mock
+
+import pytest
+from django.core.cache import cache
+from django.core.management import call_command
+from django.test import RequestFactory
+from django.utils import timezone
+
+from media_handler import page_cache
+
+from .conftest import ALICE, BOB
+from .factories import CollectionFactory, MediaFactory
+
+LIST = "/api/media/?page_size=5"
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def page_cache_on(settings):
+    settings.LIST_PAGE_CACHE = True
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def built_fresh(client, settings, path: str = LIST) -> bytes:
+    """The page as the view builds it with no cache at all."""
+    settings.LIST_PAGE_CACHE = False
+    try:
+        return client.get(path).content
+    finally:
+        settings.LIST_PAGE_CACHE = True
+
+
+def test_a_repeated_list_page_is_served_from_the_cache(alice, django_assert_num_queries):
+    MediaFactory.create_batch(3, user=ALICE, checksum_sha256="ab" * 32)
+    first = alice.get(LIST)
+
+    with django_assert_num_queries(0):
+        again = alice.get(LIST)
+
+    assert again.status_code == 200
+    assert again.content == first.content
+    assert again["Content-Type"] == first["Content-Type"] == "application/json"
+
+
+def test_a_cached_page_is_the_page_the_view_builds(alice, settings):
+    MediaFactory.create_batch(7, user=ALICE, checksum_sha256="ab" * 32)
+    alice.get(LIST)
+
+    assert alice.get(LIST).content == built_fresh(alice, settings)
+
+
+def test_pages_are_per_owner(alice, bob):
+    MediaFactory(user=ALICE, name="alice.jpg")
+    MediaFactory(user=BOB, name="bob.jpg")
+    alice.get(LIST)
+
+    names = [item["name"] for item in bob.get(LIST).json()["results"]]
+
+    assert names == ["bob.jpg"]
+
+
+@pytest.mark.parametrize(
+    ("other", "extra"),
+    [
+        ("/api/media/?page_size=2", {}),
+        ("/api/media/media/?page_size=5", {}),
+        (LIST, {"HTTP_HOST": "gateway.example:3000"}),
+        (LIST, {"HTTP_ACCEPT": "application/json; indent=4"}),
+    ],
+)
+def test_the_path_query_host_and_format_each_have_their_own_page(alice, settings, other, extra):
+    MediaFactory.create_batch(3, user=ALICE)
+    alice.get(LIST)
+
+    response = alice.get(other, **extra)
+
+    settings.LIST_PAGE_CACHE = False
+    assert response.content == alice.get(other, **extra).content
+
+
+def test_another_owners_write_keeps_my_pages(alice, django_assert_num_queries):
+    MediaFactory(user=ALICE)
+    alice.get(LIST)
+    MediaFactory(user=BOB)
+    CollectionFactory(user=BOB)
+
+    with django_assert_num_queries(0):
+        alice.get(LIST)
+
+
+def detail(media, action: str = "") -> str:
+    return f"/api/media/{media.pk}/{action}"
+
+
+WRITES = {
+    "create": lambda client, media, collection: client.post(
+        "/api/media/", {"name": "new", "type": "image"}, format="json"
+    ),
+    "rename": lambda client, media, collection: client.patch(
+        detail(media), {"name": "renamed"}, format="json"
+    ),
+    "trash": lambda client, media, collection: client.delete(detail(media)),
+    "add to collection": lambda client, media, collection: client.post(
+        detail(media, "add-to-collection/"), {"collection_id": str(collection.pk)}, format="json"
+    ),
+    "remove from collection": lambda client, media, collection: client.post(
+        detail(media, "remove-from-collection/")
+    ),
+    "delete collection": lambda client, media, collection: client.delete(
+        f"/api/media/collection/{collection.pk}/"
+    ),
+}
+
+
+@pytest.mark.parametrize("write", sorted(WRITES))
+def test_every_write_of_the_owner_shows_in_the_next_list(alice, settings, write):
+    collection = CollectionFactory(user=ALICE)
+    media = MediaFactory(user=ALICE, collection=collection if "remove" in write else None)
+    MediaFactory(user=ALICE, collection=collection)
+    before = alice.get(LIST).content
+
+    answer = WRITES[write](alice, media, collection)
+
+    assert answer.status_code < 300, answer.content
+    after = alice.get(LIST).content
+    assert after != before
+    assert after == built_fresh(alice, settings)
+
+
+def test_restoring_from_the_trash_shows_in_the_next_list(alice, settings):
+    media = MediaFactory(user=ALICE, is_deleted=True)
+    trash = "/api/media/?is_deleted=true"
+    alice.get(LIST)
+    alice.get(trash)
+
+    assert alice.post(detail(media, "restore/")).status_code == 200
+
+    assert [item["id"] for item in alice.get(LIST).json()["results"]] == [str(media.pk)]
+    assert alice.get(trash).json()["count"] == 0
+
+
+def test_purging_the_trash_shows_in_the_next_list(alice):
+    MediaFactory(user=ALICE, is_deleted=True, deleted_at=timezone.now() - timedelta(days=1))
+    trash = "/api/media/?is_deleted=true"
+    assert alice.get(trash).json()["count"] == 1
+
+    call_command("purge_deleted_media", "--older-than", "0", stdout=mock.MagicMock())
+
+    assert alice.get(trash).json()["count"] == 0
+
+
+def test_a_page_read_before_a_write_committed_is_never_served(alice):
+    MediaFactory(user=ALICE)
+    request = RequestFactory().get(LIST)
+    request.accepted_media_type = "application/json"
+    stale = page_cache.lookup(request, owner=ALICE)  # the page is being built ...
+
+    MediaFactory(user=ALICE)  # ... when a write commits
+    stale.store(b'{"stale": true}', "application/json")
+
+    assert page_cache.lookup(request, owner=ALICE).found is None
+    assert "stale" not in alice.get(LIST).json()
+
+
+def test_a_page_lapses_when_its_signed_urls_window_moves_on(alice, settings):
+    MediaFactory(user=ALICE, checksum_sha256="ab" * 32)
+    alice.get(LIST)
+    window, seconds_left = page_cache.expiry_window(time.time())
+
+    with mock.patch("media_handler.page_cache.time.time", return_value=time.time() + seconds_left):
+        later = alice.get(LIST)
+        fresh = built_fresh(alice, settings)
+
+    assert page_cache.expiry_window(time.time() + seconds_left)[0] == window + 1
+    assert later.content == fresh
+
+
+def test_errors_are_not_cached(alice):
+    MediaFactory(user=ALICE)
+    assert alice.get("/api/media/?page=9").status_code == 404
+    MediaFactory.create_batch(20, user=ALICE)
+
+    assert alice.get("/api/media/?page=9&page_size=2").status_code == 200
+    assert alice.get("/api/media/?page=9").status_code == 404
+
+
+def test_with_the_cache_off_nothing_is_cached(alice, settings, django_assert_num_queries):
+    settings.LIST_PAGE_CACHE = False
+    MediaFactory(user=ALICE)
+    alice.get(LIST)
+
+    with django_assert_num_queries(2):
+        alice.get(LIST)
