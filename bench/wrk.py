@@ -56,7 +56,13 @@ def ensure_installed() -> None:
         subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], env=env, check=True, timeout=300)
 
 
-def _lua(method: str, headers: dict[str, str], body: str | None, paths: list[str] | None) -> str:
+def _lua(
+    method: str,
+    headers: dict[str, str],
+    body: str | None,
+    paths: list[str] | None,
+    unique_param: str | None = None,
+) -> str:
     parts = [f"wrk.method = {json.dumps(method)}"]
     for name, value in headers.items():
         parts.append(f"wrk.headers[{json.dumps(name)}] = {json.dumps(value)}")
@@ -69,6 +75,14 @@ def _lua(method: str, headers: dict[str, str], body: str | None, paths: list[str
         parts.append("local n = 0")
         parts.append(
             "request = function() n = n + 1; return wrk.format(nil, paths[(n % #paths) + 1]) end"
+        )
+    if unique_param:
+        # Every request a URL of its own (`&<param>=<n>`, a parameter the view ignores), so no
+        # response can come from a cache.
+        parts.append("local n = 0")
+        parts.append(
+            "request = function() n = n + 1; "
+            f"return wrk.format(nil, wrk.path .. {json.dumps('&' + unique_param + '=')} .. n) end"
         )
     parts.append(_DONE.replace("__MARK__", MARK))
     return "\n".join(parts) + "\n"
@@ -84,12 +98,13 @@ def run(
     headers: dict[str, str] | None = None,
     body: str | None = None,
     paths: list[str] | None = None,
+    unique_param: str | None = None,
     timeout_s: int = 10,
 ) -> WrkResult:
     """One bounded wrk run against a loopback URL; raises if wrk fails or prints no summary."""
     assert url.startswith(("http://127.0.0.1", "http://localhost")), "loopback only"
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(_lua(method, headers or {}, body, paths))
+        script.write(_lua(method, headers or {}, body, paths, unique_param))
     try:
         argv = [
             "wrk",
