@@ -48,6 +48,10 @@ COPY_CHUNK_BYTES = 1024 * 1024
 # ahead up to 1 MiB and copies its whole buffer on every read, so 64 KiB reads copied each byte
 # of a 1 GiB upload about thirty times; reads of 1 MiB copy it about twice.
 UPLOAD_CHUNK_BYTES = 1024 * 1024
+# Threads per worker process writing and hashing upload chunks: as many as the uploads a worker
+# serves at once (GUNICORN_THREADS, 4 by default), so no upload waits for another's chunk. They
+# start only when needed.
+UPLOAD_WRITER_THREADS = 8
 # Multipart framing and the small form fields around the file.
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
 
@@ -114,9 +118,8 @@ class MaxSizeUploadHandler(FileUploadHandler):
         if self.received > settings.MAX_UPLOAD_SIZE:
             # The parser only closes finished files; the one being written is ours to remove.
             for handler in self.request.upload_handlers:
-                partial = getattr(handler, "file", None)
-                if handler is not self and partial is not None:
-                    partial.close()
+                if handler is not self:
+                    handler.upload_interrupted()
             raise UploadTooLarge()
         return raw_data
 
@@ -125,10 +128,11 @@ class MaxSizeUploadHandler(FileUploadHandler):
 
 
 @functools.cache
-def _hashing_thread() -> ThreadPoolExecutor:
-    """One thread per worker process for hashing uploads: hashlib releases the GIL, so a chunk
-    is hashed on another core while the next one is read and written."""
-    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="upload-sha256")
+def _upload_writers() -> ThreadPoolExecutor:
+    """The threads that write and hash upload chunks, shared by a worker process's requests
+    (each upload has one chunk in flight at most). File writes and hashlib release the GIL, so
+    a chunk is stored on another core while the request's thread reads and parses the next."""
+    return ThreadPoolExecutor(max_workers=UPLOAD_WRITER_THREADS, thread_name_prefix="upload-writer")
 
 
 class InsufficientStorage(ServiceError):
@@ -162,32 +166,49 @@ def _partial_file_removed_on_error(handler: FileUploadHandler):
 class HashingTemporaryFileUploadHandler(TemporaryFileUploadHandler):
     """Django's handler that streams the file to a temporary file, in UPLOAD_CHUNK_BYTES reads
     (the parser reads in the smallest chunk size of all the handlers), and hashes it (SHA-256)
-    meanwhile, so storing it needs no second pass over the bytes."""
+    meanwhile, so storing it needs no second pass over the bytes.
+
+    Each chunk is written and hashed on a writer thread while the request's thread reads the
+    next one: one chunk in flight, waited for before the next is handed over (so the bytes stay
+    in order and memory stays at two chunks), and before anything else touches the file. A
+    writer's error surfaces on the request's thread at that wait, with the partial file removed.
+    """
 
     chunk_size = UPLOAD_CHUNK_BYTES
 
     def new_file(self, *args, **kwargs):
         super().new_file(*args, **kwargs)
         self.digest = hashlib.sha256()
-        self.hashing = None
+        self.chunk_in_flight = None
 
     def receive_data_chunk(self, raw_data, start):
-        self._hashed()  # in order: one chunk at a time
-        self.hashing = _hashing_thread().submit(self.digest.update, raw_data)
-        with _partial_file_removed_on_error(self):
-            return super().receive_data_chunk(raw_data, start)
+        self._wait_for_chunk_in_flight()
+        self.chunk_in_flight = _upload_writers().submit(self._write_and_hash, raw_data, start)
+        # None: the chunk is consumed here, as Django's own handler consumes it.
+
+    def _write_and_hash(self, raw_data: bytes, start: int) -> None:
+        super().receive_data_chunk(raw_data, start)
+        self.digest.update(raw_data)
 
     def file_complete(self, file_size):
-        self._hashed()
+        self._wait_for_chunk_in_flight()
         with _partial_file_removed_on_error(self):  # flushes the last buffered bytes
             upload = super().file_complete(file_size)
         upload.sha256_hexdigest = self.digest.hexdigest()
         return upload
 
-    def _hashed(self) -> None:
-        if self.hashing is not None:
-            self.hashing.result()
-            self.hashing = None
+    def upload_interrupted(self):
+        # The writer must be done with the file before it is closed and removed; its error, if
+        # any, no longer matters.
+        with contextlib.suppress(Exception):
+            self._wait_for_chunk_in_flight()
+        super().upload_interrupted()
+
+    def _wait_for_chunk_in_flight(self) -> None:
+        chunk_in_flight, self.chunk_in_flight = getattr(self, "chunk_in_flight", None), None
+        if chunk_in_flight is not None:
+            with _partial_file_removed_on_error(self):
+                chunk_in_flight.result()
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@ import errno
 import hashlib
 import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.core.files import uploadhandler
@@ -9,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import OperationalError
 from PIL import Image
 
-from media_handler import services
+from media_handler import files, services
 from media_handler.models import Collection, Media
 
 from .conftest import (
@@ -261,6 +262,111 @@ def test_disk_full_while_streaming_is_507_and_removes_the_partial_file(
     assert incoming(settings) == []
     assert stored_files(settings.MEDIA_ROOT) == []
     assert not Media.objects.exists()
+
+
+def test_disk_full_midway_through_a_long_upload_is_507_and_removes_the_partial_file(
+    alice, settings, monkeypatch
+):
+    """The disk fills up on the second of four chunks: the error happens while the next chunk
+    is being read, and surfaces on the request once that chunk is handed over."""
+    written = []
+    django_write = uploadhandler.TemporaryFileUploadHandler.receive_data_chunk
+
+    def no_space_after_one_chunk(self, raw_data, start):
+        if written:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        written.append(start)
+        return django_write(self, raw_data, start)
+
+    monkeypatch.setattr(
+        uploadhandler.TemporaryFileUploadHandler, "receive_data_chunk", no_space_after_one_chunk
+    )
+    content = wav_bytes(0.5) + os.urandom(3 * files.UPLOAD_CHUNK_BYTES + 1000)
+    response = upload(alice, "/api/media/", content, filename="long.wav", media_type="audio")
+    assert_status(response, 507)
+    assert response.data["code"] == "insufficient_storage"
+    assert written == [0]
+    assert incoming(settings) == []
+    assert stored_files(settings.MEDIA_ROOT) == []
+    assert not Media.objects.exists()
+
+
+def test_quota_exceeded_on_the_last_chunk_is_507_and_removes_the_partial_file(
+    alice, settings, monkeypatch
+):
+    django_write = uploadhandler.TemporaryFileUploadHandler.receive_data_chunk
+
+    def over_quota_on_a_short_chunk(self, raw_data, start):
+        if len(raw_data) < files.UPLOAD_CHUNK_BYTES:
+            raise OSError(errno.EDQUOT, "Disk quota exceeded")
+        return django_write(self, raw_data, start)
+
+    monkeypatch.setattr(
+        uploadhandler.TemporaryFileUploadHandler, "receive_data_chunk", over_quota_on_a_short_chunk
+    )
+    content = wav_bytes(0.5) + os.urandom(2 * files.UPLOAD_CHUNK_BYTES)
+    response = upload(alice, "/api/media/", content, filename="long.wav", media_type="audio")
+    assert_status(response, 507)
+    assert incoming(settings) == []
+    assert stored_files(settings.MEDIA_ROOT) == []
+    assert not Media.objects.exists()
+
+
+def test_other_write_error_while_streaming_is_500_and_removes_the_partial_file(
+    alice, settings, monkeypatch
+):
+    django_write = uploadhandler.TemporaryFileUploadHandler.receive_data_chunk
+
+    def io_error_on_the_second_chunk(self, raw_data, start):
+        if start:
+            raise OSError(errno.EIO, "Input/output error")
+        return django_write(self, raw_data, start)
+
+    monkeypatch.setattr(
+        uploadhandler.TemporaryFileUploadHandler, "receive_data_chunk", io_error_on_the_second_chunk
+    )
+    alice.raise_request_exception = False
+    content = wav_bytes(0.5) + os.urandom(3 * files.UPLOAD_CHUNK_BYTES)
+    response = upload(alice, "/api/media/", content, filename="long.wav", media_type="audio")
+    assert response.status_code == 500
+    assert incoming(settings) == []
+    assert stored_files(settings.MEDIA_ROOT) == []
+    assert not Media.objects.exists()
+
+
+def test_upload_crossing_the_limit_after_several_chunks_is_413_and_removes_the_partial_file(
+    alice, settings
+):
+    settings.MAX_UPLOAD_SIZE = 2 * files.UPLOAD_CHUNK_BYTES + 1000
+    content = wav_bytes(0.5) + os.urandom(4 * files.UPLOAD_CHUNK_BYTES)
+    response = upload(alice, "/api/media/", content, filename="long.wav", media_type="audio")
+    assert_status(response, 413)
+    assert response.data["code"] == "upload_too_large"
+    assert incoming(settings) == []
+    assert stored_files(settings.MEDIA_ROOT) == []
+    assert not Media.objects.exists()
+
+
+def test_uploads_received_at_the_same_time_are_each_stored_whole(settings):
+    """As a threaded worker receives them: several uploads at once, their chunks written by the
+    same process's writer threads, each file and checksum its own."""
+    contents = [os.urandom(3 * files.UPLOAD_CHUNK_BYTES + n * 7919) for n in range(6)]
+
+    def receive(content: bytes):
+        handler = files.HashingTemporaryFileUploadHandler()
+        handler.new_file("file", "upload.bin", "application/octet-stream", len(content))
+        for start in range(0, len(content), files.UPLOAD_CHUNK_BYTES):
+            handler.receive_data_chunk(content[start : start + files.UPLOAD_CHUNK_BYTES], start)
+        received = handler.file_complete(len(content))
+        try:
+            return received.read(), received.sha256_hexdigest
+        finally:
+            received.close()
+
+    with ThreadPoolExecutor(max_workers=len(contents)) as requests:
+        received = list(requests.map(receive, contents))
+    assert received == [(content, hashlib.sha256(content).hexdigest()) for content in contents]
+    assert incoming(settings) == []
 
 
 def test_disk_full_while_storing_is_507_and_leaves_no_file(alice, settings, monkeypatch):
