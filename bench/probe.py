@@ -90,12 +90,16 @@ def verify() -> dict:
     with CaptureQueriesContext(connection) as queries:
         for _ in range(100):
             check(repeated)
-    # First sight of each token (what a service that remembers nothing pays on every call).
-    fresh = [request_with(1000 + i) for i in range(3000)]
-    started = time.process_time()
-    for request in fresh:
-        check(request)
-    first_sight_us = (time.process_time() - started) / len(fresh) * 1e6
+    # First sight of each token (what a service that remembers nothing pays on every call):
+    # the best of five passes over 1000 new tokens each, as the other figures are best of five.
+    passes = []
+    for n in range(5):
+        fresh = [request_with(1000 + 1000 * n + i) for i in range(1000)]
+        started = time.process_time()
+        for request in fresh:
+            check(request)
+        passes.append((time.process_time() - started) / len(fresh) * 1e6)
+    first_sight_us = min(passes)
 
     raw = repeated.META["HTTP_AUTHORIZATION"].split()[1]
     key = api_settings.VERIFYING_KEY or api_settings.SIGNING_KEY
