@@ -5,8 +5,8 @@
 # is restarted after RESTART_DELAY_SECONDS; one that keeps dying stops the whole stack.
 #
 # Environment (all optional): GATEWAY_PORT=3000 AUTH_PORT=8000 MEDIA_PORT=8001, VAR_DIR=./var
-# (pid files, rendered nginx config, logs), ENV_FILE=./.env, GUNICORN_WORKERS, and everything
-# in .env.example (the environment wins over .env).
+# (pid files, rendered nginx config, logs), ENV_FILE=./.env, GUNICORN_WORKERS, GUNICORN_THREADS,
+# and everything in .env.example (the environment wins over .env).
 set -o errexit -o nounset -o pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -53,8 +53,9 @@ ready=0
 
 start_service() {
   local name=$1 project=$2 port=$3
-  "$VENV/bin/gunicorn" --config gateway/gunicorn.conf.py --chdir "$project" \
-    --bind "127.0.0.1:$port" --pid "$run_dir/$name.pid" "$project.wsgi:application" &
+  GUNICORN_SERVICE=$name "$VENV/bin/gunicorn" --config gateway/gunicorn.conf.py \
+    --chdir "$project" --bind "127.0.0.1:$port" --pid "$run_dir/$name.pid" \
+    "$project.wsgi:application" &
   pids[$name]=$!
 }
 

@@ -108,7 +108,8 @@ cat >&2 <<EOF
 
   The gateway answers on http://localhost:$SITE_PORT/ (health: /health).
   It proxies to 127.0.0.1:${AUTH_PORT:-8000} (auth) and 127.0.0.1:${MEDIA_PORT:-8001} (media): run
-  them under gunicorn (gateway/gunicorn.conf.py) with USE_X_FORWARDED_HOST=true,
+  them under gunicorn (gateway/gunicorn.conf.py, with GUNICORN_SERVICE=auth or media: uploads
+  are streamed to the media service's threaded workers) with USE_X_FORWARDED_HOST=true,
   TRUSTED_PROXY_COUNT=1 and USE_X_ACCEL_REDIRECT=true, e.g. from ./run_with_gateway.sh.
   Once the site serves HTTPS (certbot --nginx), add TRUST_X_FORWARDED_PROTO=true.
 

@@ -1,10 +1,17 @@
-"""Gunicorn settings for both services behind the gateway (run_with_gateway.sh, the Dockerfile).
+"""Gunicorn settings for both services behind the gateway. Their launchers (run_with_gateway.sh,
+scripts/docker_service.sh) say which service this is in GUNICORN_SERVICE: `auth` or `media`.
 
-Sync workers are right here: nginx buffers every request body and response, so a worker is busy
-only while Django works, never while a slow phone uploads or downloads.
+The auth service runs sync workers: nginx buffers its request bodies and responses, so a worker
+is busy only while Django works. The media service runs gthread workers (GUNICORN_THREADS threads
+each): the gateway streams uploads to it as they arrive (`proxy_request_buffering off` on the
+create endpoints), so an upload from a slow phone holds one thread for minutes, not a whole
+worker, and a worker's heartbeat never waits for a request. Every thread keeps its own database
+connection (CONN_MAX_AGE): up to workers x threads of them for the media service.
 """
 
 import os
+
+SERVICE = os.environ.get("GUNICORN_SERVICE", "")
 
 
 def _cores() -> int:
@@ -15,9 +22,21 @@ def _cores() -> int:
 
 
 workers = int(os.environ.get("GUNICORN_WORKERS") or min(2 * _cores() + 1, 9))
-# Long enough for a 1 GiB upload to be checksummed and moved; nginx waits 300 s for the media.
+# How long a sync worker may spend on one request (a gthread worker's threads have no limit: only
+# its heartbeat counts); nginx waits 300 s for the media service's answer.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "300"))
-graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "10"))
+graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT") or 10)
+if SERVICE == "media":
+    worker_class = "gthread"
+    threads = int(os.environ.get("GUNICORN_THREADS") or 4)
+    # A worker whose threads are all busy (slow uploads) takes no more connections, so a list
+    # request waits for no upload: another worker accepts it. nginx opens a connection per
+    # request, so there is nothing to keep alive.
+    worker_connections = threads
+    keepalive = 0
+    # A worker that stops (max_requests below, a restart) stops taking requests and lets the
+    # ones in progress finish: an upload still arriving gets as long as nginx would wait.
+    graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT") or timeout)
 # Recycle workers now and then, so a slow leak can never grow without bound.
 max_requests = 2000
 max_requests_jitter = 200

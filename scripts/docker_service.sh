@@ -4,7 +4,8 @@
 # the container (only the gateway is published; the services stay on the compose network).
 set -o errexit -o nounset -o pipefail
 
-case ${1:-} in
+service=${1:-}
+case $service in
   auth) project=auth_server port=${AUTH_PORT:-8000} ;;
   media) project=backend_server port=${MEDIA_PORT:-8001} ;;
   *)
@@ -16,5 +17,7 @@ shift
 
 cd /app
 python "$project/manage.py" migrate --noinput
+# gateway/gunicorn.conf.py picks the worker class for the service (gthread for the media).
+export GUNICORN_SERVICE=$service
 exec gunicorn --config gateway/gunicorn.conf.py --chdir "$project" --bind "0.0.0.0:$port" \
   --worker-tmp-dir /dev/shm "$@" "$project.wsgi:application"
