@@ -1,0 +1,175 @@
+"""Uploads are streamed through the gateway: the media create endpoints pass a body on as it
+arrives instead of writing it to disk first, so the media service can answer before the client
+has sent everything, and a slow upload holds one of the media workers' threads, never a whole
+worker's queue of other clients' requests."""
+
+import http.client
+import os
+import socket
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+from api import bearer, register, wav_bytes
+from launcher import MAX_UPLOAD_SIZE
+
+CREATE_PATHS = ["/api/media", "/api/media/", "/api/media/media", "/api/media/media/"]
+# Longer than any answer the stack gives, far shorter than nginx's client_body_timeout (120 s),
+# which is how long a buffering gateway would wait for the rest of the body.
+ANSWER_TIMEOUT = 10
+
+
+@pytest.fixture(scope="module")
+def uploader(stack) -> dict:
+    with requests.Session() as session:
+        return register(session, stack.gateway, "e2e-streamed-uploads@example.com")
+
+
+class Upload:
+    """A multipart upload sent over a raw connection to the gateway, a part at a time."""
+
+    boundary = "e2estreamedupload"
+
+    def __init__(self, stack, path: str, token: str, content: bytes, *, declared_size=None):
+        head = (
+            f"--{self.boundary}\r\n"
+            'Content-Disposition: form-data; name="name"\r\n\r\nstreamed\r\n'
+            f"--{self.boundary}\r\n"
+            'Content-Disposition: form-data; name="type"\r\n\r\naudio\r\n'
+            f"--{self.boundary}\r\n"
+            'Content-Disposition: form-data; name="file"; filename="tone.wav"\r\n'
+            "Content-Type: audio/wav\r\n\r\n"
+        ).encode()
+        self.body = head + content + f"\r\n--{self.boundary}--\r\n".encode()
+        self.request_id = f"e2e-streamed-{uuid.uuid4().hex[:12]}"
+        self.request_head = (
+            f"POST {path} HTTP/1.1\r\n"
+            f"Host: localhost:{stack.gateway_port}\r\n"
+            f"Authorization: Bearer {token}\r\n"
+            f"X-Request-ID: {self.request_id}\r\n"
+            f"Content-Type: multipart/form-data; boundary={self.boundary}\r\n"
+            f"Content-Length: {declared_size or len(self.body)}\r\n\r\n"
+        ).encode()
+        self.sent = 0
+        self.sock = socket.create_connection(("127.0.0.1", stack.gateway_port), timeout=30)
+        self.sock.sendall(self.request_head)
+
+    def send(self, size: int | None = None) -> None:
+        end = len(self.body) if size is None else self.sent + size
+        self.sock.sendall(self.body[self.sent : end])
+        self.sent = min(end, len(self.body))
+
+    def answer(self) -> http.client.HTTPResponse:
+        self.sock.settimeout(ANSWER_TIMEOUT)
+        response = http.client.HTTPResponse(self.sock)
+        response.begin()
+        response.body = response.read()
+        return response
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.mark.parametrize("path", CREATE_PATHS)
+def test_upload_with_a_bad_token_is_answered_before_its_body_is_sent(stack, path):
+    upload = Upload(stack, path, "not-a-token", wav_bytes(seconds=60.0))
+    try:
+        upload.send(64 * 1024)  # of about 960 kB
+        response = upload.answer()
+        assert response.status == 401, response.body
+        assert response.getheader("Content-Type") == "application/json"
+        assert response.getheader("X-Request-ID") == upload.request_id
+        assert response.getheader("X-Content-Type-Options") == "nosniff"
+        assert upload.sent < len(upload.body)
+    finally:
+        upload.close()
+    assert "upstream_status=401" in stack.access_log_line(upload.request_id)
+
+
+def test_upload_declaring_more_than_the_limit_is_refused_by_the_media_service_at_once(
+    stack, uploader
+):
+    """Past MAX_UPLOAD_SIZE by less than the gateway's margin: the media service refuses it from
+    its Content-Length, before a byte of the file has arrived."""
+    declared_size = MAX_UPLOAD_SIZE + 512 * 1024
+    upload = Upload(
+        stack, "/api/media/", uploader["access"], b"\0" * 1024, declared_size=declared_size
+    )
+    try:
+        response = upload.answer()
+        assert response.status == 413, response.body
+        assert b'"code":"upload_too_large"' in response.body
+    finally:
+        upload.close()
+    assert "upstream_status=413" in stack.access_log_line(upload.request_id)
+
+
+def test_chunked_upload_is_stored_whole(http, stack, uploader):
+    """A body of unknown length (chunked) is still gathered by the gateway, then passed on
+    with its length, which the media service needs to read it."""
+    content = wav_bytes(seconds=2.0)
+    boundary = "e2echunkedupload"
+    body = (
+        (
+            f"--{boundary}\r\n"
+            'Content-Disposition: form-data; name="name"\r\n\r\nchunked\r\n'
+            f"--{boundary}\r\n"
+            'Content-Disposition: form-data; name="type"\r\n\r\naudio\r\n'
+            f"--{boundary}\r\n"
+            'Content-Disposition: form-data; name="file"; filename="tone.wav"\r\n'
+            "Content-Type: audio/wav\r\n\r\n"
+        ).encode()
+        + content
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    parts = (body[start : start + 10_000] for start in range(0, len(body), 10_000))
+    response = http.post(
+        f"{stack.gateway}/api/media/",
+        headers=bearer(uploader) | {"Content-Type": f"multipart/form-data; boundary={boundary}"},
+        data=parts,  # a generator: requests sends it chunked
+        timeout=30,
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["size"] == len(content)
+
+
+def media_workers(stack) -> int:
+    master = str(stack.pid("media"))
+    workers = 0
+    for proc in Path("/proc").iterdir():
+        try:
+            stat = (proc / "stat").read_text()
+        except OSError:
+            continue
+        if proc.name.isdigit() and stat[stat.rindex(")") + 2 :].split()[1] == master:
+            workers += 1
+    return workers
+
+
+def test_slow_uploads_do_not_hold_up_other_clients(http, stack, uploader):
+    """Uploads stalled half-way on every media worker's threads but one: a list asked meanwhile
+    is answered at once, and each upload is stored once its client sends the rest."""
+    threads = int(os.environ.get("GUNICORN_THREADS") or 4)  # gateway/gunicorn.conf.py
+    stalled = media_workers(stack) * threads - 1
+    content = wav_bytes(seconds=30.0)
+    uploads = [Upload(stack, "/api/media/", uploader["access"], content) for _ in range(stalled)]
+    try:
+        for upload in uploads:
+            upload.send(len(upload.body) // 2)
+        time.sleep(1)  # every stalled upload has reached the media service
+        for _ in range(30):
+            page = http.get(
+                f"{stack.gateway}/api/media/?page_size=1",
+                headers=bearer(uploader),
+                timeout=ANSWER_TIMEOUT,
+            )
+            assert page.status_code == 200, page.text
+        for upload in uploads:
+            upload.send()
+        answers = [upload.answer() for upload in uploads]
+    finally:
+        for upload in uploads:
+            upload.close()
+    assert [answer.status for answer in answers] == [201] * stalled
