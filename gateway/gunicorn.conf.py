@@ -5,8 +5,10 @@ The auth service runs sync workers: nginx buffers its request bodies and respons
 is busy only while Django works. The media service runs gthread workers (GUNICORN_THREADS threads
 each): the gateway streams uploads to it as they arrive (`proxy_request_buffering off` on the
 create endpoints), so an upload from a slow phone holds one thread for minutes, not a whole
-worker, and a worker's heartbeat never waits for a request. Every thread keeps its own database
-connection (CONN_MAX_AGE): up to workers x threads of them for the media service.
+worker, and a worker's heartbeat never waits for a request. The gateway streams fewer uploads at
+once than there are threads (MEDIA_STREAMED_UPLOADS, gateway/render.sh), so some are always free
+for other requests. Every thread keeps its own database connection (CONN_MAX_AGE): up to
+workers x threads of them for the media service.
 """
 
 import os

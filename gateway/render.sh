@@ -45,6 +45,20 @@ GATEWAY_SITE_CONF=$out/media-handler.conf
 
 # A little room above the file limit for the multipart framing and the other form fields.
 CLIENT_MAX_BODY_SIZE=${CLIENT_MAX_BODY_SIZE:-$((MAX_UPLOAD_SIZE + 1048576))}
+
+# Uploads streamed to the media service at once; more are buffered first, as every other body.
+# By default one thread fewer per worker than the media service has (counted as
+# gateway/gunicorn.conf.py counts them), so slow uploads always leave threads for the rest.
+cores=$(nproc 2>/dev/null || echo 1)
+media_workers=${GUNICORN_WORKERS:-$((2 * cores + 1 < 9 ? 2 * cores + 1 : 9))}
+media_threads=${GUNICORN_THREADS:-4}
+[[ $media_workers =~ ^[0-9]+$ && $media_threads =~ ^[0-9]+$ ]] ||
+  fail "GUNICORN_WORKERS and GUNICORN_THREADS must be numbers"
+MEDIA_STREAMED_UPLOADS=${MEDIA_STREAMED_UPLOADS:-$((media_workers * (media_threads - 1)))}
+[[ $MEDIA_STREAMED_UPLOADS =~ ^[0-9]+$ ]] ||
+  fail "MEDIA_STREAMED_UPLOADS must be a number, not '$MEDIA_STREAMED_UPLOADS'"
+# nginx refuses a limit of 0: one streamed upload at least.
+((MEDIA_STREAMED_UPLOADS > 0)) || MEDIA_STREAMED_UPLOADS=1
 if ((MAX_UPLOAD_SIZE >= 1073741824 && MAX_UPLOAD_SIZE % 1073741824 == 0)); then
   MAX_UPLOAD_SIZE_HUMAN="$((MAX_UPLOAD_SIZE / 1073741824)) GiB"
 elif ((MAX_UPLOAD_SIZE >= 1048576 && MAX_UPLOAD_SIZE % 1048576 == 0)); then
@@ -76,7 +90,7 @@ names=(
   GATEWAY_PORT AUTH_UPSTREAM MEDIA_UPSTREAM MEDIA_ROOT MAX_UPLOAD_SIZE_HUMAN
   X_ACCEL_REDIRECT_PREFIX GATEWAY_SERVER_NAME GATEWAY_PREFIX GATEWAY_JS_DIR GATEWAY_ACCESS_LOG
   GATEWAY_ERROR_LOG GATEWAY_WORKER_PROCESSES NGINX_MIME_TYPES GATEWAY_SITE_CONF
-  CLIENT_MAX_BODY_SIZE NJS_MODULE GATEWAY_USER_DIRECTIVE
+  CLIENT_MAX_BODY_SIZE MEDIA_STREAMED_UPLOADS NJS_MODULE GATEWAY_USER_DIRECTIVE
 )
 
 render() {
