@@ -17,6 +17,7 @@ round trip to Redis on every page of a long list.
 """
 
 import hashlib
+import threading
 import time
 
 from django.conf import settings
@@ -57,23 +58,27 @@ def bounded_count(queryset: QuerySet) -> int:
 
 
 class RecentCounts:
-    """This worker's copy of the long lists' counts it has seen: (count, expires at)."""
+    """This worker's copy of the long lists' counts it has seen: (count, expires at). Shared
+    by the worker's threads (gthread), hence the lock around the eviction."""
 
     max_entries = 1024
 
     def __init__(self):
         self._counts: dict[str, tuple[int, float]] = {}
+        self._lock = threading.Lock()
 
     def get(self, key: str) -> tuple[int, float] | None:
         return self._counts.get(key)
 
     def remember(self, key: str, counted: tuple[int, float]) -> None:
-        if key not in self._counts and len(self._counts) >= self.max_entries:
-            self._counts.pop(next(iter(self._counts)), None)  # the oldest
-        self._counts[key] = counted
+        with self._lock:
+            if key not in self._counts and len(self._counts) >= self.max_entries:
+                del self._counts[next(iter(self._counts))]  # the oldest
+            self._counts[key] = counted
 
     def clear(self) -> None:
-        self._counts.clear()
+        with self._lock:
+            self._counts.clear()
 
 
 recent_counts = RecentCounts()
