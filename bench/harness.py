@@ -3,6 +3,9 @@ stack, runs one or more workloads, prints the table and keeps the raw JSON."""
 
 import argparse
 import importlib
+import json
+import os
+import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -88,9 +91,10 @@ def main(default: tuple[str, ...] = WORKLOADS, argv: list[str] | None = None) ->
         f"{meta['seconds']} s"
     )
     shape = meta["stack"]
+    workers, classes = shape["gunicorn_workers"], shape["gunicorn_worker_classes"]
     print(
-        f"gunicorn workers: auth {shape['gunicorn_workers']['auth']}, media "
-        f"{shape['gunicorn_workers']['media']}; cache: {shape['cache']}; PostgreSQL 127.0.0.1"
+        f"gunicorn workers: auth {workers['auth']} ({classes['auth']}), media "
+        f"{workers['media']} ({classes['media']}); cache: {shape['cache']}; PostgreSQL 127.0.0.1"
     )
     print(table(results))
     print(f"\nraw: {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
@@ -117,6 +121,29 @@ def describe(stack: Stack) -> dict:
     }
     return {
         "gunicorn_workers": workers,
+        "gunicorn_worker_classes": {
+            service: _worker_class(stack, service) for service in ("auth", "media")
+        },
         "gunicorn_cmdlines": cmdlines,
         "cache": "redis" if stack.env.get("REDIS_URL") else "local memory",
     }
+
+
+def _worker_class(stack: Stack, service: str) -> str:
+    """`sync`, or `gthread x N threads`: what gateway/gunicorn.conf.py gives `service` under the
+    stack's environment."""
+    script = (
+        "import json, runpy; c = runpy.run_path('gateway/gunicorn.conf.py'); "
+        "print(json.dumps([c.get('worker_class', 'sync'), c.get('threads', 1)]))"
+    )
+    env = {**os.environ, **stack.env, "GUNICORN_SERVICE": service}
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=stack_module.REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    worker_class, threads = json.loads(out.stdout)
+    return f"{worker_class} x {threads} threads" if worker_class == "gthread" else worker_class

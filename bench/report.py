@@ -17,12 +17,14 @@ def markdown(path: Path) -> str:
     versions = ", ".join(f"{name} {v}" for name, v in meta["versions"].items())
     shape = meta.get("stack", {})
     workers = shape.get("gunicorn_workers", {})
+    classes = shape.get("gunicorn_worker_classes", {"auth": "sync", "media": "sync"})
     lines = [
         f"- Date: {meta['date']} ({meta['seconds']} s in all)",
         f"- Machine: {meta['nproc']} cores, {meta['cpu']}, {meta['ram_gib']} GiB RAM, "
         f"Linux {meta['kernel']}",
         f"- Versions: {versions}",
-        f"- Stack: gunicorn sync workers auth {workers.get('auth')}, media {workers.get('media')}; "
+        f"- Stack: gunicorn workers auth {workers.get('auth')} ({classes.get('auth')}), "
+        f"media {workers.get('media')} ({classes.get('media')}); "
         f"cache {shape.get('cache')}; PostgreSQL on 127.0.0.1",
         f"- Command: `{meta['command']}`",
         "",

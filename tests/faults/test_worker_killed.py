@@ -4,7 +4,7 @@ gunicorn master replaces the worker and uploads work again.
 
 The first test sends straight to the media service, with the body in two halves, so the worker
 is certainly mid-upload (streaming the file to MEDIA_ROOT/.incoming) when it is killed; the
-second goes through the gateway, where nginx has buffered the body and the window is short."""
+second goes through the gateway, which streams the body to the worker as it arrives."""
 
 import os
 import signal
@@ -110,9 +110,9 @@ def test_worker_killed_mid_upload_leaves_no_row_and_no_visible_file(http, fault_
 
 
 def test_worker_killed_during_a_gateway_upload_is_a_json_502(http, fault_stack):
-    """The same through the gateway: nginx has buffered the body and streams it to the worker,
-    which dies while writing it; the client gets the gateway's JSON 502 and nothing is stored.
-    The kill has to land in a window of a fraction of a second, so up to 3 tries."""
+    """The same through the gateway: nginx streams the body to the worker, which dies while
+    writing it; the client gets the gateway's JSON 502 and nothing is stored. The upload is
+    fast on loopback, so the kill may miss its window: up to 3 tries."""
     stack = fault_stack
     gw = stack.gateway
     tokens = api.register(http, gw, api.unique_email("killed-gw"))

@@ -255,8 +255,9 @@ def test_lying_content_length_is_refused(http, stack, uploader):
 
 def test_slow_bodies_do_not_starve_the_service(http, stack, uploader):
     """Slowloris, bounded: 40 connections send headers and a few bytes of a body, then stall.
-    Meanwhile normal requests are answered at once (nginx holds the slow bodies, not the
-    workers), and nothing is stored."""
+    Meanwhile normal requests are answered at once (the gateway streams at most
+    MEDIA_STREAMED_UPLOADS bodies to the media threads and holds the rest itself), and nothing
+    is stored."""
     before = stored_files(stack)
     slow = []
     try:
