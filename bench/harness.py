@@ -125,7 +125,7 @@ def describe(stack: Stack) -> dict:
             service: _worker_class(stack, service) for service in ("auth", "media")
         },
         "gunicorn_cmdlines": cmdlines,
-        "cache": "redis" if stack.env.get("REDIS_URL") else "local memory",
+        "cache": "redis" if stack.env.get("REDIS_URL") else "files (CACHE_DIR)",
     }
 
 

@@ -34,7 +34,7 @@ AUTH_PORT = int(os.environ.get("BENCH_AUTH_PORT", "8700"))
 MEDIA_PORT = int(os.environ.get("BENCH_MEDIA_PORT", "8701"))
 CEILING_PORT = int(os.environ.get("BENCH_CEILING_PORT", "3790"))
 # Redis as in docker-compose (caches and throttles shared by the workers), on a database index
-# of the bench's own that it empties first; BENCH_REDIS_URL="" measures with local memory.
+# of the bench's own that it empties first; BENCH_REDIS_URL="" measures with the file cache.
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/7")
 PASSWORD = "bench-Passw0rd-long"
 JWT_KEY = "bench-only-signing-key-" + "x" * 40
