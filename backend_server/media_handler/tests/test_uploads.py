@@ -1,5 +1,6 @@
 import errno
 import hashlib
+import io
 import os
 import re
 from concurrent.futures import ThreadPoolExecutor
@@ -8,6 +9,7 @@ import pytest
 from django.core.files import uploadhandler
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import OperationalError
+from django.test.client import encode_multipart
 from PIL import Image
 
 from media_handler import files, services
@@ -210,6 +212,49 @@ def test_upload_over_the_limit_while_streaming_is_413_and_removes_the_partial_fi
     assert incoming(settings) == []
     assert stored_files(settings.MEDIA_ROOT) == []
     assert not Media.objects.exists()
+
+
+@pytest.mark.parametrize("cut_at", [0.1, 0.5, 0.99])
+def test_upload_cut_off_before_its_end_is_400_and_stores_nothing(alice, layout, settings, cut_at):
+    """A client hanging up mid-upload: the gateway streams the body, so the service reads fewer
+    bytes than the Content-Length said."""
+    boundary = "cut-off-boundary"
+    form = {"name": "Holiday", "type": "image", "file": SimpleUploadedFile("p.png", png_bytes())}
+    form["file"].file.write(bytes(200_000))
+    body = encode_multipart(boundary, form)
+    sent = body[: int(len(body) * cut_at)]
+
+    response = alice.generic(
+        "POST",
+        layout["media"],
+        sent,
+        content_type=f"multipart/form-data; boundary={boundary}",
+        CONTENT_LENGTH=str(len(body)),
+        **{"wsgi.input": io.BytesIO(sent)},
+    )
+
+    assert_status(response, 400)
+    assert "ended before its declared length" in response.json()["detail"]
+    assert not Media.objects.exists()
+    assert incoming(settings) == []
+    assert stored_files(settings.MEDIA_ROOT) == []
+
+
+def test_whole_body_sent_the_same_way_is_stored(alice, layout, settings):
+    boundary = "whole-boundary"
+    form = {"name": "Holiday", "type": "image", "file": SimpleUploadedFile("p.png", png_bytes())}
+    body = encode_multipart(boundary, form)
+
+    response = alice.generic(
+        "POST",
+        layout["media"],
+        body,
+        content_type=f"multipart/form-data; boundary={boundary}",
+        **{"wsgi.input": io.BytesIO(body)},
+    )
+
+    assert_status(response, 201)
+    assert response.json()["file"] is not None
 
 
 def test_upload_at_the_limit_is_accepted(alice, layout, settings):
