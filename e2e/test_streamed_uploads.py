@@ -162,3 +162,23 @@ def test_slow_uploads_do_not_hold_up_other_clients(http, stack, uploader):
         upload.request_id for upload in uploads
     ]
     assert all(answer.getheader("X-Frame-Options") == "DENY" for answer in answers)
+
+
+def test_upload_cut_off_by_its_client_stores_nothing(http, stack):
+    """The client hangs up half-way through a streamed upload: the media service sees a body
+    shorter than its Content-Length and stores neither a row nor a file."""
+    user = register(http, stack.gateway, f"e2e-cut-off-{uuid.uuid4().hex[:8]}@example.com")
+    upload = Upload(stack, "/api/media/", user["access"], wav_bytes(seconds=20.0))
+    upload.send(len(upload.body) // 2)
+    time.sleep(0.5)  # the first half reaches the media service
+    upload.close()
+
+    # The request is over once its temporary file is gone; a row would be written by then.
+    deadline = time.monotonic() + 10
+    while list((stack.media_root / ".incoming").iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(1)
+    listed = http.get(f"{stack.gateway}/api/media/", headers=bearer(user), timeout=10)
+    assert listed.status_code == 200, listed.text
+    assert listed.json()["count"] == 0, listed.json()
+    assert list((stack.media_root / ".incoming").iterdir()) == []
