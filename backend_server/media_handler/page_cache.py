@@ -14,6 +14,7 @@ LIST_PAGE_CACHE=false turns it off.
 """
 
 import hashlib
+import logging
 import time
 import uuid
 from dataclasses import dataclass
@@ -21,7 +22,11 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
+
+from media_handler.models import MediaType
+
+logger = logging.getLogger(__name__)
 
 # Longer than any page lives: a generation that lapses only means a fresh one (and misses).
 GENERATION_SECONDS = 24 * 3600
@@ -32,10 +37,17 @@ def _generation_key(owner: int) -> str:
 
 
 def owner_changed(owner: int) -> None:
-    """Retire every cached list page of `owner`, once the current transaction commits."""
-    transaction.on_commit(
-        lambda: cache.set(_generation_key(owner), uuid.uuid4().hex, GENERATION_SECONDS)
-    )
+    """Retire every cached list page of `owner`, once the current transaction commits.
+
+    Robust: the write has committed by then, so a cache that cannot be reached must not turn it
+    into an error (its pages then live out their expiry window at most)."""
+    if not settings.LIST_PAGE_CACHE:
+        return
+
+    def retire_pages() -> None:
+        cache.set(_generation_key(owner), uuid.uuid4().hex, GENERATION_SECONDS)
+
+    transaction.on_commit(retire_pages, robust=True)
 
 
 def expiry_window(now: float) -> tuple[int, int]:
@@ -61,15 +73,49 @@ class CachedPage:
         return HttpResponse(body, content_type=content_type)
 
     def store(self, body: bytes, content_type: str) -> HttpResponse:
-        cache.set(self.key, (self.generation, content_type, body), self.seconds_left)
+        try:
+            cache.set(self.key, (self.generation, content_type, body), self.seconds_left)
+        except Exception:
+            logger.warning("list page not cached: the cache is unavailable", exc_info=True)
         return HttpResponse(body, content_type=content_type)
 
 
 def lookup(request: HttpRequest, *, owner: int) -> CachedPage | None:
-    """This request's page in the cache (`found` None on a miss); None when caching is off."""
-    if not settings.LIST_PAGE_CACHE:
+    """This request's page in the cache (`found` None on a miss); None when caching is off,
+    for a query that is not worth a cache entry, or while the cache cannot be reached."""
+    if not settings.LIST_PAGE_CACHE or not _cacheable(request.GET):
         return None
+    try:
+        return _lookup(request, owner)
+    except Exception:
+        logger.warning("list page built afresh: the cache is unavailable", exc_info=True)
+        return None
+
+
+def _cacheable(query: QueryDict) -> bool:
+    """Only the everyday lists: their first pages, in the usual page sizes, filtered by type or
+    trash at most. Any other query (`?x=1`, `?search=...`, `?collection=<any uuid>`, page 500)
+    is built afresh, so no client can fill the cache by varying its query string: an owner has
+    at most 6 x 10 x 4 x 3 pages cached."""
+    return all(
+        name in CACHEABLE_VALUES and len(values) == 1 and values[0] in CACHEABLE_VALUES[name]
+        for name, values in query.lists()
+    )
+
+
+CACHEABLE_VALUES = {
+    "page": {str(n) for n in range(1, 11)},
+    "page_size": {"5", "10", "20", "25", "50", "100"},
+    "type": set(MediaType.values),
+    "is_deleted": {"true", "false"},
+}
+
+
+def _lookup(request: HttpRequest, owner: int) -> CachedPage:
     window, seconds_left = expiry_window(time.time())
+    # A long list's count may be that old already (media_handler.pagination): a page must not
+    # keep a stale count longer than the count cache itself would.
+    seconds_left = min(seconds_left, settings.PAGINATION_COUNT_CACHE_SECONDS)
     identity = f"{owner}|{request.build_absolute_uri()}|{request.accepted_media_type}|{window}"
     key = "list-page:" + hashlib.sha256(identity.encode()).hexdigest()
     generation_key = _generation_key(owner)

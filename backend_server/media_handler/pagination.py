@@ -17,6 +17,7 @@ round trip to Redis on every page of a long list.
 """
 
 import hashlib
+import logging
 import threading
 import time
 
@@ -27,6 +28,8 @@ from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.utils.functional import cached_property
 from rest_framework import pagination
+
+logger = logging.getLogger(__name__)
 
 
 def bounded_count(queryset: QuerySet) -> int:
@@ -40,7 +43,7 @@ def bounded_count(queryset: QuerySet) -> int:
     now = time.time()
     remembered = recent_counts.get(cache_key)
     if remembered is None or remembered[1] <= now:
-        remembered = cache.get(cache_key)
+        remembered = _shared_count(cache_key)
         if remembered is not None:
             recent_counts.remember(cache_key, remembered)
     if remembered is not None and remembered[1] > now:
@@ -52,9 +55,22 @@ def bounded_count(queryset: QuerySet) -> int:
         ttl = settings.PAGINATION_COUNT_CACHE_SECONDS
         # With its expiry, so every worker forgets it when the shared cache does.
         counted = (count, now + ttl)
-        cache.set(cache_key, counted, ttl)
+        try:
+            cache.set(cache_key, counted, ttl)
+        except Exception:
+            logger.warning("count not shared: the cache is unavailable", exc_info=True)
         recent_counts.remember(cache_key, counted)
     return count
+
+
+def _shared_count(cache_key: str) -> tuple[int, float] | None:
+    """The count another worker cached, or None (also while the cache cannot be reached: a
+    list is then counted, not refused)."""
+    try:
+        return cache.get(cache_key)
+    except Exception:
+        logger.warning("count not read: the cache is unavailable", exc_info=True)
+        return None
 
 
 class RecentCounts:

@@ -2,18 +2,21 @@
 write of its owner. These tests commit their writes (transaction=True), as requests do."""
 
 import time
+import uuid
 from datetime import timedelta
 from unittest import mock
 
 import pytest
 from django.core.cache import cache
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.test import RequestFactory
 from django.utils import timezone
 
 from media_handler import page_cache
+from media_handler.models import Media
 
-from .conftest import ALICE, BOB
+from .conftest import ALICE, BOB, png_bytes
 from .factories import CollectionFactory, MediaFactory
 
 LIST = "/api/media/?page_size=5"
@@ -171,16 +174,79 @@ def test_a_page_read_before_a_write_committed_is_never_served(alice):
 
 
 def test_a_page_lapses_when_its_signed_urls_window_moves_on(alice, settings):
+    settings.PAGINATION_COUNT_CACHE_SECONDS = 10 * settings.FILE_URL_MAX_AGE_SECONDS
     MediaFactory(user=ALICE, checksum_sha256="ab" * 32)
-    alice.get(LIST)
-    window, seconds_left = page_cache.expiry_window(time.time())
+    first = alice.get(LIST).json()["results"][0]["file"]
+    _, seconds_left = page_cache.expiry_window(time.time())
+    later = timezone.now() + timedelta(seconds=seconds_left + 1)
 
-    with mock.patch("media_handler.page_cache.time.time", return_value=time.time() + seconds_left):
-        later = alice.get(LIST)
+    with (
+        mock.patch("media_handler.page_cache.time.time", return_value=later.timestamp()),
+        mock.patch("django.utils.timezone.now", return_value=later),
+    ):
+        again = alice.get(LIST)
         fresh = built_fresh(alice, settings)
 
-    assert page_cache.expiry_window(time.time() + seconds_left)[0] == window + 1
-    assert later.content == fresh
+    assert again.content == fresh
+    assert again.json()["results"][0]["file"] != first  # a later expiry, not the cached URL
+
+
+def test_a_page_lives_no_longer_than_a_cached_count(alice, settings, django_assert_num_queries):
+    settings.PAGINATION_COUNT_CACHE_SECONDS = 5
+    MediaFactory(user=ALICE)
+    alice.get(LIST)
+    later = time.time() + 6
+
+    with (
+        mock.patch("media_handler.page_cache.time.time", return_value=later),
+        django_assert_num_queries(2),  # rebuilt: the count and the page
+    ):
+        alice.get(LIST)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "?search=photo",
+        "?x=1",
+        "?page_size=7",
+        "?page=11",
+        f"?collection={uuid.uuid4()}",
+        "?page=01",
+    ],
+)
+def test_other_queries_are_built_afresh_every_time(alice, query, django_assert_max_num_queries):
+    MediaFactory(user=ALICE)
+    alice.get(f"/api/media/{query}")
+
+    with django_assert_max_num_queries(2) as queries:
+        alice.get(f"/api/media/{query}")
+
+    assert len(queries) >= 1
+
+
+@pytest.fixture
+def unreachable_cache(settings):
+    """Redis on a port nothing listens on: every cache call fails, as while Redis is down."""
+    working = settings.CACHES
+    settings.CACHES = {
+        "default": {"BACKEND": "common.cache.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
+    }
+    yield
+    settings.CACHES = working  # before the autouse fixture clears the cache
+
+
+def test_an_unreachable_cache_fails_no_write_and_no_list(alice, settings, unreachable_cache):
+    upload = SimpleUploadedFile("p.png", png_bytes())
+
+    created = alice.post("/api/media/", {"name": "p", "type": "image", "file": upload})
+    listed = alice.get(LIST)
+
+    assert created.status_code == 201, created.content
+    media = Media.objects.get()
+    assert (settings.MEDIA_ROOT / media.storage_path).is_file()
+    assert listed.status_code == 200
+    assert [item["id"] for item in listed.json()["results"]] == [str(media.pk)]
 
 
 def test_errors_are_not_cached(alice):
