@@ -6,6 +6,8 @@ import psycopg2
 import pytest
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 
+from common.postgresql.base import IDLE_SECONDS_BEFORE_A_QUERY
+
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(
@@ -85,3 +87,37 @@ def test_the_next_request_after_a_terminated_connection_reconnects():
     connection.close_if_health_check_failed()  # ... the next one starts
 
     assert backend_pid() != old_pid
+
+
+def last_query_of(pid: int) -> str:
+    settings = connection.settings_dict
+    other = psycopg2.connect(
+        dbname=settings["NAME"],
+        user=settings["USER"],
+        password=settings["PASSWORD"],
+        host=settings["HOST"],
+        port=settings["PORT"],
+    )
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT query FROM pg_stat_activity WHERE pid = %s", [pid])
+            return cursor.fetchone()[0]
+    finally:
+        other.close()
+
+
+def test_a_connection_in_use_is_checked_without_a_query():
+    pid = backend_pid()
+    connection.is_usable()
+
+    assert connection.is_usable()
+    assert last_query_of(pid) == "SELECT pg_backend_pid()"
+
+
+def test_a_connection_idle_for_a_while_is_checked_with_a_query():
+    pid = backend_pid()
+    db = connections[DEFAULT_DB_ALIAS]
+    db.last_checked_at = time.monotonic() - IDLE_SECONDS_BEFORE_A_QUERY - 1
+
+    assert connection.is_usable()
+    assert last_query_of(pid) == "SELECT 1"
