@@ -240,7 +240,9 @@ def test_oversize_json_body_is_refused(http, stack, uploader):
 
 
 def test_lying_content_length_is_refused(http, stack, uploader):
-    """A multipart body shorter than its Content-Length never reaches the media service."""
+    """A Content-Length past the gateway's body limit is refused before any body is read (a
+    body that is merely shorter than its Content-Length is e2e's
+    test_upload_cut_off_by_its_client_stores_nothing)."""
     with socket.create_connection(("127.0.0.1", stack.ports[0]), timeout=10) as sock:
         sock.sendall(
             b"POST /api/media/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
