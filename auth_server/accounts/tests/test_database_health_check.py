@@ -1,5 +1,6 @@
 """common.postgresql: a reused connection is checked by polling its socket, not by a query."""
 
+import contextlib
 import time
 
 import psycopg2
@@ -23,8 +24,9 @@ def fresh_connection_afterwards():
     connection.close()
 
 
-def terminate_server_side(pid: int) -> None:
-    """Kill the backend `pid` from another session, as a restart or an idle timeout would."""
+@contextlib.contextmanager
+def another_session():
+    """A cursor on a second connection to the test database, beside Django's."""
     settings = connection.settings_dict
     other = psycopg2.connect(
         dbname=settings["NAME"],
@@ -35,9 +37,15 @@ def terminate_server_side(pid: int) -> None:
     )
     try:
         with other.cursor() as cursor:
-            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+            yield cursor
     finally:
         other.close()
+
+
+def terminate_server_side(pid: int) -> None:
+    """Kill the backend `pid` from another session, as a restart or an idle timeout would."""
+    with another_session() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
 
 
 def backend_pid() -> int:
@@ -90,20 +98,9 @@ def test_the_next_request_after_a_terminated_connection_reconnects():
 
 
 def last_query_of(pid: int) -> str:
-    settings = connection.settings_dict
-    other = psycopg2.connect(
-        dbname=settings["NAME"],
-        user=settings["USER"],
-        password=settings["PASSWORD"],
-        host=settings["HOST"],
-        port=settings["PORT"],
-    )
-    try:
-        with other.cursor() as cursor:
-            cursor.execute("SELECT query FROM pg_stat_activity WHERE pid = %s", [pid])
-            return cursor.fetchone()[0]
-    finally:
-        other.close()
+    with another_session() as cursor:
+        cursor.execute("SELECT query FROM pg_stat_activity WHERE pid = %s", [pid])
+        return cursor.fetchone()[0]
 
 
 def test_a_connection_in_use_is_checked_without_a_query():
