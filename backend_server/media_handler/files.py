@@ -424,13 +424,19 @@ def signed_file_url(request: HttpRequest, media: Media, *, now: int | None = Non
     """
     if not media.has_file:
         return None
-    max_age = settings.FILE_URL_MAX_AGE_SECONDS
-    step = max(max_age // 12, 1)
     now = int(timezone.now().timestamp()) if now is None else now
-    expires = (now + max_age) // step * step
+    expires, _ = signed_url_expiry(now)
     url = _signed_url_template(request).replace(_URL_TEMPLATE_ID, str(media.pk))
     # Digits and hex: nothing to quote.
     return f"{url}?expires={expires}&signature={file_signature(media, expires)}"
+
+
+def signed_url_expiry(now: float) -> tuple[int, int]:
+    """The expiry of every URL signed at `now`, and the seconds until that expiry moves on."""
+    max_age = settings.FILE_URL_MAX_AGE_SECONDS
+    step = max(max_age // 12, 1)
+    window, elapsed = divmod(int(now) + max_age, step)
+    return window * step, step - elapsed
 
 
 # A page of media signs a URL per item: the view's absolute URL is built once per request, with

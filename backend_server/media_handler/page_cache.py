@@ -24,6 +24,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, QueryDict
 
+from media_handler.files import signed_url_expiry
 from media_handler.models import MediaType
 
 logger = logging.getLogger(__name__)
@@ -48,15 +49,6 @@ def owner_changed(owner: int) -> None:
         cache.set(_generation_key(owner), uuid.uuid4().hex, GENERATION_SECONDS)
 
     transaction.on_commit(retire_pages, robust=True)
-
-
-def expiry_window(now: float) -> tuple[int, int]:
-    """The signed-URL expiry window `now` is in, and the seconds it has left. Within one
-    window media_handler.files.signed_file_url signs every URL with the same expiry."""
-    max_age = settings.FILE_URL_MAX_AGE_SECONDS
-    step = max(max_age // 12, 1)
-    window, elapsed = divmod(int(now) + max_age, step)
-    return window, step - elapsed
 
 
 @dataclass
@@ -112,11 +104,11 @@ CACHEABLE_VALUES = {
 
 
 def _lookup(request: HttpRequest, owner: int) -> CachedPage:
-    window, seconds_left = expiry_window(time.time())
+    expires, seconds_left = signed_url_expiry(time.time())
     # A long list's count may be that old already (media_handler.pagination): a page must not
     # keep a stale count longer than the count cache itself would.
     seconds_left = min(seconds_left, settings.PAGINATION_COUNT_CACHE_SECONDS)
-    identity = f"{owner}|{request.build_absolute_uri()}|{request.accepted_media_type}|{window}"
+    identity = f"{owner}|{request.build_absolute_uri()}|{request.accepted_media_type}|{expires}"
     key = "list-page:" + hashlib.sha256(identity.encode()).hexdigest()
     generation_key = _generation_key(owner)
     cached = cache.get_many([generation_key, key])

@@ -14,6 +14,7 @@ from django.test import RequestFactory
 from django.utils import timezone
 
 from media_handler import page_cache
+from media_handler.files import signed_url_expiry
 from media_handler.models import Media
 
 from .conftest import ALICE, BOB, png_bytes
@@ -177,7 +178,7 @@ def test_a_page_lapses_when_its_signed_urls_window_moves_on(alice, settings):
     settings.PAGINATION_COUNT_CACHE_SECONDS = 10 * settings.FILE_URL_MAX_AGE_SECONDS
     MediaFactory(user=ALICE, checksum_sha256="ab" * 32)
     first = alice.get(LIST).json()["results"][0]["file"]
-    _, seconds_left = page_cache.expiry_window(time.time())
+    _, seconds_left = signed_url_expiry(time.time())
     later = timezone.now() + timedelta(seconds=seconds_left + 1)
 
     with (
