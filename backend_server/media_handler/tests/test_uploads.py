@@ -309,45 +309,53 @@ def test_disk_full_while_streaming_is_507_and_removes_the_partial_file(
     assert not Media.objects.exists()
 
 
+def fail_django_writes(monkeypatch, error: OSError, *, when) -> None:
+    """Django's temporary-file handler raises `error` on a chunk for which `when(raw_data,
+    start)` is true, and writes the others: a disk that fails part-way."""
+    django_write = uploadhandler.TemporaryFileUploadHandler.receive_data_chunk
+
+    def write(self, raw_data, start):
+        if when(raw_data, start):
+            raise error
+        return django_write(self, raw_data, start)
+
+    monkeypatch.setattr(uploadhandler.TemporaryFileUploadHandler, "receive_data_chunk", write)
+
+
+def assert_nothing_stored(settings) -> None:
+    assert incoming(settings) == []
+    assert stored_files(settings.MEDIA_ROOT) == []
+    assert not Media.objects.exists()
+
+
 def test_disk_full_midway_through_a_long_upload_is_507_and_removes_the_partial_file(
     alice, settings, monkeypatch
 ):
     """The disk fills up on the second of four chunks: the error happens while the next chunk
     is being read, and surfaces on the request once that chunk is handed over."""
     written = []
-    django_write = uploadhandler.TemporaryFileUploadHandler.receive_data_chunk
 
-    def no_space_after_one_chunk(self, raw_data, start):
-        if written:
-            raise OSError(errno.ENOSPC, "No space left on device")
+    def after_one_chunk(raw_data, start):
         written.append(start)
-        return django_write(self, raw_data, start)
+        return len(written) > 1
 
-    monkeypatch.setattr(
-        uploadhandler.TemporaryFileUploadHandler, "receive_data_chunk", no_space_after_one_chunk
-    )
+    fail_django_writes(monkeypatch, OSError(errno.ENOSPC, "No space left"), when=after_one_chunk)
     content = wav_bytes(0.5) + os.urandom(3 * files.UPLOAD_CHUNK_BYTES + 1000)
     response = upload(alice, "/api/media/", content, filename="long.wav", media_type="audio")
     assert_status(response, 507)
     assert response.data["code"] == "insufficient_storage"
-    assert written == [0]
-    assert incoming(settings) == []
-    assert stored_files(settings.MEDIA_ROOT) == []
-    assert not Media.objects.exists()
+    assert written[0] == 0  # the first chunk was written ...
+    assert len(written) == 2  # ... and the second refused
+    assert_nothing_stored(settings)
 
 
 def test_quota_exceeded_on_the_last_chunk_is_507_and_removes_the_partial_file(
     alice, settings, monkeypatch
 ):
-    django_write = uploadhandler.TemporaryFileUploadHandler.receive_data_chunk
-
-    def over_quota_on_a_short_chunk(self, raw_data, start):
-        if len(raw_data) < files.UPLOAD_CHUNK_BYTES:
-            raise OSError(errno.EDQUOT, "Disk quota exceeded")
-        return django_write(self, raw_data, start)
-
-    monkeypatch.setattr(
-        uploadhandler.TemporaryFileUploadHandler, "receive_data_chunk", over_quota_on_a_short_chunk
+    fail_django_writes(
+        monkeypatch,
+        OSError(errno.EDQUOT, "Disk quota exceeded"),
+        when=lambda raw_data, start: len(raw_data) < files.UPLOAD_CHUNK_BYTES,
     )
     content = wav_bytes(0.5) + os.urandom(2 * files.UPLOAD_CHUNK_BYTES)
     response = upload(alice, "/api/media/", content, filename="long.wav", media_type="audio")
@@ -360,15 +368,8 @@ def test_quota_exceeded_on_the_last_chunk_is_507_and_removes_the_partial_file(
 def test_other_write_error_while_streaming_is_500_and_removes_the_partial_file(
     alice, settings, monkeypatch
 ):
-    django_write = uploadhandler.TemporaryFileUploadHandler.receive_data_chunk
-
-    def io_error_on_the_second_chunk(self, raw_data, start):
-        if start:
-            raise OSError(errno.EIO, "Input/output error")
-        return django_write(self, raw_data, start)
-
-    monkeypatch.setattr(
-        uploadhandler.TemporaryFileUploadHandler, "receive_data_chunk", io_error_on_the_second_chunk
+    fail_django_writes(
+        monkeypatch, OSError(errno.EIO, "Input/output error"), when=lambda raw_data, start: start
     )
     alice.raise_request_exception = False
     content = wav_bytes(0.5) + os.urandom(3 * files.UPLOAD_CHUNK_BYTES)
