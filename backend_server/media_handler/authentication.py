@@ -10,6 +10,8 @@ its PyJWT knows the pinned algorithm only, with the key prepared once instead of
 """
 
 import functools
+import threading
+import time
 
 from django.core.signals import setting_changed
 from django.dispatch import receiver
@@ -72,12 +74,44 @@ class PreparedSecretHMACAlgorithm(HMACAlgorithm):
         return super().prepare_key(key)
 
 
+class VerifiedTokens:
+    """Access tokens this worker has verified, by their exact bytes, until they expire.
+
+    The app sends the same token with every call until it refreshes it, and a signature that
+    verified once verifies again: only `exp` can change its answer (`nbf` and `iat` only ever
+    become more valid), so a token seen before is checked for that alone. Bounded: past `size`
+    tokens the oldest is forgotten, and forgetting only means verifying again. Held by the
+    backend of the settings in force, so a changed key or algorithm starts with none.
+    """
+
+    def __init__(self, size: int = 1024, leeway_seconds: float = 0) -> None:
+        self._tokens: dict[bytes, Token] = {}
+        self._size = size
+        self._leeway = leeway_seconds
+        self._lock = threading.Lock()
+
+    def get(self, raw_token: bytes) -> Token | None:
+        token = self._tokens.get(raw_token)
+        # simplejwt's check_exp: expired once `exp <= now - leeway`.
+        if token is None or token.payload["exp"] <= time.time() - self._leeway:
+            return None
+        return token
+
+    def add(self, raw_token: bytes, token: Token) -> None:
+        with self._lock:
+            if len(self._tokens) >= self._size:
+                del self._tokens[next(iter(self._tokens))]
+            self._tokens[raw_token] = token
+
+
 class PinnedKeyTokenBackend(TokenBackend):
     """simplejwt's TokenBackend, decoding with a PyJWT that knows the pinned algorithm only,
-    its key prepared once (an HMAC secret, as simplejwt already does for a public key)."""
+    its key prepared once (an HMAC secret, as simplejwt already does for a public key), and
+    remembering the tokens it verified (`verified`)."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self.verified = VerifiedTokens(leeway_seconds=self.get_leeway().total_seconds())
         algorithm = get_default_algorithms()[self.algorithm]
         if isinstance(algorithm, HMACAlgorithm):
             algorithm = PreparedSecretHMACAlgorithm(algorithm.hash_alg, self.signing_key)
@@ -169,8 +203,12 @@ class StatelessJWTAuthentication(JWTStatelessUserAuthentication):
     www_authenticate_realm = "media"
 
     def get_validated_token(self, raw_token: bytes) -> Token:
+        verified = access_token_backend().verified
+        token = verified.get(raw_token)
+        if token is not None:
+            return token
         try:
-            return MediaAccessToken(raw_token)
+            token = MediaAccessToken(raw_token)
         except TokenError as exc:
             if _jwks_unreachable(exc):
                 # Not the token's fault: a 401 would send the app to refresh a good session.
@@ -178,6 +216,8 @@ class StatelessJWTAuthentication(JWTStatelessUserAuthentication):
             # One flat body ("Token is expired", "Token has wrong type", ...), not simplejwt's
             # nested list of attempts per token class.
             raise InvalidToken(exc.args[0]) from exc
+        verified.add(raw_token, token)
+        return token
 
     def get_user(self, validated_token: Token) -> TokenOwner:
         try:

@@ -3,6 +3,7 @@ import hmac
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -18,9 +19,14 @@ from jwt import InvalidKeyError
 from jwt.algorithms import RSAAlgorithm
 from jwt.utils import base64url_encode
 from rest_framework.test import APIClient, APIRequestFactory
+from rest_framework_simplejwt.exceptions import InvalidToken
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
-from media_handler.authentication import StatelessJWTAuthentication, access_token_backend
+from media_handler.authentication import (
+    StatelessJWTAuthentication,
+    VerifiedTokens,
+    access_token_backend,
+)
 
 from .conftest import ALICE, access_token_for, assert_status
 
@@ -334,3 +340,59 @@ def test_unreachable_jwks_url_is_503_not_401(settings, db):
     response = client_with(f"Bearer {signed}").get(MEDIA_LIST)
     assert_status(response, 503)
     assert response.data["code"] == "jwks_unavailable"
+
+
+def authenticate(token: str):
+    request = APIRequestFactory().get(MEDIA_LIST, HTTP_AUTHORIZATION=f"Bearer {token}")
+    return StatelessJWTAuthentication().authenticate(request)
+
+
+def test_a_token_seen_before_is_refused_once_it_expires(db):
+    expires = int(time.time()) + 1
+    token = access_token_for(ALICE, exp=expires)
+    user, _ = authenticate(token)  # verified, and remembered
+    assert user.id == ALICE
+    while time.time() <= expires:
+        time.sleep(0.05)
+
+    with pytest.raises(InvalidToken, match="Token is expired"):
+        authenticate(token)
+    assert_unauthorized(client_with(f"Bearer {token}").get(MEDIA_LIST))
+
+
+def test_a_token_seen_before_is_refused_once_the_key_changes(settings, db):
+    token = shared_key_token(claims())
+    assert status_with(token) == 200
+
+    pin(settings, SIGNING_KEY="a-rotated-shared-key-" * 3)
+
+    assert status_with(token) == 401
+
+
+def test_a_token_seen_before_still_needs_a_usable_user_id(db):
+    token = shared_key_token(claims(user_id="abc"))
+
+    assert status_with(token) == 401
+    assert status_with(token) == 401
+
+
+def test_only_verified_tokens_are_remembered(db):
+    good, forged = access_token_for(ALICE), shared_key_token(claims())[:-2] + "xx"
+    authenticate(good)
+    with pytest.raises(InvalidToken):
+        authenticate(forged)
+
+    verified = access_token_backend().verified
+    assert verified.get(good.encode())["user_id"] == ALICE
+    assert verified.get(forged.encode()) is None
+
+
+def test_verified_tokens_forget_the_oldest_past_their_size():
+    tokens = VerifiedTokens(size=2)
+    alive = SimpleNamespace(payload={"exp": time.time() + 60})
+    for raw in (b"one", b"two", b"three"):
+        tokens.add(raw, alive)
+
+    assert tokens.get(b"one") is None
+    assert tokens.get(b"two") is alive
+    assert tokens.get(b"three") is alive
