@@ -72,13 +72,14 @@ class CachedPage:
         return HttpResponse(body, content_type=content_type)
 
 
-def lookup(request: HttpRequest, *, owner: int) -> CachedPage | None:
-    """This request's page in the cache (`found` None on a miss); None when caching is off,
-    for a query that is not worth a cache entry, or while the cache cannot be reached."""
+def lookup(request: HttpRequest, *, owner: int, media_type: str) -> CachedPage | None:
+    """This request's page, rendered as `media_type`, in the cache (`found` None on a miss);
+    None when caching is off, for a query that is not worth a cache entry, or while the cache
+    cannot be reached."""
     if not settings.LIST_PAGE_CACHE or not _cacheable(request.GET):
         return None
     try:
-        return _lookup(request, owner)
+        return _lookup(request, owner, media_type)
     except Exception:
         logger.warning("list page built afresh: the cache is unavailable", exc_info=True)
         return None
@@ -103,12 +104,12 @@ CACHEABLE_VALUES = {
 }
 
 
-def _lookup(request: HttpRequest, owner: int) -> CachedPage:
+def _lookup(request: HttpRequest, owner: int, media_type: str) -> CachedPage:
     expires, seconds_left = signed_url_expiry(time.time())
     # A long list's count may be that old already (media_handler.pagination): a page must not
     # keep a stale count longer than the count cache itself would.
     seconds_left = min(seconds_left, settings.PAGINATION_COUNT_CACHE_SECONDS)
-    identity = f"{owner}|{request.build_absolute_uri()}|{request.accepted_media_type}|{expires}"
+    identity = f"{owner}|{request.build_absolute_uri()}|{media_type}|{expires}"
     key = "list-page:" + hashlib.sha256(identity.encode()).hexdigest()
     generation_key = _generation_key(owner)
     cached = cache.get_many([generation_key, key])

@@ -1,3 +1,4 @@
+from django.http import HttpRequest
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -8,9 +9,10 @@ from drf_spectacular.utils import (
 )
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
 from rest_framework.filters import SearchFilter
 from rest_framework.permissions import AllowAny
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -75,20 +77,49 @@ class MediaViewSet(viewsets.GenericViewSet):
             include_deleted=self.action == "restore",
         )
 
+    # This request's place in the list page cache, looked up by dispatch.
+    list_page: page_cache.CachedPage | None = None
+
+    def dispatch(self, request, *args, **kwargs):
+        """A current cached list page is answered before DRF wraps the request: it needs only
+        the caller's verified id, and DRF's negotiation, checks and response handling cost more
+        than serving the page itself (docs/performance.md). Anything else takes DRF's full path,
+        which answers a missing or bad token as ever."""
+        if request.method == "GET" and self.action_map.get("get") == "list":
+            self.list_page = self._list_page(request)
+            if self.list_page is not None and self.list_page.found is not None:
+                self.headers = self.default_response_headers
+                return self.finalize_response(request, self.list_page.response())
+        return super().dispatch(request, *args, **kwargs)
+
+    def _list_page(self, request: HttpRequest) -> page_cache.CachedPage | None:
+        """This request's place in the list page cache, for a caller whose token verifies and
+        who accepts plain JSON (no Accept, `*/*` or `application/json`, as the app and curl
+        send): its rendering is then known without DRF's negotiation. None for anyone else,
+        whose page is built afresh."""
+        if request.headers.get("Accept", "*/*") not in ("*/*", JSONRenderer.media_type):
+            return None
+        for authenticator in self.get_authenticators():
+            try:
+                found = authenticator.authenticate(request)
+            except APIException:
+                return None  # DRF's full path answers it
+            if found is not None:
+                user, _ = found
+                return page_cache.lookup(request, owner=user.id, media_type=JSONRenderer.media_type)
+        return None
+
     def list(self, request, *args, **kwargs):
-        cached = page_cache.lookup(request, owner=request.user.id)
-        if cached is not None and cached.found is not None:
-            return cached.response()
         media = selectors.media_list(user_id=request.user.id, filters=request.query_params)
         page = self.paginate_queryset(self.filter_queryset(media))
         response = self.get_paginated_response(self.get_serializer(page, many=True).data)
-        if cached is None:
+        if self.list_page is None:
             return response
         renderer = request.accepted_renderer
         body = renderer.render(
             response.data, request.accepted_media_type, self.get_renderer_context()
         )
-        return cached.store(body, content_type=renderer.media_type)
+        return self.list_page.store(body, content_type=renderer.media_type)
 
     @extend_schema(
         request={

@@ -12,15 +12,17 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.test import RequestFactory
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from media_handler import page_cache
 from media_handler.files import signed_url_expiry
 from media_handler.models import Media
 
-from .conftest import ALICE, BOB, png_bytes
+from .conftest import ALICE, BOB, access_token_for, png_bytes
 from .factories import CollectionFactory, MediaFactory
 
 LIST = "/api/media/?page_size=5"
+JSON = "application/json"
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -52,6 +54,57 @@ def test_a_repeated_list_page_is_served_from_the_cache(alice, django_assert_num_
     assert again.status_code == 200
     assert again.content == first.content
     assert again["Content-Type"] == first["Content-Type"] == "application/json"
+
+
+@pytest.mark.parametrize("accept", [None, "*/*", "application/json"])
+def test_a_cached_page_has_the_headers_the_view_sends(alice, settings, accept):
+    MediaFactory(user=ALICE, checksum_sha256="ab" * 32)
+    extra = {} if accept is None else {"HTTP_ACCEPT": accept}
+    alice.get(LIST, **extra)
+
+    cached = alice.get(LIST, **extra)
+    settings.LIST_PAGE_CACHE = False
+    fresh = alice.get(LIST, **extra)
+
+    assert cached.content == fresh.content
+    assert {k: v for k, v in cached.items() if k != "X-Request-ID"} == {
+        k: v for k, v in fresh.items() if k != "X-Request-ID"
+    }
+
+
+@pytest.mark.parametrize("accept", ["application/json; indent=4", "application/*", "text/html"])
+def test_pages_for_any_other_accept_are_built_afresh(alice, accept, django_assert_num_queries):
+    MediaFactory(user=ALICE)
+    first = alice.get(LIST, HTTP_ACCEPT=accept)
+
+    with django_assert_num_queries(0 if first.status_code == 406 else 2):
+        again = alice.get(LIST, HTTP_ACCEPT=accept)
+
+    assert again.status_code == first.status_code
+    assert again.content == first.content
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        None,
+        "Bearer not.a.token",
+        f"Bearer {access_token_for(ALICE, exp=int(time.time()) - 1)}",
+        f"Bearer {access_token_for(ALICE, token_type='refresh')}",
+    ],
+)
+def test_a_cached_page_is_never_served_without_a_valid_token(alice, header):
+    MediaFactory(user=ALICE, name="secret.jpg")
+    alice.get(LIST)
+    client = APIClient()
+    if header is not None:
+        client.credentials(HTTP_AUTHORIZATION=header)
+
+    response = client.get(LIST)
+
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith("Bearer")
+    assert b"secret.jpg" not in response.content
 
 
 def test_a_cached_page_is_the_page_the_view_builds(alice, settings):
@@ -164,13 +217,12 @@ def test_purging_the_trash_shows_in_the_next_list(alice):
 def test_a_page_read_before_a_write_committed_is_never_served(alice):
     MediaFactory(user=ALICE)
     request = RequestFactory().get(LIST)
-    request.accepted_media_type = "application/json"
-    stale = page_cache.lookup(request, owner=ALICE)  # the page is being built ...
+    stale = page_cache.lookup(request, owner=ALICE, media_type=JSON)  # the page is being built ...
 
     MediaFactory(user=ALICE)  # ... when a write commits
-    stale.store(b'{"stale": true}', "application/json")
+    stale.store(b'{"stale": true}', JSON)
 
-    assert page_cache.lookup(request, owner=ALICE).found is None
+    assert page_cache.lookup(request, owner=ALICE, media_type=JSON).found is None
     assert "stale" not in alice.get(LIST).json()
 
 
