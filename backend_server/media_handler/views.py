@@ -97,7 +97,8 @@ class MediaViewSet(viewsets.GenericViewSet):
         who accepts plain JSON (no Accept, `*/*` or `application/json`, as the app and curl
         send): its rendering is then known without DRF's negotiation. None for anyone else,
         whose page is built afresh."""
-        if request.headers.get("Accept", "*/*") not in ("*/*", JSONRenderer.media_type):
+        # META, not request.headers, which would parse every header of the request first.
+        if request.META.get("HTTP_ACCEPT", "*/*") not in ("*/*", JSONRenderer.media_type):
             return None
         for authenticator in self.get_authenticators():
             try:
