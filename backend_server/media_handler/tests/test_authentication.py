@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from django.conf import settings as django_settings
 from django.test import override_settings
-from jwt import InvalidKeyError
+from jwt import InvalidKeyError, PyJWS
 from jwt.algorithms import RSAAlgorithm
 from jwt.utils import base64url_encode
 from rest_framework.test import APIClient, APIRequestFactory
@@ -23,6 +23,7 @@ from rest_framework_simplejwt.exceptions import InvalidToken
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from media_handler.authentication import (
+    SegmentCheckingPyJWS,
     StatelessJWTAuthentication,
     VerifiedTokens,
     access_token_backend,
@@ -396,3 +397,43 @@ def test_verified_tokens_forget_the_oldest_past_their_size():
     assert tokens.get(b"one") is None
     assert tokens.get(b"two") is alive
     assert tokens.get(b"three") is alive
+
+
+SEGMENTS = [
+    b"",
+    b"QQ",
+    b"QR",  # the same byte as QQ with stray low bits: not canonical
+    b"QQ==",
+    b"QQ=",
+    b"QUI",
+    b"QUI=",
+    b"QUJD",
+    b"QUJD=",
+    b"QUJDRA",
+    b"QUJDRA===",
+    b"Q",
+    b"QUJDR",
+    b"QU=I",
+    b"QU+/",
+    b"QU+A",
+    b"QU/A",
+    b"QU!!",
+    b"=",
+    b"==",
+    b"QUJD\n",
+    "QUJDé".encode(),
+    base64url_encode(json.dumps(claims()).encode()),
+]
+
+
+@pytest.mark.parametrize("segment", SEGMENTS)
+def test_segments_are_checked_as_pyjws_checks_them(segment):
+    def outcome(decode):
+        try:
+            return decode(segment, "payload")
+        except jwt.DecodeError as exc:
+            return str(exc)
+
+    assert outcome(SegmentCheckingPyJWS._decode_base64url_segment) == outcome(
+        PyJWS._decode_base64url_segment
+    )
