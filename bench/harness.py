@@ -104,10 +104,7 @@ def main(default: tuple[str, ...] = WORKLOADS, argv: list[str] | None = None) ->
 
 def describe(stack: Stack) -> dict:
     """The stack's shape as measured: gunicorn processes and the media service's settings."""
-    workers = {
-        "auth": len(stack.gunicorn_workers(stack_module.AUTH_PORT)),
-        "media": len(stack.gunicorn_workers(stack_module.MEDIA_PORT)),
-    }
+    config = {service: _gunicorn_config(stack, service) for service in ("auth", "media")}
     cmdlines = {
         str(port): next(
             (
@@ -120,21 +117,21 @@ def describe(stack: Stack) -> dict:
         for port in (stack_module.AUTH_PORT, stack_module.MEDIA_PORT)
     }
     return {
-        "gunicorn_workers": workers,
-        "gunicorn_worker_classes": {
-            service: _worker_class(stack, service) for service in ("auth", "media")
-        },
+        # As configured: counting the live processes would count a worker recycled by
+        # max_requests twice while it finishes its last requests.
+        "gunicorn_workers": {service: workers for service, (workers, _) in config.items()},
+        "gunicorn_worker_classes": {service: kind for service, (_, kind) in config.items()},
         "gunicorn_cmdlines": cmdlines,
         "cache": "redis" if stack.env.get("REDIS_URL") else "files (CACHE_DIR)",
     }
 
 
-def _worker_class(stack: Stack, service: str) -> str:
-    """`sync`, or `gthread x N threads`: what gateway/gunicorn.conf.py gives `service` under the
-    stack's environment."""
+def _gunicorn_config(stack: Stack, service: str) -> tuple[int, str]:
+    """The workers and their class (`sync`, or `gthread x N threads`) that
+    gateway/gunicorn.conf.py gives `service` under the stack's environment."""
     script = (
         "import json, runpy; c = runpy.run_path('gateway/gunicorn.conf.py'); "
-        "print(json.dumps([c.get('worker_class', 'sync'), c.get('threads', 1)]))"
+        "print(json.dumps([c['workers'], c.get('worker_class', 'sync'), c.get('threads', 1)]))"
     )
     env = {**os.environ, **stack.env, "GUNICORN_SERVICE": service}
     out = subprocess.run(
@@ -145,5 +142,7 @@ def _worker_class(stack: Stack, service: str) -> str:
         text=True,
         check=True,
     )
-    worker_class, threads = json.loads(out.stdout)
-    return f"{worker_class} x {threads} threads" if worker_class == "gthread" else worker_class
+    workers, worker_class, threads = json.loads(out.stdout)
+    if worker_class == "gthread":
+        return workers, f"{worker_class} x {threads} threads"
+    return workers, worker_class
