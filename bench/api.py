@@ -5,8 +5,10 @@ The list runs twice: repeating one URL, as the app reloading its first page does
 first request the media service answers from its list page cache), and with a URL of its own
 per request (`&fresh=<n>`, a parameter that also keeps the page out of the cache), so every page
 is built from the database. Also `GET media/<id>/`
-and `POST media/` (JSON, a record without a file). Ping and the lists run alternately, twice,
-so drift of the machine hits them alike.
+and `POST media/` (JSON, a record without a file), and the ping with one read of the shared cache
+(`ping/cache/`), the floor of any answer that consults state every worker shares, as a cached
+page must. The pings and the lists run alternately, twice, so drift of the machine hits them
+alike.
 """
 
 import json
@@ -21,6 +23,7 @@ from bench.results import Result
 CONNECTIONS = 8
 LIST = "/api/media/media/?page_size=10"
 PING = "/api/media/ping/"
+PING_CACHE = "/api/media/ping/cache/"
 
 
 def run(ctx: Context) -> list[Result]:
@@ -51,9 +54,10 @@ def run(ctx: Context) -> list[Result]:
         log(f"api: {path}: {result.rps:.0f}/s; CPU µs per request: {split}")
         return result
 
-    pings, lists, fresh_lists = [], [], []
+    pings, cache_pings, lists, fresh_lists = [], [], [], []
     for _ in range(rounds):
         pings.append(measure(PING))
+        cache_pings.append(measure(PING_CACHE))
         lists.append(measure(LIST, headers=auth))
         fresh_lists.append(measure(LIST, headers=auth, unique_param="fresh"))
     detail = measure(
@@ -72,10 +76,12 @@ def run(ctx: Context) -> list[Result]:
     )
 
     ping_rps = statistics.mean(r.rps for r in pings)
+    cache_ping_rps = statistics.mean(r.rps for r in cache_pings)
     list_rps = statistics.mean(r.rps for r in lists)
     fresh_rps = statistics.mean(r.rps for r in fresh_lists)
     raw = {
         "ping": [r.as_dict() for r in pings],
+        "ping_cache": [r.as_dict() for r in cache_pings],
         "list": [r.as_dict() for r in lists],
         "list_fresh": [r.as_dict() for r in fresh_lists],
         "detail": detail.as_dict(),
@@ -85,7 +91,11 @@ def run(ctx: Context) -> list[Result]:
         "connections": CONNECTIONS,
         "seconds": seconds,
     }
-    checked = (("list", lists[-1]), ("fresh list", fresh_lists[-1]))
+    checked = (
+        ("ping/cache", cache_pings[-1]),
+        ("list", lists[-1]),
+        ("fresh list", fresh_lists[-1]),
+    )
     for name, r in (*checked, ("detail", detail), ("create", create)):
         if r.non_2xx or r.errors:
             log(f"api: {name} had {r.non_2xx} non-2xx answers and {r.errors} socket errors")
@@ -106,6 +116,20 @@ def run(ctx: Context) -> list[Result]:
             f"GET list ({records:,} records), every page built afresh, p50 {fresh_p50:.1f} ms",
             fresh_rps,
             **{**common, "extra": {}},
+        ),
+        Result(
+            "1 API",
+            "GET ping/cache/ (the ping and one cache read)",
+            cache_ping_rps,
+            **{**common, "extra": {}},
+        ),
+        Result(
+            "1 API",
+            "GET list, page loaded before (as above)",
+            list_rps,
+            ceiling=cache_ping_rps,
+            ceiling_label="ping/cache",
+            unit="req/s",
         ),
         Result("1 API", "GET media/<id>/", detail.rps, **{**common, "extra": {}}),
         Result("1 API", "POST media/ (JSON)", create.rps, **{**common, "extra": {}}),

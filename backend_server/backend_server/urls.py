@@ -7,6 +7,7 @@ urlpatterns = [
     path("health/", common_views.health),
     re_path(r"^api/media/health/?$", common_views.health),
     re_path(r"^api/media/ping/?$", common_views.ping),
+    re_path(r"^api/media/ping/cache/?$", common_views.ping_cache),
     path("api/media/", include("media_handler.urls")),
     # The mobile app calls `GET /api/media?page=1` and `POST /api/media`, without the slash.
     re_path(r"^api/media$", mobile_media_list),

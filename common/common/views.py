@@ -1,9 +1,11 @@
-"""Views every service mounts: health, a no-database ping, and JSON answers for Django's own
+"""Views every service mounts: health, a no-database ping (and one that reads the cache once),
+and JSON answers for Django's own
 error pages (unknown URL, crash), so no error is ever an HTML page."""
 
 import logging
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import DatabaseError, connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
@@ -38,6 +40,21 @@ def health(request):
 @never_cache
 def ping(request):
     """The cheapest JSON answer the stack can give: the ceiling benchmarks compare against."""
+    return JsonResponse({"ping": "pong"})
+
+
+@never_cache
+def ping_cache(request):
+    """The ping plus one read of the shared cache: the cheapest answer that consults state every
+    worker shares, as a cached list page must (docs/performance.md). 503 while the cache is
+    unreachable."""
+    try:
+        cache.get("ping")
+    except Exception as exc:  # whatever the backend raises (redis.ConnectionError, OSError...)
+        logger.warning("ping: cache unavailable: %s", exc)
+        return JsonResponse(
+            error_body("The cache is unavailable.", code="cache_unavailable"), status=503
+        )
     return JsonResponse({"ping": "pong"})
 
 

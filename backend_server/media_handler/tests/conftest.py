@@ -124,3 +124,14 @@ def assert_status(response, expected: int) -> None:
     if body is None and not getattr(response, "streaming", False):
         body = response.content[:500]
     assert response.status_code == expected, f"{response.status_code} != {expected}: {body}"
+
+
+@pytest.fixture
+def unreachable_cache(settings):
+    """Redis on a port nothing listens on: every cache call fails, as while Redis is down."""
+    working = settings.CACHES
+    settings.CACHES = {
+        "default": {"BACKEND": "common.cache.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
+    }
+    yield
+    settings.CACHES = working  # before the autouse fixture clears the cache

@@ -278,17 +278,6 @@ def test_other_queries_are_built_afresh_every_time(alice, query, django_assert_m
     assert len(queries) >= 1
 
 
-@pytest.fixture
-def unreachable_cache(settings):
-    """Redis on a port nothing listens on: every cache call fails, as while Redis is down."""
-    working = settings.CACHES
-    settings.CACHES = {
-        "default": {"BACKEND": "common.cache.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
-    }
-    yield
-    settings.CACHES = working  # before the autouse fixture clears the cache
-
-
 def test_an_unreachable_cache_fails_no_write_and_no_list(alice, settings, unreachable_cache):
     upload = SimpleUploadedFile("p.png", png_bytes())
 

@@ -28,3 +28,17 @@ def test_ping_and_health_need_no_token(anonymous):
     assert_status(anonymous.get("/api/media/ping/"), 200)
     assert_status(anonymous.get("/api/media/ping"), 200)
     assert anonymous.get("/api/media/health/").json()["database"] == "ok"
+
+
+def test_cache_ping_needs_no_token(anonymous):
+    response = anonymous.get("/api/media/ping/cache/")
+
+    assert_status(response, 200)
+    assert response.json() == {"ping": "pong"}
+
+
+def test_cache_ping_is_503_while_the_cache_is_unreachable(anonymous, unreachable_cache):
+    response = anonymous.get("/api/media/ping/cache/")
+
+    assert_status(response, 503)
+    assert response.json()["code"] == "cache_unavailable"
