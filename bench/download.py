@@ -96,14 +96,22 @@ def run(ctx: Context) -> list[Result]:
     if wrong:
         log(f"download: wrong Range answers: {wrong[:5]}")
 
-    mib_s = size / upload.MiB / statistics.median(mine)
-    static_mib_s = size / upload.MiB / statistics.median(base)
+    # The fastest of each side: the service adds a few milliseconds (the signature check) to a
+    # transfer of about a second, while this machine's downloads of one file vary twofold (0.46–1.13 s);
+    # the fastest is what each path can do, the rest is the machine. Medians are kept beside.
+    mib_s = size / upload.MiB / min(mine)
+    static_mib_s = size / upload.MiB / min(base)
+    median, static_median = (size / upload.MiB / statistics.median(s) for s in (mine, base))
     label = f"{size / upload.GiB:.0f} GiB" if size >= upload.GiB else f"{size // upload.MiB} MiB"
-    log(f"download: {label}: {mib_s:.0f} MiB/s vs static {static_mib_s:.0f} MiB/s")
+    log(
+        f"download: {label}: fastest {mib_s:.0f} MiB/s vs static {static_mib_s:.0f} MiB/s; "
+        f"medians {median:.0f} vs {static_median:.0f} MiB/s"
+    )
     return [
         Result(
             "4 download",
-            f"{label} via signed URL",
+            f"{label} via signed URL, fastest of {REPEATS} (medians {median:,.0f} vs "
+            f"{static_median:,.0f} MiB/s)",
             mib_s,
             "MiB/s",
             ceiling=static_mib_s,
