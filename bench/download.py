@@ -97,8 +97,9 @@ def run(ctx: Context) -> list[Result]:
         log(f"download: wrong Range answers: {wrong[:5]}")
 
     # The fastest of each side: the service adds a few milliseconds (the signature check) to a
-    # transfer of about a second, while this machine's downloads of one file vary twofold (0.46–1.13 s);
-    # the fastest is what each path can do, the rest is the machine. Medians are kept beside.
+    # transfer of about a second, while this machine's downloads of one file vary twofold
+    # (0.46 to 1.13 s in one run); the fastest is what each path can do, the rest is the
+    # machine. Medians are kept beside.
     mib_s = size / upload.MiB / min(mine)
     static_mib_s = size / upload.MiB / min(base)
     median, static_median = (size / upload.MiB / statistics.median(s) for s in (mine, base))
