@@ -4,11 +4,10 @@ against a no-database JSON ping on the same gunicorn workers behind the same ngi
 The list runs twice: repeating one URL, as the app reloading its first page does (after the
 first request the media service answers from its list page cache), and with a URL of its own
 per request (`&fresh=<n>`, a parameter that also keeps the page out of the cache), so every page
-is built from the database. Also `GET media/<id>/`
-and `POST media/` (JSON, a record without a file), and the ping with one read of the shared cache
-(`ping/cache/`), the floor of any answer that consults state every worker shares, as a cached
-page must. The pings and the lists run alternately, twice, so drift of the machine hits them
-alike.
+is built from the database. Also `GET media/<id>/` and `POST media/` (JSON, a record without a
+file), and the ping with one read of the shared cache (`ping/cache/`), the floor of any answer
+that consults state every worker shares, as a cached page must. The pings and the lists run
+alternately, twice, so drift of the machine hits them alike.
 """
 
 import json

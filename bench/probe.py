@@ -142,6 +142,8 @@ def _pages(tmp: Path) -> dict:
     from django.core.cache import cache
     from django.core.management import call_command
     from django.core.wsgi import get_wsgi_application
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
     from rest_framework_simplejwt.tokens import AccessToken
 
     from media_handler.models import Media, MediaType
@@ -200,6 +202,12 @@ def _pages(tmp: Path) -> dict:
     for path, query in cases.values():
         status = call(path, query, **auth)  # the first list request stores the page
         assert status.startswith("200"), (path, status)
+    with CaptureQueriesContext(connection) as queries:
+        call(*cases["list_page_cached"], **auth)
+    if queries.captured_queries:  # the page was built again: the figure would not be a hit's
+        raise RuntimeError(
+            f"the list page was not served from the cache: {queries.captured_queries}"
+        )
     rounds: dict[str, list[float]] = {name: [] for name in cases}
     for _ in range(7):
         for name, (path, query) in cases.items():

@@ -1,6 +1,6 @@
-"""Views every service mounts: health, a no-database ping (and one that reads the cache once),
-and JSON answers for Django's own
-error pages (unknown URL, crash), so no error is ever an HTML page."""
+"""Views every service mounts: health, a no-database ping, and JSON answers for Django's own
+error pages (unknown URL, crash), so no error is ever an HTML page. Also the ping with one cache
+read, which the media service mounts for its benchmark."""
 
 import logging
 
