@@ -14,10 +14,31 @@ from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
 
 logger = logging.getLogger(__name__)
 
 DATABASE_RETRY_AFTER_SECONDS = 5
+
+
+class ApplicationError(Exception):
+    """A domain rule refused the request. Services and selectors raise it; the handler below
+    turns it into the JSON body: `{"detail": message}`, or `{field: [message]}` when the rule is
+    about one input field, plus `code` and `message`."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str,
+        status: int = status.HTTP_400_BAD_REQUEST,
+        field: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.status = status
+        self.field = field
 
 
 class ServiceError(APIException):
@@ -29,6 +50,8 @@ class ServiceError(APIException):
 
 
 def exception_handler(exc, context):
+    if isinstance(exc, ApplicationError):
+        return application_error_response(exc)
     if isinstance(exc, (OperationalError, InterfaceError)):
         return _database_unavailable(exc)
     if isinstance(exc, DjangoValidationError):
@@ -46,6 +69,13 @@ def exception_handler(exc, context):
         return None  # a real bug: Django's handler500 answers with JSON
     response.data = with_message(response.data, exc)
     return response
+
+
+def application_error_response(exc: ApplicationError) -> Response:
+    set_rollback()
+    data = {exc.field: [exc.message]} if exc.field else {"detail": exc.message}
+    data["code"] = exc.code
+    return Response(with_message(data), status=exc.status)
 
 
 def with_message(data, exc: Exception | None = None) -> dict:

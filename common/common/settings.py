@@ -1,6 +1,7 @@
 """Settings readers both services use, so the token contract and the configuration conventions
 cannot drift apart between them. Each service's settings.py calls these with its own prefix."""
 
+import hashlib
 import json
 import os
 import secrets
@@ -75,7 +76,9 @@ def test_database_config(env: environ.Env, *, name: str, sqlite_path: Path) -> d
     """The test suite's database: SQLite, or PostgreSQL when `TEST_DATABASE=postgres`."""
     if env.str("TEST_DATABASE", default="sqlite") == "postgres":
         base = env.str("TEST_POSTGRES_URL", default="postgres://postgres@127.0.0.1:5432")
-        return _tuned(env, env.db_url_config(f"{base.rstrip('/')}/{name}"))
+        # One name per checkout, so two checkouts (worktrees) can test on one server at once.
+        checkout = hashlib.sha256(str(sqlite_path.parent.resolve()).encode()).hexdigest()[:6]
+        return _tuned(env, env.db_url_config(f"{base.rstrip('/')}/{name}_{checkout}"))
     return {"ENGINE": "django.db.backends.sqlite3", "NAME": str(sqlite_path)}
 
 
