@@ -4,8 +4,7 @@ from common import views as common_views
 from media_handler.urls import mobile_media_list
 
 urlpatterns = [
-    path("health/", common_views.health),
-    re_path(r"^api/media/health/?$", common_views.health),
+    # /health/ and api/media/health/: common.health.HealthCheckMiddleware answers them.
     re_path(r"^api/media/ping/?$", common_views.ping),
     re_path(r"^api/media/ping/cache/?$", common_views.ping_cache),
     path("api/media/", include("media_handler.urls")),

@@ -2,5 +2,7 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
+from common.wsgi import UnreadBodyDrained
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend_server.settings")
-application = get_wsgi_application()
+application = UnreadBodyDrained(get_wsgi_application())

@@ -8,7 +8,13 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
-from media_handler.views import UUID_PATTERN, CollectionViewSet, MediaViewSet, SignedFileView
+from media_handler.views import (
+    UUID_PATTERN,
+    CollectionViewSet,
+    MediaViewSet,
+    SignedFileView,
+    TokenCheckView,
+)
 
 
 class OptionalSlashRouter(SimpleRouter):
@@ -36,6 +42,7 @@ urlpatterns = [
     # Named with its slash, so that the signed URLs this service builds are canonical.
     path("files/<uuid:media_id>/", SignedFileView.as_view(), name="media-file-signed"),
     re_path(rf"^files/(?P<media_id>{UUID_PATTERN})/?$", SignedFileView.as_view()),
+    re_path(r"^token-check/?$", TokenCheckView.as_view(), name="token-check"),
     re_path(r"^schema/?$", SpectacularAPIView.as_view(), name="schema"),
     re_path(r"^docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     *seed_layout.urls,

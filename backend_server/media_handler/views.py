@@ -1,3 +1,5 @@
+import json
+
 from django.http import HttpRequest
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -313,3 +315,19 @@ class SignedFileView(APIView):
                 "This file link is invalid or has expired.", code="bad_signature"
             )
         return serve_file(request, media, max_age=int(expires) - int(timezone.now().timestamp()))
+
+
+@extend_schema(exclude=True)
+class TokenCheckView(APIView):
+    """204 for a usable access token, else the 401 any media endpoint would answer, its body
+    repeated in an `X-Auth-Error` header. The gateway asks this before it streams an upload's
+    body to the service (auth_request), and answers a refusal itself with that body."""
+
+    def get(self, request):
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if response.status_code == status.HTTP_401_UNAUTHORIZED:
+            response["X-Auth-Error"] = json.dumps(response.data, separators=(",", ":"))
+        return response
