@@ -468,10 +468,10 @@ RANGE_PATTERN = re.compile(r"^bytes=([0-9]{0,30})-([0-9]{0,30})$")
 
 
 def serve_file(request: HttpRequest, media: Media, *, max_age: int = 0) -> HttpResponse:
-    """The bytes of `media`: by nginx (X-Accel-Redirect) behind the gateway, else streamed here
+    """The bytes of `media`: by nginx (X-Accel-Redirect) through the gateway, else streamed here
     with single-range support (206, or 416 for a range past the end)."""
     path = absolute_path(media.storage_path)
-    if settings.USE_X_ACCEL_REDIRECT:
+    if sent_by_gateway(request):
         response = HttpResponse(content_type=media.mime_type)
         response["X-Accel-Redirect"] = f"{settings.X_ACCEL_REDIRECT_PREFIX}{media.storage_path}"
     else:
@@ -487,6 +487,17 @@ def serve_file(request: HttpRequest, media: Media, *, max_age: int = 0) -> HttpR
     )
     response["Cache-Control"] = f"private, max-age={max(max_age, 0)}"
     return response
+
+
+def sent_by_gateway(request: HttpRequest) -> bool:
+    """Whether nginx sends the bytes: only when USE_X_ACCEL_REDIRECT allows it and the request
+    came through the gateway, which says so in `X-Sendfile-Type` (the Rack::Sendfile convention;
+    the gateway sets it on every request it proxies). A client on the service's own port gets
+    the bytes streamed, not an empty answer only nginx would understand."""
+    return (
+        settings.USE_X_ACCEL_REDIRECT
+        and request.META.get("HTTP_X_SENDFILE_TYPE") == "X-Accel-Redirect"
+    )
 
 
 def download_name(media: Media) -> str:

@@ -197,13 +197,25 @@ def test_malformed_or_multiple_ranges_get_the_whole_file(anonymous, wav, header)
 
 def test_x_accel_redirect_mode_lets_nginx_send_the_bytes(anonymous, png, settings):
     settings.USE_X_ACCEL_REDIRECT = True
-    response = anonymous.get(png["file"])
+    response = anonymous.get(png["file"], HTTP_X_SENDFILE_TYPE="X-Accel-Redirect")
     assert_status(response, 200)
     assert response["X-Accel-Redirect"] == f"/_protected_media/{png['storage_path']}"
     assert response.content == b""
     assert response["Content-Type"] == "image/png"
     assert response["X-Content-Type-Options"] == "nosniff"
     assert_status(anonymous.get(with_query(png["file"], signature="0" * 64)), 403)
+
+
+@pytest.mark.parametrize("sendfile_type", [None, "X-Sendfile", ""])
+def test_bytes_are_streamed_to_a_client_not_behind_the_gateway(
+    anonymous, png, settings, sendfile_type
+):
+    settings.USE_X_ACCEL_REDIRECT = True
+    extra = {} if sendfile_type is None else {"HTTP_X_SENDFILE_TYPE": sendfile_type}
+    response = anonymous.get(png["file"], **extra)
+    assert_status(response, 200)
+    assert "X-Accel-Redirect" not in response
+    assert body_of(response) == png["content"]
 
 
 def test_owner_gets_the_file_with_the_bearer_token(alice, png, layout):
