@@ -53,6 +53,10 @@ preload_app = True
 # As long a request line as nginx passes (its 8 KiB header buffers), so a long URL meets nginx's
 # JSON 414 rather than gunicorn's HTML page (gunicorn's default limit is 4094 bytes).
 limit_request_line = 8190
+# As many header fields as nginx passes (its header buffers bound them, not a count): past
+# gunicorn's default of 100 a request got gunicorn's HTML 431 instead of an answer.
+limit_request_fields = 32768
+limit_request_field_size = 8190
 
 accesslog = "-"
 errorlog = "-"

@@ -43,8 +43,42 @@ GATEWAY_SITE_CONF=$out/media-handler.conf
 [[ $MEDIA_ROOT == /* ]] || fail "MEDIA_ROOT must be an absolute path, not '$MEDIA_ROOT'"
 [[ $X_ACCEL_REDIRECT_PREFIX == /*/ ]] || fail "X_ACCEL_REDIRECT_PREFIX must start and end with /"
 
-# A little room above the file limit for the multipart framing and the other form fields.
-CLIENT_MAX_BODY_SIZE=${CLIENT_MAX_BODY_SIZE:-$((MAX_UPLOAD_SIZE + 1048576))}
+# Room above the file limit for the multipart framing and the other form fields: the same room
+# the media service allows (MULTIPART_OVERHEAD_BYTES), so whatever body the service would refuse
+# by its length alone, nginx refuses first, before any of it is streamed upstream.
+CLIENT_MAX_BODY_SIZE=${CLIENT_MAX_BODY_SIZE:-$((MAX_UPLOAD_SIZE + 65536))}
+
+# Connections: plenty per worker (idle ones are cheap), each using two descriptors when proxied.
+GATEWAY_WORKER_CONNECTIONS=${GATEWAY_WORKER_CONNECTIONS:-8192}
+[[ $GATEWAY_WORKER_CONNECTIONS =~ ^[0-9]+$ ]] ||
+  fail "GATEWAY_WORKER_CONNECTIONS must be a number, not '$GATEWAY_WORKER_CONNECTIONS'"
+hard_nofile=$(ulimit -Hn)
+wanted_nofile=$((2 * GATEWAY_WORKER_CONNECTIONS + 1024))
+if [[ $hard_nofile =~ ^[0-9]+$ ]] && ((wanted_nofile > hard_nofile)); then
+  wanted_nofile=$hard_nofile
+fi
+GATEWAY_WORKER_RLIMIT_NOFILE=${GATEWAY_WORKER_RLIMIT_NOFILE:-$wanted_nofile}
+# Requests in progress from one client address at once.
+GATEWAY_CONNECTIONS_PER_ADDRESS=${GATEWAY_CONNECTIONS_PER_ADDRESS:-256}
+[[ $GATEWAY_CONNECTIONS_PER_ADDRESS =~ ^[1-9][0-9]*$ ]] ||
+  fail "GATEWAY_CONNECTIONS_PER_ADDRESS must be a positive number"
+
+# Who may reach the Django admin through the gateway: addresses or CIDR ranges separated by
+# spaces or commas, `all`, or `none`. By default only this machine.
+GATEWAY_ADMIN_ALLOW=${GATEWAY_ADMIN_ALLOW:-127.0.0.1 ::1}
+case $GATEWAY_ADMIN_ALLOW in
+  all) GATEWAY_ADMIN_ACCESS="        # GATEWAY_ADMIN_ALLOW=all: open to every address" ;;
+  none) GATEWAY_ADMIN_ACCESS="        deny all;" ;;
+  *)
+    GATEWAY_ADMIN_ACCESS=""
+    for address in ${GATEWAY_ADMIN_ALLOW//,/ }; do
+      [[ $address =~ ^[0-9A-Fa-f.:/]+$ ]] ||
+        fail "GATEWAY_ADMIN_ALLOW: '$address' is not an address or CIDR range (or all, none)"
+      GATEWAY_ADMIN_ACCESS+="        allow $address;"$'\n'
+    done
+    GATEWAY_ADMIN_ACCESS+="        deny all;"
+    ;;
+esac
 
 # Uploads streamed to the media service at once; more are buffered first, as every other body.
 # By default one thread fewer per worker than the media service has (counted as
@@ -91,10 +125,13 @@ names=(
   X_ACCEL_REDIRECT_PREFIX GATEWAY_SERVER_NAME GATEWAY_PREFIX GATEWAY_JS_DIR GATEWAY_ACCESS_LOG
   GATEWAY_ERROR_LOG GATEWAY_WORKER_PROCESSES NGINX_MIME_TYPES GATEWAY_SITE_CONF
   CLIENT_MAX_BODY_SIZE MEDIA_STREAMED_UPLOADS NJS_MODULE GATEWAY_USER_DIRECTIVE
+  GATEWAY_WORKER_CONNECTIONS GATEWAY_WORKER_RLIMIT_NOFILE GATEWAY_CONNECTIONS_PER_ADDRESS
+  GATEWAY_ADMIN_ACCESS
 )
 
-render() {
-  local template=$1 target=$2 content name placeholder
+# The template's text with every known ${NAME} replaced.
+render_text() {
+  local template=$1 content name placeholder
   content=$(<"$template")
   for name in "${names[@]}"; do
     placeholder="\${$name}"
@@ -103,9 +140,20 @@ render() {
   if [[ $content =~ \$\{[A-Z_]+\} ]]; then
     fail "$template uses ${BASH_REMATCH[0]}, which render.sh does not know"
   fi
-  printf '%s\n' "$content" >"$target.tmp"
+  printf '%s' "$content"
+}
+
+render() {
+  local template=$1 target=$2
+  render_text "$template" >"$target.tmp"
+  printf '\n' >>"$target.tmp"
   mv "$target.tmp" "$target"
 }
+
+# Snippets inlined in several places of the site (rendered first: they use the names above).
+# (A snippet's own comment lines, '#' in the first column, describe it, not where it goes.)
+MEDIA_CREATE_PROXY=$(render_text "$here/templates/media-create-proxy.conf.template" | grep -v '^#')
+names+=(MEDIA_CREATE_PROXY)
 
 render "$here/templates/media-handler.conf.template" "$out/media-handler.conf"
 render "$here/templates/nginx.conf.template" "$out/nginx.conf"

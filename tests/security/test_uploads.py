@@ -298,8 +298,8 @@ def test_slow_bodies_do_not_starve_the_service(http, stack, uploader):
 
 @pytest.mark.slow
 def test_slow_headers_are_cut_off_by_the_gateway(stack):
-    """A connection that never finishes its headers is closed by nginx, not held for ever
-    (client_header_timeout); bounded at 40 s."""
+    """A connection that never finishes its headers is closed by nginx (reset: the connection
+    timed out), not held for ever (client_header_timeout); bounded at 40 s."""
     with socket.create_connection(("127.0.0.1", stack.ports[0]), timeout=40) as sock:
         sock.sendall(b"GET /api/media/ HTTP/1.1\r\nHost: 127.0.0.1\r\n")
         started = time.monotonic()
@@ -307,6 +307,8 @@ def test_slow_headers_are_cut_off_by_the_gateway(stack):
             data = sock.recv(4096)
         except TimeoutError:
             pytest.fail("the gateway kept a stalled header open for 40 s")
+        except ConnectionResetError:
+            data = b""
         assert data == b"" or data.startswith(b"HTTP/1.1 408")
         assert time.monotonic() - started < 40
 
