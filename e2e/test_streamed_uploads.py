@@ -1,7 +1,8 @@
 """Uploads are streamed through the gateway: the media create endpoints pass a body on as it
 arrives instead of writing it to disk first, and a refused token or a body over the limit is
-answered before the client has sent everything. A slow upload holds one of the media workers' threads, and past a few at
-once the gateway buffers the next ones first, so slow clients never hold up everyone else."""
+answered before the client has sent everything. A slow upload holds one of the media workers'
+threads, and past a few at once the gateway buffers the next ones first, so slow clients never
+hold up everyone else."""
 
 import http.client
 import socket
