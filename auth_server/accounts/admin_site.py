@@ -7,7 +7,7 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from accounts.throttling import LoginAddressThrottle, LoginFailureThrottle
-from common.exceptions import error_body
+from common.exception_handler import error_body
 
 
 class AdminSite(admin.AdminSite):
