@@ -2,5 +2,8 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
+from common.checks import refuse_unsafe_settings
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "auth_server.settings")
 application = get_wsgi_application()
+refuse_unsafe_settings()
