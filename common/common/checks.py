@@ -33,7 +33,7 @@ def production_settings_check(
         ]
     if settings.DEBUG or environment != "production":
         return []
-    errors = [
+    errors: list[CheckMessage] = [
         Error(
             f"{name} is a development secret generated into {settings.DEV_SECRETS_FILE}.",
             hint=f"Set {name} in the environment or .env to a secret of your own "

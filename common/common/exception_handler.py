@@ -10,7 +10,7 @@ from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import DatabaseError, InterfaceError, OperationalError
+from django.db import Error, InterfaceError, OperationalError
 from rest_framework import status
 from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.response import Response
@@ -78,9 +78,9 @@ def error_body(message: str, *, code: str) -> dict[str, str]:
 
 
 def _code(data: dict[str, Any], exc: Exception | None) -> str:
-    detail = data.get("detail")
-    if getattr(detail, "code", None):
-        return detail.code
+    code = getattr(data.get("detail"), "code", None)  # an ErrorDetail's
+    if code:
+        return str(code)
     if isinstance(exc, ValidationError):
         return "invalid"
     if isinstance(exc, APIException):
@@ -115,7 +115,7 @@ def _first_error(errors: Any) -> str | None:
     return str(errors)
 
 
-def _database_unavailable(exc: DatabaseError) -> Response:
+def _database_unavailable(exc: Error) -> Response:
     logger.error("database unavailable: %s", exc)
     message = "The service's database is unavailable; try again shortly."
     return Response(
