@@ -100,8 +100,11 @@ def test_the_wsgi_start_up_refuses_with_every_message(production):
     assert "ALLOWED_HOSTS" in str(refused.value)
 
 
-def start_up_environment(tmp_path: Path, **variables: str) -> dict[str, str]:
-    """A production environment with nothing configured: no .env, no secrets, no hosts."""
+def start_service(
+    service: str, tmp_path: Path, *args: str, **variables: str
+) -> subprocess.CompletedProcess:
+    """`python <args>` in the service's directory, in production with nothing configured (no
+    .env, no secrets, no hosts) beyond `variables`."""
     configured = {
         "DEBUG",
         "ALLOWED_HOSTS",
@@ -111,12 +114,21 @@ def start_up_environment(tmp_path: Path, **variables: str) -> dict[str, str]:
         "DJANGO_SETTINGS_MODULE",
         *(name for name in os.environ if name.endswith(("_SECRET_KEY", "_SIGNING_KEY"))),
     }
-    return {
+    environment = {
         **{name: value for name, value in os.environ.items() if name not in configured},
         "ENV_FILE": str(tmp_path / "no.env"),
         "DEV_SECRETS_FILE": str(tmp_path / "dev-secrets.json"),
         **variables,
     }
+    return subprocess.run(  # noqa: S603 -- this interpreter, the service's own modules
+        [sys.executable, *args],
+        cwd=REPO / service,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 SERVICES = ["auth_server", "backend_server"]
@@ -124,15 +136,7 @@ SERVICES = ["auth_server", "backend_server"]
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_each_service_refuses_to_start_in_production_with_development_defaults(tmp_path, service):
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check"],
-        cwd=REPO / service,
-        env=start_up_environment(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = start_service(service, tmp_path, "manage.py", "check")
 
     assert result.returncode != 0
     for variable in ("SECRET_KEY", "JWT_SIGNING_KEY", "ALLOWED_HOSTS", "CORS_ALLOWED_ORIGINS"):
@@ -141,15 +145,7 @@ def test_each_service_refuses_to_start_in_production_with_development_defaults(t
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_each_services_wsgi_application_refuses_to_load(tmp_path, service):
-    result = subprocess.run(  # noqa: S603 -- this interpreter, importing the service's module
-        [sys.executable, "-c", f"import {service}.wsgi"],
-        cwd=REPO / service,
-        env=start_up_environment(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = start_service(service, tmp_path, "-c", f"import {service}.wsgi")
 
     assert "ImproperlyConfigured: Refusing to start" in result.stderr
     assert "ALLOWED_HOSTS" in result.stderr
@@ -157,14 +153,8 @@ def test_each_services_wsgi_application_refuses_to_load(tmp_path, service):
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_each_service_starts_as_a_development_stack(tmp_path, service):
-    result = subprocess.run(  # noqa: S603 -- this interpreter, importing the service's module
-        [sys.executable, "-c", f"import {service}.wsgi"],
-        cwd=REPO / service,
-        env=start_up_environment(tmp_path, MEDIA_HANDLER_ENV="development"),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    result = start_service(
+        service, tmp_path, "-c", f"import {service}.wsgi", MEDIA_HANDLER_ENV="development"
     )
 
     assert result.returncode == 0, result.stderr
