@@ -7,7 +7,8 @@ INSTALLED := $(VENV)/.installed
 export PATH := $(BIN):$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run run-local test test-auth test-media test-postgres e2e lint format bench bench-quick soak
+.PHONY: help venv run run-local test test-common test-auth test-media test-postgres e2e lint \
+	typecheck migrations-check format bench bench-quick soak coverage-erase
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -26,25 +27,50 @@ run: ## Everything behind the gateway on :3000 (./run_with_gateway.sh)
 run-local: ## Both services on :8000 and :8001, no gateway (./run_local.sh)
 	./run_local.sh
 
-test: test-auth test-media ## The whole test suite (SQLite; TEST_DATABASE=postgres for PostgreSQL)
+# Tests marked `redis` need Redis at 127.0.0.1:6379: `make test` needs no server and leaves them
+# out; `make test-postgres` runs them.
+TEST_MARKERS ?= not redis
+# Every suite adds its coverage to one file; `make test` prints the total at its end.
+export COVERAGE_FILE := $(CURDIR)/.coverage
+COVERAGE_ARGS = --cov-config=$(CURDIR)/pyproject.toml --cov-append --cov-report= \
+	--cov=$(CURDIR)/common/common
+
+test: coverage-erase test-common test-auth test-media ## The whole test suite, then its coverage (SQLite; TEST_DATABASE=postgres for PostgreSQL)
+	$(BIN)/coverage report --data-file=$(COVERAGE_FILE)
+
+coverage-erase: $(INSTALLED)
+	$(BIN)/coverage erase --data-file=$(COVERAGE_FILE)
+
+test-common: $(INSTALLED) ## The shared package's tests (common/tests)
+	cd common && $(BIN)/pytest -m "$(TEST_MARKERS)" $(COVERAGE_ARGS) $(PYTEST_ARGS)
 
 test-auth: $(INSTALLED) ## The auth service's tests
-	cd auth_server && $(BIN)/pytest $(PYTEST_ARGS)
+	cd auth_server && $(BIN)/pytest $(COVERAGE_ARGS) --cov=$(CURDIR)/auth_server $(PYTEST_ARGS)
 
 test-media: $(INSTALLED) ## The media service's tests
-	cd backend_server && $(BIN)/pytest $(PYTEST_ARGS)
+	cd backend_server && $(BIN)/pytest $(COVERAGE_ARGS) --cov=$(CURDIR)/backend_server $(PYTEST_ARGS)
 
-test-postgres: ## The same suite on PostgreSQL at 127.0.0.1:5432
-	TEST_DATABASE=postgres $(MAKE) test PYTEST_ARGS="--create-db $(PYTEST_ARGS)"
+test-postgres: ## The same suite on PostgreSQL at 127.0.0.1:5432, with the Redis tests (6379)
+	TEST_DATABASE=postgres $(MAKE) test TEST_MARKERS="" PYTEST_ARGS="--create-db $(PYTEST_ARGS)"
 
 e2e: $(INSTALLED) ## The end-to-end suite against the real stack (nginx + gunicorn)
 	$(BIN)/pytest -c e2e/pytest.ini e2e $(PYTEST_ARGS)
 
-lint: $(INSTALLED) ## ruff, formatting and migrations up to date
+lint: $(INSTALLED) migrations-check ## ruff, formatting and migrations up to date
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	cd auth_server && $(BIN)/python manage.py makemigrations --check --dry-run
-	cd backend_server && $(BIN)/python manage.py makemigrations --check --dry-run
+
+# A development command: the production start-up check (common.checks) does not apply.
+migrations-check: $(INSTALLED) ## Fails when a model change has no migration
+	cd auth_server && MEDIA_HANDLER_ENV=development $(BIN)/python manage.py makemigrations --check --dry-run
+	cd backend_server && MEDIA_HANDLER_ENV=development $(BIN)/python manage.py makemigrations --check --dry-run
+
+# One mypy run per settings module (the Django plugin loads one); see [tool.mypy].
+MYPY := $(BIN)/mypy --config-file $(CURDIR)/pyproject.toml
+typecheck: $(INSTALLED) ## mypy (Django and DRF plugins) over common and both services
+	cd common && DJANGO_SETTINGS_MODULE=tests.settings $(MYPY) common tests
+	cd auth_server && DJANGO_SETTINGS_MODULE=auth_server.settings $(MYPY) accounts auth_server
+	cd backend_server && DJANGO_SETTINGS_MODULE=backend_server.settings $(MYPY) media_handler backend_server
 
 format: $(INSTALLED) ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .

@@ -18,6 +18,7 @@ if ! "$VENV/bin/python" -c 'import magic' 2>/dev/null; then
 fi
 ensure_env_file
 load_env_file
+export MEDIA_HANDLER_ENV=${MEDIA_HANDLER_ENV:-development}
 resolve_media_root
 # No gateway in front: Django sends the file bytes itself and trusts no forwarded headers.
 export USE_X_FORWARDED_HOST=false TRUSTED_PROXY_COUNT=0 USE_X_ACCEL_REDIRECT=false
@@ -53,7 +54,7 @@ pids+=($!)
 
 cat >&2 <<EOF
 
-  Development servers (auto-reload):
+  Development servers (auto-reload; MEDIA_HANDLER_ENV=$MEDIA_HANDLER_ENV):
     auth   http://$LOCAL_BIND_HOST:$AUTH_PORT/api/auth/
     media  http://$LOCAL_BIND_HOST:$MEDIA_PORT/api/media/
   Ctrl-C stops both.

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# The whole stack from a clean clone: venv and pinned requirements, a development .env when there
-# is none, migrations, both services under gunicorn on 127.0.0.1 and the nginx gateway on :3000.
+# The whole stack from a clean clone, as a development stack: venv and pinned requirements, a
+# development .env when there is none, migrations, both services under gunicorn on 127.0.0.1 and
+# the nginx gateway on :3000. MEDIA_HANDLER_ENV defaults to `development` here (generated secrets,
+# every host and origin allowed); with MEDIA_HANDLER_ENV=production the services refuse to start
+# until real secrets, ALLOWED_HOSTS and CORS origins are set (common.checks).
 # Stays in the foreground; Ctrl-C (or SIGTERM) stops everything it started. A service that dies
 # is restarted after RESTART_DELAY_SECONDS; one that keeps dying stops the whole stack.
 #
@@ -24,6 +27,7 @@ NGINX=${NGINX:-$(command -v nginx)}
 ensure_venv
 ensure_env_file
 load_env_file
+export MEDIA_HANDLER_ENV=${MEDIA_HANDLER_ENV:-development}
 resolve_media_root
 # Behind the gateway: links on the client's host, one trusted proxy, file bytes sent by nginx.
 export USE_X_FORWARDED_HOST=true TRUSTED_PROXY_COUNT=1 USE_X_ACCEL_REDIRECT=true
@@ -114,9 +118,13 @@ done
 [ "$ready" = 1 ] || die "/health did not answer 200 within ${READY_TIMEOUT_SECONDS}s (logs above)."
 
 lan=$(lan_address)
+stack="MEDIA_HANDLER_ENV=$MEDIA_HANDLER_ENV"
+if [ "$MEDIA_HANDLER_ENV" = development ]; then
+  stack="a development stack ($stack: generated secrets and any host or origin are accepted)"
+fi
 cat >&2 <<EOF
 
-  Media Handler is up.
+  Media Handler is up: $stack.
     gateway  http://localhost:$GATEWAY_PORT/            health: http://localhost:$GATEWAY_PORT/health
     ${lan:+phone    http://$lan:$GATEWAY_PORT/            (same Wi-Fi)}
     auth     http://127.0.0.1:$AUTH_PORT/api/auth/    (direct, this machine only)

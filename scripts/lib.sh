@@ -55,12 +55,14 @@ ensure_env_file() {
     return 0
   fi
   say "No $ENV_FILE: writing a development one with freshly generated secrets"
-  say "(SQLite databases, DEBUG off; every other variable and its default is in .env.example)"
+  say "(a development stack: SQLite databases, DEBUG off; every variable is in .env.example)"
   (
     umask 077
     {
       echo "# Development settings written by $(basename "$0") on $(date -u +%Y-%m-%dT%H:%MZ)."
       echo "# Private: these keys sign tokens and file URLs. All variables: .env.example."
+      echo "# Development: every host and browser origin is allowed (production refuses that)."
+      echo "MEDIA_HANDLER_ENV=development"
       for name in AUTH_SECRET_KEY BACKEND_SECRET_KEY JWT_SIGNING_KEY FILE_URL_SIGNING_KEY; do
         printf '%s=%s\n' "$name" \
           "$("$VENV/bin/python" -c 'import secrets; print(secrets.token_urlsafe(48))')"
@@ -70,24 +72,16 @@ ensure_env_file() {
   mv "$ENV_FILE.tmp" "$ENV_FILE"
 }
 
-# Exports the .env's variables, the environment winning (as django-environ does in the services),
-# so the scripts render the gateway with the same MEDIA_ROOT and MAX_UPLOAD_SIZE the services use.
+# Exports the .env's variables that the environment does not set (the environment wins, as in
+# the services), parsed once by django-environ, the services' own reader: the scripts render the
+# gateway with the same MEDIA_ROOT and MAX_UPLOAD_SIZE the services use.
 load_env_file() {
-  local line key value
+  local exports
   [ -f "$ENV_FILE" ] || return 0
-  while IFS= read -r line || [ -n "$line" ]; do
-    line=${line#"${line%%[![:space:]]*}"}
-    line=${line#export }
-    [[ $line =~ ^([A-Za-z_][A-Za-z0-9_]*)=(.*)$ ]] || continue
-    key=${BASH_REMATCH[1]}
-    value=${BASH_REMATCH[2]}
-    if [[ $value =~ ^\"(.*)\"$ || $value =~ ^\'(.*)\'$ ]]; then
-      value=${BASH_REMATCH[1]}
-    fi
-    if [ -z "${!key+set}" ]; then
-      export "$key=$value"
-    fi
-  done <"$ENV_FILE"
+  [ -x "$VENV/bin/python" ] ||
+    die "reading $ENV_FILE needs the virtual environment $VENV: run make venv (or ./run_with_gateway.sh) first."
+  exports=$("$VENV/bin/python" -m common.env_file "$ENV_FILE") || die "could not read $ENV_FILE (above)."
+  eval "$exports"
 }
 
 # MEDIA_ROOT as the media service will see it, absolute (nginx aliases the same directory).

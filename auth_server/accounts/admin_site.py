@@ -7,7 +7,7 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from accounts.throttling import LoginAddressThrottle, LoginFailureThrottle
-from common.exceptions import error_body
+from common.exception_handler import error_body
 
 
 class AdminSite(admin.AdminSite):
@@ -15,7 +15,8 @@ class AdminSite(admin.AdminSite):
         if request.method != "POST":
             return super().login(request, extra_context)
         for throttle in (LoginAddressThrottle(), LoginFailureThrottle()):
-            if not throttle.allow_request(request, None):
+            # The throttles read only META and the form's body, which a Django request has.
+            if not throttle.allow_request(request, None):  # type: ignore[arg-type]
                 wait = math.ceil(throttle.wait() or 1)
                 message = f"Too many sign-in attempts; try again in {wait} seconds."
                 return JsonResponse(

@@ -1,3 +1,5 @@
+from typing import ClassVar
+
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.validators import RegexValidator
 from django.db import models
@@ -32,7 +34,7 @@ def normalize_phone_number(value: str | None) -> str | None:
     return value or None
 
 
-class AccountManager(UserManager):
+class AccountManager(UserManager["User"]):
     def get_by_natural_key(self, username):
         # Usernames are unique case-insensitively, so they are looked up that way too.
         return self.get(username__iexact=username)
@@ -61,7 +63,7 @@ class User(AbstractUser):
         error_messages={"unique": "A user with that phone number already exists."},
     )
 
-    objects = AccountManager()
+    objects: ClassVar[AccountManager] = AccountManager()
 
     REQUIRED_FIELDS = ["email"]
 

@@ -1,3 +1,5 @@
+from django.db.models import QuerySet
+
 from accounts.models import User
 
 
@@ -15,15 +17,20 @@ def user_by_login_identifier(*, identifier: str) -> User | None:
 
 
 def username_taken(*, username: str, exclude_pk: int | None = None) -> bool:
-    return User.objects.filter(username__iexact=username).exclude(pk=exclude_pk).exists()
+    return _other_users(exclude_pk).filter(username__iexact=username).exists()
 
 
 def email_taken(*, email: str, exclude_pk: int | None = None) -> bool:
-    return User.objects.filter(email__iexact=email).exclude(pk=exclude_pk).exists()
+    return _other_users(exclude_pk).filter(email__iexact=email).exists()
 
 
 def phone_number_taken(*, phone_number: str, exclude_pk: int | None = None) -> bool:
-    return User.objects.filter(phone_number=phone_number).exclude(pk=exclude_pk).exists()
+    return _other_users(exclude_pk).filter(phone_number=phone_number).exists()
+
+
+def _other_users(exclude_pk: int | None) -> QuerySet[User]:
+    users = User.objects.all()
+    return users if exclude_pk is None else users.exclude(pk=exclude_pk)
 
 
 def _is_utf8(text: str) -> bool:

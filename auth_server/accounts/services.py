@@ -18,7 +18,7 @@ from accounts.tokens import (
     jwt_setting,
     verified_claims_ignoring_expiry,
 )
-from common.exceptions import ServiceError
+from common.exceptions import ApplicationError
 
 PROFILE_FIELDS = ("username", "email", "first_name", "last_name", "phone_number")
 _NOT_USERNAME_CHARACTERS = re.compile(r"[^\w.+-]")
@@ -37,7 +37,7 @@ def user_create(
 ) -> User:
     """A new account. Email, username and phone number must be free (case-insensitively for the
     first two); without a username, one is derived from the email's local part. The password goes
-    through Django's validators. Raises ValidationError naming every field at fault."""
+    through Django's validators. Raises ApplicationError naming every field at fault."""
     user = User(
         username=username or _username_from_email(email),
         email=email,
@@ -60,12 +60,14 @@ def user_create(
             user.username = _username_from_email(user.email)
             continue
         return user
-    raise ValidationError({"username": ["Could not find a free username; please choose one."]})
+    raise ApplicationError(
+        "Could not find a free username; please choose one.", code="invalid", field="username"
+    )
 
 
 def user_update(*, user: User, data: dict[str, Any]) -> User:
     """The profile fields in `data` applied to `user` (never the password or the flags), with the
-    same rules as at registration. Raises ValidationError naming every field at fault."""
+    same rules as at registration. Raises ApplicationError naming every field at fault."""
     changed = [field for field in PROFILE_FIELDS if field in data]
     for field in changed:
         value = data[field]
@@ -116,11 +118,11 @@ def tokens_refresh(*, refresh: str) -> dict[str, str]:
 def refresh_token_revoke(*, refresh: str) -> None:
     """Revokes a refresh token on possession (RFC 7009): whoever holds it may end it. Revoking an
     expired or already revoked token is a no-op; a token that is not one of our refresh tokens
-    is a ServiceError."""
+    is an ApplicationError."""
     try:
         claims = verified_claims_ignoring_expiry(refresh, token_type=RefreshToken.token_type)
     except TokenError as exc:
-        raise ServiceError(
+        raise ApplicationError(
             f"The refresh token was refused ({_reason(exc)}).", code="token_not_valid"
         ) from exc
     if datetime_from_epoch(claims["exp"]) <= aware_utcnow():
@@ -143,12 +145,12 @@ def refresh_tokens_revoke_all(*, user_id: int) -> int:
 def user_logout(*, refresh: str | None, access: str | None) -> None:
     """Logout without ever answering 401: the refresh token given is revoked; with none, a
     genuine access token (expired or not) revokes all of its user's refresh tokens. With
-    nothing usable, a ServiceError (400)."""
+    nothing usable, an ApplicationError (400)."""
     if refresh:
         refresh_token_revoke(refresh=refresh)
         return
     if not access:
-        raise ServiceError(
+        raise ApplicationError(
             "Nothing to log out: send the refresh token, or the access token in the "
             "Authorization header.",
             code="logout_without_token",
@@ -156,7 +158,7 @@ def user_logout(*, refresh: str | None, access: str | None) -> None:
     try:
         claims = verified_claims_ignoring_expiry(access, token_type=AccessToken.token_type)
     except TokenError as exc:
-        raise ServiceError(
+        raise ApplicationError(
             f"The access token was refused ({_reason(exc)}).", code="token_not_valid"
         ) from exc
     refresh_tokens_revoke_all(user_id=claims[jwt_setting("USER_ID_CLAIM")])
@@ -183,7 +185,9 @@ def _validate(user: User, *, password: str | None = None) -> None:
         except ValidationError as exc:
             errors["password"] = exc.messages
     if errors:
-        raise ValidationError(errors)
+        raise ApplicationError(
+            "The account's details were refused.", code="invalid", field_errors=errors
+        )
 
 
 def _username_from_email(email: str) -> str:

@@ -5,7 +5,7 @@ import hashlib
 import math
 from collections.abc import Mapping
 
-from rest_framework.settings import api_settings
+from django.conf import settings
 from rest_framework.throttling import SimpleRateThrottle
 
 from accounts.selectors import user_by_login_identifier
@@ -13,10 +13,15 @@ from accounts.selectors import user_by_login_identifier
 
 class _RateThrottle(SimpleRateThrottle):
     cache_format = "throttle_%(scope)s_%(ident)s"
+    scope: str
+    # Set by SimpleRateThrottle.__init__ from the rate (undeclared in DRF's type stubs).
+    num_requests: int
+    duration: int
 
     def get_rate(self) -> str | None:
         # DRF binds THROTTLE_RATES at import; read them now, so the setting is the one in force.
-        return api_settings.DEFAULT_THROTTLE_RATES[self.scope]
+        rates: dict[str, str | None] = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
+        return rates[self.scope]
 
     def wait(self) -> float | None:
         # Retry-After is whole seconds: round up, so that retrying then is never early.

@@ -9,5 +9,7 @@ DATABASES = {
         env, name="media_handler_auth", sqlite_path=BASE_DIR / "test.sqlite3"
     )
 }
+# A test run: the start-up check for production settings stays quiet (common.checks).
+MEDIA_HANDLER_ENV = "test"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

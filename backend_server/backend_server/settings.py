@@ -1,5 +1,4 @@
-"""Media service settings. Everything comes from the environment or the repo-root `.env`
-(see `.env.example`); with neither, development defaults apply (SQLite, generated secrets).
+"""Media service settings: the shared base (common.base_settings), plus this service's own.
 
 This service has no user table: it trusts the access token alone (media_handler.authentication).
 """
@@ -7,30 +6,24 @@ This service has no user table: it trusts the access token alone (media_handler.
 from pathlib import Path
 
 from common import settings as shared
+from common.base_settings import *  # noqa: F403 -- the shared base, extended below
+from common.base_settings import (
+    CACHE_DIR,
+    INSTALLED_APPS,
+    REPO_ROOT,
+    REST_FRAMEWORK,
+    SPECTACULAR_SETTINGS,
+    env,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-REPO_ROOT = BASE_DIR.parent
-env = shared.read_env(REPO_ROOT)
 
 SERVICE_NAME = "media"
 SECRET_KEY = shared.secret(env, REPO_ROOT, "BACKEND_SECRET_KEY")
-DEBUG = env.bool("DEBUG", default=False)
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["*"])
-USE_X_FORWARDED_HOST = env.bool("USE_X_FORWARDED_HOST", default=False)
-if env.bool("TRUST_X_FORWARDED_PROTO", default=False):
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
-INSTALLED_APPS = [
-    # Only because simplejwt imports its models; media_handler.db_routers keeps its tables out.
-    "django.contrib.auth",
-    "django.contrib.contenttypes",
-    "django.contrib.staticfiles",
-    "corsheaders",
-    "rest_framework",
-    "django_filters",
-    "drf_spectacular",
-    "media_handler",
-]
+# django.contrib.auth (in the base) only because simplejwt imports its models;
+# media_handler.db_routers keeps its tables out.
+INSTALLED_APPS = [*INSTALLED_APPS, "django_filters", "media_handler"]
 
 MIDDLEWARE = [
     "common.request_id.RequestIdMiddleware",
@@ -56,17 +49,8 @@ DATABASES = {
     "default": shared.database_config(env, prefix="BACKEND", sqlite_path=BASE_DIR / "db.sqlite3")
 }
 DATABASE_ROUTERS = ["media_handler.db_routers.NoUserTablesRouter"]
-DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-CACHES = shared.cache_config(
-    env,
-    key_prefix="media",
-    directory=Path(env.str("CACHE_DIR", default=str(REPO_ROOT / "var" / "cache"))) / "media",
-)
+CACHES = shared.cache_config(env, key_prefix="media", directory=CACHE_DIR / "media")
 
-LANGUAGE_CODE = "en-us"
-TIME_ZONE = "UTC"
-USE_I18N = True
-USE_TZ = True
 STATIC_URL = "/api/media/static/"
 STATIC_ROOT = REPO_ROOT / "var" / "static" / "media"
 
@@ -88,47 +72,24 @@ USE_X_ACCEL_REDIRECT = env.bool("USE_X_ACCEL_REDIRECT", default=False)
 X_ACCEL_REDIRECT_PREFIX = env.str("X_ACCEL_REDIRECT_PREFIX", default="/_protected_media/")
 ORPHAN_GRACE_SECONDS = env.int("ORPHAN_GRACE_SECONDS", default=3600)
 # Lists count exactly up to this many rows per request; past it, the exact count is cached
-# for PAGINATION_COUNT_CACHE_SECONDS (see media_handler.pagination). Counting 10 000 rows on
-# every page cost more than the rest of the page (docs/performance.md).
+# for PAGINATION_COUNT_CACHE_SECONDS (see media_handler.pagination and docs/performance.md).
 PAGINATION_EXACT_COUNT_LIMIT = env.int("PAGINATION_EXACT_COUNT_LIMIT", default=1_000)
 PAGINATION_COUNT_CACHE_SECONDS = env.int("PAGINATION_COUNT_CACHE_SECONDS", default=60)
 # Rendered list pages are served again until their owner writes (media_handler.page_cache).
 LIST_PAGE_CACHE = env.bool("LIST_PAGE_CACHE", default=True)
 
 REST_FRAMEWORK = {
+    **REST_FRAMEWORK,
     "DEFAULT_AUTHENTICATION_CLASSES": ["media_handler.authentication.StatelessJWTAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
         "common.parsers.JSONParser",
         "rest_framework.parsers.FormParser",
         "common.parsers.MultiPartParser",
     ],
-    "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.SearchFilter",
-        "rest_framework.filters.OrderingFilter",
-    ],
     "DEFAULT_PAGINATION_CLASS": "media_handler.pagination.PageNumberPagination",
-    "EXCEPTION_HANDLER": "common.exceptions.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "NUM_PROXIES": env.int("TRUSTED_PROXY_COUNT", default=0),
-    "UNAUTHENTICATED_USER": None,
 }
-SIMPLE_JWT = shared.simple_jwt(env, REPO_ROOT)
 SPECTACULAR_SETTINGS = {
+    **SPECTACULAR_SETTINGS,
     "TITLE": "Media Handler: media service",
-    "VERSION": "1.0.0",
-    "SERVE_INCLUDE_SCHEMA": False,
-    "COMPONENT_SPLIT_REQUEST": True,
-    # The schema and its Swagger UI are public; every operation in them says what it needs.
-    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
-    "SERVE_AUTHENTICATION": [],
     "PREPROCESSING_HOOKS": ["media_handler.schema.drop_slashless_alias"],
 }
-
-# Configured origins; every origin while none is configured (development).
-CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
-CORS_ALLOW_ALL_ORIGINS = env.bool("CORS_ALLOW_ALL_ORIGINS", default=not CORS_ALLOWED_ORIGINS)
-CORS_EXPOSE_HEADERS = shared.CORS_EXPOSE_HEADERS
-LOGGING = shared.logging_config(env)

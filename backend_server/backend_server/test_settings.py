@@ -7,6 +7,8 @@ from pathlib import Path
 from .settings import *  # noqa: F403 -- the test settings are the real ones, adjusted
 from .settings import BASE_DIR, env, shared
 
+# A test run: the start-up check for production settings stays quiet (common.checks).
+MEDIA_HANDLER_ENV = "test"
 DATABASES = {
     "default": shared.test_database_config(
         env, name="media_handler_media", sqlite_path=BASE_DIR / "test.sqlite3"

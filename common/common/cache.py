@@ -1,7 +1,7 @@
 """Django's Redis cache backend, keeping one Redis client per connection pool.
 
-Django builds a new `redis.Redis` for every cache call, and its constructor copies some 170
-response callbacks: about 60 µs here, as much as the round trip to Redis itself. A client is
+Django builds a new `redis.Redis` for every cache call, and its constructor copies every
+response callback: as slow as the round trip to Redis itself (docs/performance.md). A client is
 thread-safe and only wraps the (already shared) pool, so one per pool is enough.
 """
 

@@ -1,5 +1,5 @@
-"""Settings readers both services use, so the token contract and the configuration conventions
-cannot drift apart between them. Each service's settings.py calls these with its own prefix."""
+"""Settings readers: the pieces of configuration each service reads with its own names (its
+database prefix, cache key prefix, secrets). `common.base_settings` holds what both share."""
 
 import hashlib
 import json
@@ -21,10 +21,18 @@ DEV_SECRET_NAMES = (
 
 def read_env(repo_root: Path) -> environ.Env:
     """The environment, completed by `<repo>/.env` when there is one (the environment wins)."""
-    env_file = Path(os.environ.get("ENV_FILE", repo_root / ".env"))
+    env_file = env_file_path(repo_root)
     if env_file.is_file():
         environ.Env.read_env(env_file, overwrite=False)
     return environ.Env()
+
+
+def env_file_path(repo_root: Path) -> Path:
+    return Path(os.environ.get("ENV_FILE", repo_root / ".env"))
+
+
+def dev_secrets_path(repo_root: Path) -> Path:
+    return Path(os.environ.get("DEV_SECRETS_FILE", repo_root / ".dev-secrets.json"))
 
 
 def dev_secret(repo_root: Path, name: str) -> str:
@@ -34,7 +42,7 @@ def dev_secret(repo_root: Path, name: str) -> str:
     tokens with one key that both services share. The file is created atomically (link, not
     write-in-place) because both services may start at the same moment.
     """
-    path = Path(os.environ.get("DEV_SECRETS_FILE", repo_root / ".dev-secrets.json"))
+    path = dev_secrets_path(repo_root)
     if not path.exists():
         generated = {secret: secrets.token_urlsafe(48) for secret in DEV_SECRET_NAMES}
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -158,28 +166,4 @@ def simple_jwt(env: environ.Env, repo_root: Path) -> dict:
         "USER_ID_CLAIM": "user_id",
         "TOKEN_TYPE_CLAIM": "token_type",
         "JTI_CLAIM": "jti",
-    }
-
-
-# Headers a browser client may read from our answers (CORS).
-CORS_EXPOSE_HEADERS = ["Retry-After", "X-Request-ID", "Content-Range", "Content-Disposition"]
-
-
-def logging_config(env: environ.Env) -> dict:
-    """Plain lines on stderr, each carrying the request id the gateway (or we) assigned."""
-    return {
-        "version": 1,
-        "disable_existing_loggers": False,
-        "filters": {"request_id": {"()": "common.request_id.RequestIdLogFilter"}},
-        "formatters": {
-            "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}
-        },
-        "handlers": {
-            "stderr": {
-                "class": "logging.StreamHandler",
-                "formatter": "plain",
-                "filters": ["request_id"],
-            }
-        },
-        "root": {"handlers": ["stderr"], "level": env.str("LOG_LEVEL", default="INFO")},
     }

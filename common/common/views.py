@@ -10,7 +10,7 @@ from django.db import DatabaseError, connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 
-from common.exceptions import error_body
+from common.exception_handler import error_body
 
 logger = logging.getLogger(__name__)
 

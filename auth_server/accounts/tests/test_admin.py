@@ -3,7 +3,7 @@ from django.test import Client
 
 from accounts.models import User
 from accounts.tests.factories import UserFactory
-from accounts.tests.helpers import assert_status
+from common.testing import assert_status
 
 ADMIN = "/api/auth/admin/"
 

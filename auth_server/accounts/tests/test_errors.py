@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from accounts.tests.helpers import assert_status
+from common.testing import assert_status
 
 pytestmark = pytest.mark.django_db
 

@@ -10,9 +10,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from django.conf import settings as django_settings
 
-from accounts.tests.helpers import assert_status
 from accounts.tokens import jwk_thumbprint
 from common import settings as shared
+from common.testing import assert_status
 
 JWKS = "/api/auth/.well-known/jwks.json"
 LOGIN = "/api/auth/login/"

@@ -2,8 +2,8 @@ import pytest
 
 from accounts.selectors import user_by_login_identifier
 from accounts.tests.factories import UserFactory
-from accounts.tests.helpers import assert_status
 from accounts.tokens import AccessToken, RefreshToken
+from common.testing import assert_status
 
 URL = "/api/auth/login/"
 

@@ -2,8 +2,8 @@ import pytest
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 
 from accounts.tests.factories import UserFactory
-from accounts.tests.helpers import assert_status
 from accounts.tokens import RefreshToken
+from common.testing import assert_status
 
 URL = "/api/auth/logout/"
 REFRESH = "/api/auth/refresh/"

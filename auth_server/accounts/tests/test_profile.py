@@ -1,7 +1,7 @@
 import pytest
 
 from accounts.tests.factories import UserFactory
-from accounts.tests.helpers import assert_status
+from common.testing import assert_status
 
 URL = "/api/auth/profile/"
 

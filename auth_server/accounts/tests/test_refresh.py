@@ -2,8 +2,8 @@ import pytest
 
 from accounts.models import User
 from accounts.services import refresh_token_revoke
-from accounts.tests.helpers import assert_status
 from accounts.tokens import AccessToken, RefreshToken
+from common.testing import assert_status
 
 PATHS = ["/api/auth/token/refresh/", "/api/auth/refresh/"]
 PROFILE = "/api/auth/profile/"

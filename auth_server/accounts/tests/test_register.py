@@ -2,8 +2,8 @@ import pytest
 
 from accounts.models import User
 from accounts.tests.factories import UserFactory
-from accounts.tests.helpers import assert_status
 from accounts.tokens import AccessToken, RefreshToken
+from common.testing import assert_status
 
 URL = "/api/auth/register/"
 SEED_EXAMPLE = {
@@ -164,6 +164,7 @@ def test_duplicate_phone_number_is_400_naming_phone_number(post_json):
         ("short1", "too short"),
         ("84736251903", "entirely numeric"),
         ("jane@example.com", "too similar"),
+        ("password", "too common"),
     ],
 )
 def test_weak_password_is_400_naming_password(post_json, password, complaint):

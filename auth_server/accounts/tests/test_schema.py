@@ -2,7 +2,7 @@ import pytest
 import yaml
 from django.core.management import call_command
 
-from accounts.tests.helpers import assert_status
+from common.testing import assert_status
 
 pytestmark = pytest.mark.django_db
 

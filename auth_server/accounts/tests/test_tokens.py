@@ -6,8 +6,8 @@ from datetime import timedelta
 import jwt
 import pytest
 
-from accounts.tests.helpers import assert_status
 from accounts.tokens import AccessToken, RefreshToken
+from common.testing import assert_status
 
 LOGIN = "/api/auth/login/"
 PROFILE = "/api/auth/profile/"

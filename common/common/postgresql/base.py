@@ -1,11 +1,11 @@
 """Django's PostgreSQL backend with a health check that needs no round trip.
 
 With CONN_HEALTH_CHECKS, Django sends `SELECT 1` before the first query of every request that
-reuses a connection: under load a tenth of a list request's time, spent waiting for PostgreSQL
-to answer. An idle connection has nothing to read, so a readable socket means the server said
-goodbye (a restart, a terminated backend, an idle timeout) or closed it: polling the socket
-catches what `SELECT 1` catches after a restart, without asking the server. A connection idle
-for a while is still asked.
+reuses a connection: a round trip to PostgreSQL per request (its cost: docs/performance.md).
+An idle connection has nothing to read, so a readable socket means the server said goodbye (a
+restart, a terminated backend, an idle timeout) or closed it: polling the socket catches what
+`SELECT 1` catches after a restart, without asking the server. A connection idle for a while is
+still asked.
 """
 
 import select
@@ -31,6 +31,6 @@ class DatabaseWrapper(base.DatabaseWrapper):
         try:
             poller = select.poll()
             poller.register(connection.fileno(), select.POLLIN | select.POLLERR | select.POLLHUP)
-        except (OSError, ValueError, base.Database.Error):
+        except (OSError, ValueError, self.Database.Error):
             return False
         return not poller.poll(0)

@@ -1,4 +1,4 @@
-"""The settings readers in `common.settings`, as the running services use them."""
+"""The settings readers in `common.settings`, as the services' settings call them."""
 
 import multiprocessing
 
@@ -38,30 +38,6 @@ def test_with_redis_url_the_cache_is_redis(tmp_path, monkeypatch):
 
     assert config["default"]["BACKEND"] == "common.cache.RedisCache"
     assert config["default"]["LOCATION"] == "redis://127.0.0.1:6379/9"
-
-
-def test_redis_cache_is_shared_between_workers(tmp_path, monkeypatch):
-    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/9")
-    config = shared.cache_config(environ.Env(), key_prefix="auth-shared-test", directory=tmp_path)
-    cache = CacheHandler(config).create_connection("default")
-    cache.delete("throttle_login_jane")
-
-    write_in_another_process(config, "throttle_login_jane", ["attempt"])
-
-    assert cache.get("throttle_login_jane") == ["attempt"]
-    cache.delete("throttle_login_jane")
-
-
-def test_redis_cache_reuses_one_client_for_every_call(tmp_path, monkeypatch):
-    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/9")
-    config = shared.cache_config(environ.Env(), key_prefix="auth-shared-test", directory=tmp_path)
-    cache = CacheHandler(config).create_connection("default")
-
-    cache.set("reused", 1)
-    assert cache.incr("reused") == 2
-    assert cache.get("reused") == 2
-    assert cache._cache.get_client() is cache._cache.get_client(write=True)
-    cache.delete("reused")
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,87 @@
+"""The settings both services start from (cookiecutter-django's `base.py`): each service's
+settings.py star-imports this module, then adds its own (its name, secret key, apps, database,
+cache, URLs).
+
+Everything comes from the environment or the repo-root `.env` (`.env.example` documents every
+variable); with neither, development defaults apply (SQLite, generated secrets, every host and
+origin allowed), and the start-up check in `common.checks` refuses them in production.
+"""
+
+from pathlib import Path
+
+from common import settings as shared
+
+# common/ is installed in editable mode from the checkout (requirements.txt): its root is here.
+REPO_ROOT = Path(__file__).resolve().parents[2]
+env = shared.read_env(REPO_ROOT)
+
+# `production` unless declared otherwise: the run scripts and docker-compose declare
+# `development`, the test settings `test` (see common.checks).
+MEDIA_HANDLER_ENV = env.str("MEDIA_HANDLER_ENV", default="production")
+DEBUG = env.bool("DEBUG", default=False)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["*"])
+USE_X_FORWARDED_HOST = env.bool("USE_X_FORWARDED_HOST", default=False)
+if env.bool("TRUST_X_FORWARDED_PROTO", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Where the secrets missing from the environment are generated (development only).
+DEV_SECRETS_FILE = shared.dev_secrets_path(REPO_ROOT)
+
+# Each service adds its own apps to these.
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.staticfiles",
+    "corsheaders",
+    "rest_framework",
+    "drf_spectacular",
+    "common.apps.CommonConfig",
+]
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+TIME_ZONE = "UTC"
+USE_TZ = True
+# The throttle and count cache every worker shares when REDIS_URL is unset (one folder per service).
+CACHE_DIR = Path(env.str("CACHE_DIR", default=str(REPO_ROOT / "var" / "cache")))
+
+REST_FRAMEWORK = {
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["common.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "common.exception_handler.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "NUM_PROXIES": env.int("TRUSTED_PROXY_COUNT", default=0),
+    "UNAUTHENTICATED_USER": None,
+}
+SIMPLE_JWT = shared.simple_jwt(env, REPO_ROOT)
+SPECTACULAR_SETTINGS = {
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    # The schema and its Swagger UI are public: a stale Bearer header must not make them 401,
+    # and every operation in them says what it needs.
+    "SERVE_AUTHENTICATION": [],
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+}
+
+# Configured origins; every origin while none is configured (development).
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+CORS_ALLOW_ALL_ORIGINS = env.bool("CORS_ALLOW_ALL_ORIGINS", default=not CORS_ALLOWED_ORIGINS)
+# Headers a browser client may read from our answers.
+CORS_EXPOSE_HEADERS = ["Retry-After", "X-Request-ID", "Content-Range", "Content-Disposition"]
+
+# Plain lines on stderr, each carrying the request id the gateway (or we) assigned.
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "common.request_id.RequestIdLogFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}
+    },
+    "handlers": {
+        "stderr": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["request_id"],
+        }
+    },
+    "root": {"handlers": ["stderr"], "level": env.str("LOG_LEVEL", default="INFO")},
+}
