@@ -27,6 +27,7 @@ AUTH_PORT=${AUTH_PORT:-8000}
 MEDIA_PORT=${MEDIA_PORT:-8001}
 LOCAL_BIND_HOST=${LOCAL_BIND_HOST:-127.0.0.1}
 export PYTHONUNBUFFERED=1
+export JOB_QUEUE_DIR=${JOB_QUEUE_DIR:-$repo/var/jobs}
 
 require_free_ports "$AUTH_PORT" "$MEDIA_PORT"
 migrate_databases
@@ -37,7 +38,7 @@ shutdown() {
   local status=$?
   trap - EXIT INT TERM
   if [ ${#pids[@]} -gt 0 ]; then
-    say "Stopping both development servers"
+    say "Stopping both development servers and the job worker"
     stop_processes "${pids[@]}"
   fi
   wait_ports_closed "$AUTH_PORT" "$MEDIA_PORT" && say "Stopped; ports $AUTH_PORT and $MEDIA_PORT are free"
@@ -51,16 +52,21 @@ trap 'exit 143' TERM
 pids+=($!)
 "$VENV/bin/python" backend_server/manage.py runserver "$LOCAL_BIND_HOST:$MEDIA_PORT" &
 pids+=($!)
+# The media service's job worker (derivatives, clean-ups); no auto-reload: restart after a change.
+"$VENV/bin/celery" --workdir backend_server -A backend_server worker --queues media \
+  --concurrency "${JOB_WORKER_CONCURRENCY:-2}" --loglevel INFO --without-gossip --without-mingle &
+pids+=($!)
 
 cat >&2 <<EOF
 
   Development servers (auto-reload; MEDIA_HANDLER_ENV=$MEDIA_HANDLER_ENV):
     auth   http://$LOCAL_BIND_HOST:$AUTH_PORT/api/auth/
     media  http://$LOCAL_BIND_HOST:$MEDIA_PORT/api/media/
-  Ctrl-C stops both.
+    jobs   the media service's worker (celery; restart the script after changing a task)
+  Ctrl-C stops all three.
 
 EOF
 
-# Either server exiting (a crash the reloader cannot survive) stops the other.
+# Any of them exiting (a crash the reloader cannot survive) stops the others.
 wait -n || true
 die "a development server exited; stopping the other."

@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # The whole stack from a clean clone, as a development stack: venv and pinned requirements, a
-# development .env when there is none, migrations, both services under gunicorn on 127.0.0.1 and
-# the nginx gateway on :3000. MEDIA_HANDLER_ENV defaults to `development` here (generated secrets,
+# development .env when there is none, migrations, both services under gunicorn on 127.0.0.1, the
+# media service's job worker (Celery) and the nginx gateway on :3000. MEDIA_HANDLER_ENV defaults to `development` here (generated secrets,
 # every host and origin allowed); with MEDIA_HANDLER_ENV=production the services refuse to start
 # until real secrets, ALLOWED_HOSTS and CORS origins are set (common.checks).
 # Stays in the foreground; Ctrl-C (or SIGTERM) stops everything it started. A service that dies
 # is restarted after RESTART_DELAY_SECONDS; one that keeps dying stops the whole stack.
 #
 # Environment (all optional): GATEWAY_PORT=3000 AUTH_PORT=8000 MEDIA_PORT=8001, VAR_DIR=./var
-# (pid files, rendered nginx config, logs), ENV_FILE=./.env, GUNICORN_WORKERS, GUNICORN_THREADS,
-# and everything in .env.example (the environment wins over .env).
+# (pid files, rendered nginx config, logs, the job queue's files), ENV_FILE=./.env,
+# GUNICORN_WORKERS, GUNICORN_THREADS, JOB_WORKER_CONCURRENCY, and everything in .env.example (the
+# environment wins over .env).
 set -o errexit -o nounset -o pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -42,6 +43,8 @@ run_dir=$VAR_DIR/run
 gateway_prefix=${GATEWAY_PREFIX:-$VAR_DIR/gateway}
 # The throttle and count cache every worker shares (unless REDIS_URL is set).
 export CACHE_DIR=${CACHE_DIR:-$VAR_DIR/cache}
+# The job queue's messages when REDIS_URL is unset (both services publish, the worker consumes).
+export JOB_QUEUE_DIR=${JOB_QUEUE_DIR:-$VAR_DIR/jobs}
 export PYTHONUNBUFFERED=1
 
 require_free_ports "$GATEWAY_PORT" "$AUTH_PORT" "$MEDIA_PORT"
@@ -63,6 +66,16 @@ start_service() {
   pids[$name]=$!
 }
 
+# The media service's job worker (backend_server/celery.py): derivatives, clean-ups, and what
+# the auth service asks of the media service. Its pid file is the Celery main process's.
+start_worker() {
+  "$VENV/bin/celery" --workdir backend_server -A backend_server worker \
+    --queues media --concurrency "${JOB_WORKER_CONCURRENCY:-2}" --loglevel INFO \
+    --without-gossip --without-mingle --hostname "media-jobs@%h:$MEDIA_PORT" \
+    --pidfile "$run_dir/worker.pid" &
+  pids[worker]=$!
+}
+
 start_gateway() {
   "$NGINX" -e stderr -p "$gateway_prefix" -c "$gateway_prefix/conf/nginx.conf" -g 'daemon off;' &
   pids[gateway]=$!
@@ -73,6 +86,7 @@ start() {
   case $1 in
     auth) start_service auth auth_server "$AUTH_PORT" ;;
     media) start_service media backend_server "$MEDIA_PORT" ;;
+    worker) start_worker ;;
     gateway) start_gateway ;;
   esac
 }
@@ -81,10 +95,10 @@ shutdown() {
   local status=$?
   trap - EXIT INT TERM
   if [ ${#pids[@]} -gt 0 ]; then
-    say "Stopping the gateway and both services"
+    say "Stopping the gateway, both services and the job worker"
     stop_processes "${pids[@]}"
   fi
-  rm -f "$run_dir"/{auth,media,gateway}.pid
+  rm -f "$run_dir"/{auth,media,worker,gateway}.pid
   if wait_ports_closed "$GATEWAY_PORT" "$AUTH_PORT" "$MEDIA_PORT"; then
     say "Stopped; ports $GATEWAY_PORT, $AUTH_PORT and $MEDIA_PORT are free"
   else
@@ -96,9 +110,10 @@ trap shutdown EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-say "Starting the auth service (:$AUTH_PORT), the media service (:$MEDIA_PORT), the gateway (:$GATEWAY_PORT)"
+say "Starting the auth service (:$AUTH_PORT), the media service (:$MEDIA_PORT) and its job worker, the gateway (:$GATEWAY_PORT)"
 start auth
 start media
+start worker
 
 # The gateway starts once both services listen (so its log opens without connection errors),
 # and the stack is ready when the gateway's /health says both answer.
@@ -129,12 +144,14 @@ cat >&2 <<EOF
     ${lan:+phone    http://$lan:$GATEWAY_PORT/            (same Wi-Fi)}
     auth     http://127.0.0.1:$AUTH_PORT/api/auth/    (direct, this machine only)
     media    http://127.0.0.1:$MEDIA_PORT/api/media/   (direct, this machine only)
+    jobs     one worker (celery, ${JOB_WORKER_CONCURRENCY:-2} processes) on ${CELERY_BROKER_URL:-${REDIS_URL:-files in $JOB_QUEUE_DIR}}
     media files in $MEDIA_ROOT; gateway access log $gateway_prefix/logs/access.log
   Ctrl-C stops everything.
 
 EOF
 
-# Supervise: restart a service that dies (the gateway reports it down meanwhile); give up when
+# Supervise: restart a service (or the worker) that dies (the gateway reports a service down
+# meanwhile); give up when
 # one dies five times within a minute, and stop everything when the gateway itself dies.
 declare -A first_restart=()
 while true; do

@@ -42,6 +42,23 @@ USE_TZ = True
 # The throttle and count cache every worker shares when REDIS_URL is unset (one folder per service).
 CACHE_DIR = Path(env.str("CACHE_DIR", default=str(REPO_ROOT / "var" / "cache")))
 
+# The job queue (Celery, read with the CELERY_ prefix): the media service's worker consumes it,
+# both services publish to it (common.messages). Redis, or files under JOB_QUEUE_DIR.
+JOB_QUEUE_DIR = Path(env.str("JOB_QUEUE_DIR", default=str(REPO_ROOT / "var" / "jobs")))
+CELERY_BROKER_URL, CELERY_BROKER_TRANSPORT_OPTIONS = shared.job_queue_broker(
+    env, directory=JOB_QUEUE_DIR
+)
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_DEFAULT_QUEUE = "media"
+# A job is acknowledged once it has run, so one whose worker died runs again (every task is
+# idempotent); a worker takes one job at a time, leaving the rest to the other workers.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Jobs report by writing to the database: no result backend.
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
 REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],

@@ -127,6 +127,22 @@ def cache_config(env: environ.Env, *, key_prefix: str, directory: Path) -> dict:
     return {"default": {**backend, "KEY_PREFIX": key_prefix}}
 
 
+def job_queue_broker(env: environ.Env, *, directory: Path) -> tuple[str, dict]:
+    """The job queue's broker URL and transport options: `CELERY_BROKER_URL`, else `REDIS_URL`,
+    else kombu's filesystem transport in `directory`, durable files that need no server (one
+    machine: development)."""
+    broker_url = env.str("CELERY_BROKER_URL", default="") or env.str("REDIS_URL", default="")
+    if broker_url:
+        return broker_url, {}
+    queue = str(directory / "queue")
+    return "filesystem://", {
+        "data_folder_in": queue,
+        "data_folder_out": queue,
+        "processed_folder": str(directory / "processed"),
+        "store_processed": False,
+    }
+
+
 def read_key(value: str) -> str:
     """A PEM key given inline (newlines may be written `\\n`) or as a path to a PEM file."""
     if not value:

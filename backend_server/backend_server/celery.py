@@ -1,0 +1,26 @@
+"""The media service's job queue (Celery): derivatives, clean-ups and the other service's
+requests (common.messages) run here, in `celery -A backend_server worker`, never in a request.
+
+Its settings are the CELERY_* values of backend_server.settings (common.settings.job_queue_config):
+Redis when REDIS_URL is set, else a server-less queue of files under JOB_QUEUE_DIR.
+"""
+
+import os
+from pathlib import Path
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend_server.settings")
+
+app = Celery("backend_server")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+
+@app.on_after_configure.connect
+def _make_queue_folders(sender: Celery, **kwargs) -> None:
+    # kombu's filesystem transport expects its folders to exist.
+    options = sender.conf.broker_transport_options or {}
+    for option in ("data_folder_in", "data_folder_out", "processed_folder"):
+        if options.get(option):
+            Path(options[option]).mkdir(parents=True, exist_ok=True)
