@@ -21,6 +21,6 @@ app.autodiscover_tasks()
 def _make_queue_folders(sender: Celery, **kwargs) -> None:
     # kombu's filesystem transport expects its folders to exist.
     options = sender.conf.broker_transport_options or {}
-    for option in ("data_folder_in", "data_folder_out", "processed_folder"):
+    for option in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
         if options.get(option):
             Path(options[option]).mkdir(parents=True, exist_ok=True)

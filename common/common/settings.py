@@ -140,6 +140,8 @@ def job_queue_broker(env: environ.Env, *, directory: Path) -> tuple[str, dict]:
         "data_folder_out": queue,
         "processed_folder": str(directory / "processed"),
         "store_processed": False,
+        # Its broadcast messages (worker control), which would land in the working directory.
+        "control_folder": str(directory / "control"),
     }
 
 

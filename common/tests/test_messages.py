@@ -20,6 +20,7 @@ def file_queue(settings, tmp_path):
         "data_folder_out": queue,
         "processed_folder": str(tmp_path / "processed"),
         "store_processed": False,
+        "control_folder": str(tmp_path / "control"),
     }
     messages._publisher.cache_clear()
     yield settings
