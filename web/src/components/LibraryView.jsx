@@ -31,7 +31,8 @@ export function LibraryView({ api, scope, viewing }) {
 
   const loadMore = useCallback(async () => {
     const current = source.current;
-    if (loading.current || current.done) return;
+    // The grid may ask before the first source exists (its effect runs before this view's).
+    if (!current || loading.current || current.done) return;
     loading.current = true;
     setState((old) => ({ ...old, loading: true, error: "" }));
     try {

@@ -29,7 +29,7 @@ export function MediaTile({ media, selected, selecting, onOpen, onToggle }) {
         data-media-id={media.id}
       >
         {placeholder && <img class="tile-placeholder" src={placeholder} alt="" aria-hidden="true" />}
-        {image && !broken ? (
+        {image && !broken && (
           <img
             class={`tile-image${loaded ? " is-loaded" : ""}`}
             src={image}
@@ -39,21 +39,21 @@ export function MediaTile({ media, selected, selecting, onOpen, onToggle }) {
             onLoad={() => setLoaded(true)}
             onError={() => setBroken(true)}
           />
-        ) : (
-          !placeholder && (
-            <span class="tile-kind">
-              <Icon name={kind} size={32} />
-              <span class="tile-name">{media.name}</span>
-            </span>
-          )
-        )}
-        {media.type !== "image" && (
-          <span class="tile-badge">
-            <Icon name={kind} size={14} />
-            {formatDuration(media.duration)}
-          </span>
         )}
       </button>
+      {/* Drawn over the button, outside it: its name stays just "Open <name>". */}
+      {(!image || broken) && !placeholder && (
+        <span class="tile-kind" aria-hidden="true">
+          <Icon name={kind} size={32} />
+          <span class="tile-name">{media.name}</span>
+        </span>
+      )}
+      {media.type !== "image" && (
+        <span class="tile-badge" aria-hidden="true">
+          <Icon name={kind} size={14} />
+          {formatDuration(media.duration)}
+        </span>
+      )}
       <label class="tile-check">
         <input type="checkbox" checked={selected} onChange={onToggle} aria-label={`Select ${media.name}`} />
         <span class="tile-check-mark" aria-hidden="true">

@@ -29,7 +29,9 @@ export function Viewer({ api, items, index, trash, onNavigate, onClose, onChange
   useEffect(() => {
     setMedia(listed);
     let current = true;
-    if (!trash) {
+    // A new signed URL only when the listed one is about to expire: swapping the source of a
+    // playing video would start it again.
+    if (!trash && expiresSoon(listed.file)) {
       api.getMedia(listed.id).then((fresh) => current && setMedia(fresh), () => {});
     }
     return () => {
@@ -149,6 +151,14 @@ export function Viewer({ api, items, index, trash, onNavigate, onClose, onChange
       )}
     </dialog>
   );
+}
+
+const URL_MARGIN_SECONDS = 300;
+
+export function expiresSoon(url) {
+  if (!url) return false;
+  const expires = Number(new URL(url, location.href).searchParams.get("expires"));
+  return !expires || expires * 1000 - Date.now() < URL_MARGIN_SECONDS * 1000;
 }
 
 function Stage({ media }) {
