@@ -56,12 +56,10 @@ export function AppShell({ api, user, screen, route, onUserChange }) {
           </button>
           <input
             ref={picker}
-            class="visually-hidden"
+            hidden
             type="file"
             multiple
             accept="image/*,video/*,audio/*"
-            tabIndex={-1}
-            aria-label="Choose files to upload"
             onChange={(event) => {
               addFiles([...event.currentTarget.files]);
               event.currentTarget.value = "";

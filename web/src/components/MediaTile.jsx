@@ -20,7 +20,7 @@ export function MediaTile({ media, selected, selecting, onOpen, onToggle }) {
   const kind = media.type === "video" ? "video" : media.type === "audio" ? "audio" : "photo";
 
   return (
-    <div class={`tile tile-${media.type}${selected ? " is-selected" : ""}${selecting ? " is-selecting" : ""}`}>
+    <div class={`tile kind-${media.type}${selected ? " is-selected" : ""}${selecting ? " is-selecting" : ""}`}>
       <button
         type="button"
         class="tile-open"
@@ -31,7 +31,7 @@ export function MediaTile({ media, selected, selecting, onOpen, onToggle }) {
         {placeholder && <img class="tile-placeholder" src={placeholder} alt="" aria-hidden="true" />}
         {image && !broken && (
           <img
-            class={`tile-image${loaded ? " is-loaded" : ""}`}
+            class={`tile-picture${loaded ? " is-loaded" : ""}`}
             src={image}
             alt=""
             loading="lazy"
