@@ -17,7 +17,8 @@ DROP_FILES = """([selector, files]) => {
   }
   const target = document.querySelector(selector);
   for (const type of ["dragenter", "dragover", "drop"]) {
-    target.dispatchEvent(new DragEvent(type, { bubbles: true, cancelable: true, dataTransfer: transfer }));
+    const init = { bubbles: true, cancelable: true, dataTransfer: transfer };
+    target.dispatchEvent(new DragEvent(type, init));
   }
 }"""
 
@@ -36,7 +37,9 @@ class WebApp:
 
     def _console(self, message) -> None:
         text = message.text
-        if message.type == "error" and ("Content Security Policy" in text or "Trusted Type" in text):
+        if message.type == "error" and (
+            "Content Security Policy" in text or "Trusted Type" in text
+        ):
             self.problems.append(f"CSP: {text}")
 
     def _request(self, url: str, origin) -> None:

@@ -10,7 +10,7 @@ import pytest
 from app import WebApp
 from playwright.sync_api import sync_playwright
 from samples import landscape_png, pattern_mp4, text_as_png, tone_wav
-from stack import web_stack  # noqa: F401  (a fixture)
+from stack import running_web_stack  # noqa: F401  (the web_stack fixture)
 
 CHROMIUM = "/usr/bin/chromium"
 REPO = Path(__file__).resolve().parents[2]

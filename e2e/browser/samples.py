@@ -29,7 +29,9 @@ def landscape_png(path: Path, size=(1200, 800), hue=(70, 110, 200)) -> Sample:
             fill=(int(hue[0] + 120 * shade), int(hue[1] + 80 * shade), int(hue[2] - 90 * shade)),
         )
     draw.ellipse([width * 0.65, height * 0.12, width * 0.8, height * 0.34], fill=(255, 220, 120))
-    draw.polygon([(0, height), (width * 0.35, height * 0.45), (width * 0.7, height)], fill=(40, 70, 60))
+    draw.polygon(
+        [(0, height), (width * 0.35, height * 0.45), (width * 0.7, height)], fill=(40, 70, 60)
+    )
     image.save(path, "PNG")
     return Sample(path, "image/png")
 

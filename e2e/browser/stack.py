@@ -7,8 +7,8 @@ from launcher import Databases, choose_ports, start_stack
 BROWSER_PORTS = (3240, 8240, 8241)
 
 
-@pytest.fixture(scope="session")
-def web_stack(tmp_path_factory):
+@pytest.fixture(scope="session", name="web_stack")
+def running_web_stack(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("web-stack")
     databases = Databases(workdir)
     running = start_stack(workdir, choose_ports(BROWSER_PORTS), databases.env)

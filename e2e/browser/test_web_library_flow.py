@@ -27,7 +27,9 @@ def test_a_new_person_uploads_views_organises_and_finds_it_all_again(app, person
     app.drop_files([payload(samples[kind]) for kind in ("png", "mp4", "wav")])
     video_bar = page.get_by_role("progressbar", name=f"Upload of {samples['mp4'].name}")
     page.wait_for_function(
-        "(bar) => bar.value > 0 && bar.value < bar.max", arg=video_bar.element_handle(), timeout=30_000
+        "(bar) => bar.value > 0 && bar.value < bar.max",
+        arg=video_bar.element_handle(),
+        timeout=30_000,
     )
     expect(page.get_by_role("progressbar", name="All uploads")).to_be_visible()
     app.screenshot("desktop-uploading")

@@ -49,8 +49,12 @@ def test_a_phone_sees_and_browses_the_library(phone_app, person, samples, web_st
     stage = viewer.locator(".viewer-stage")
     box = stage.bounding_box()
     y = box["y"] + box["height"] / 2
-    stage.dispatch_event("pointerdown", {"pointerType": "touch", "clientX": box["x"] + 300, "clientY": y})
-    stage.dispatch_event("pointerup", {"pointerType": "touch", "clientX": box["x"] + 60, "clientY": y})
+    stage.dispatch_event(
+        "pointerdown", {"pointerType": "touch", "clientX": box["x"] + 300, "clientY": y}
+    )
+    stage.dispatch_event(
+        "pointerup", {"pointerType": "touch", "clientX": box["x"] + 60, "clientY": y}
+    )
     expect(page.get_by_role("dialog", name=f"Video: {samples['mp4'].name}")).to_be_visible()
     page.keyboard.press("Escape")
 

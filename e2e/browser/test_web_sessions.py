@@ -55,7 +55,9 @@ def test_a_revoked_refresh_token_lands_on_sign_in_without_a_loop(app, person, we
     spoil_next_list_request(app)
     app.nav("Trash")
     expect(app.page.get_by_role("heading", name="Sign in")).to_be_visible()
-    expect(app.page.get_by_text("Your session has ended. Sign in again to continue.")).to_be_visible()
+    expect(
+        app.page.get_by_text("Your session has ended. Sign in again to continue.")
+    ).to_be_visible()
     app.page.wait_for_timeout(1500)  # room for a loop to show itself
     assert refreshes == [400]
     assert app.refresh_token() is None
@@ -93,7 +95,8 @@ def test_the_app_page_carries_a_strict_content_security_policy(app):
     policy = response.headers["content-security-policy"]
     assert "default-src 'none'" in policy
     assert "script-src 'self';" in policy
-    assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
+    assert "unsafe-inline" not in policy
+    assert "unsafe-eval" not in policy
     assert response.headers["cache-control"] == "no-cache"
     asset = next(url for url in app.requests if "/assets/" in url and url.endswith(".js"))
     cached = app.page.request.get(asset)
