@@ -127,15 +127,18 @@ export function LibraryView({ api, scope, viewing }) {
 
   const reload = () => setFilters((old) => ({ ...old }));
 
-  const toggle = (id) =>
-    setSelected((old) => {
-      const next = new Set(old);
-      if (!next.delete(id)) next.add(id);
-      return next;
-    });
+  const toggle = useCallback(
+    (id) =>
+      setSelected((old) => {
+        const next = new Set(old);
+        if (!next.delete(id)) next.add(id);
+        return next;
+      }),
+    [],
+  );
+  const open = useCallback((id) => navigate(withParam("view", id)), []);
 
   const viewIndex = viewing ? items.findIndex((item) => item.id === viewing) : -1;
-  const open = (id) => navigate(withParam("view", id));
   const selecting = selected.size > 0;
 
   return (
@@ -181,8 +184,8 @@ export function LibraryView({ api, scope, viewing }) {
             media={media}
             selected={selected.has(media.id)}
             selecting={selecting}
-            onOpen={() => open(media.id)}
-            onToggle={() => toggle(media.id)}
+            onOpen={open}
+            onToggle={toggle}
           />
         )}
       />

@@ -1,5 +1,6 @@
 // One item of the grid: its placeholder at once, its thumbnail when it comes into view (the
 // browser's lazy loading), a badge for video and audio, a checkbox for selecting.
+import { Component } from "preact";
 import { useState } from "preact/hooks";
 import { formatDuration } from "../format.js";
 import { placeholderURL } from "../placeholder.js";
@@ -12,7 +13,20 @@ export function tileImage(media) {
   return media.type === "image" ? media.file : null;
 }
 
-export function MediaTile({ media, selected, selecting, onOpen, onToggle }) {
+// A scroll frame re-renders the grid: only tiles whose props changed redo their work (the
+// handlers take the id, so they are the same functions for every tile and every render).
+// A class for shouldComponentUpdate: preact/compat's memo would add its whole module.
+export class MediaTile extends Component {
+  shouldComponentUpdate(next) {
+    return Object.keys(next).some((key) => next[key] !== this.props[key]);
+  }
+
+  render(props) {
+    return <TileView {...props} />;
+  }
+}
+
+function TileView({ media, selected, selecting, onOpen, onToggle }) {
   const [loaded, setLoaded] = useState(false);
   const [broken, setBroken] = useState(false);
   const image = tileImage(media);
@@ -24,7 +38,7 @@ export function MediaTile({ media, selected, selecting, onOpen, onToggle }) {
       <button
         type="button"
         class="tile-open"
-        onClick={(event) => (selecting || event.shiftKey ? onToggle(event) : onOpen())}
+        onClick={(event) => (selecting || event.shiftKey ? onToggle(media.id) : onOpen(media.id))}
         aria-label={`${selecting ? "Select" : "Open"} ${media.name}`}
         data-media-id={media.id}
       >
@@ -55,7 +69,7 @@ export function MediaTile({ media, selected, selecting, onOpen, onToggle }) {
         </span>
       )}
       <label class="tile-check">
-        <input type="checkbox" checked={selected} onChange={onToggle} aria-label={`Select ${media.name}`} />
+        <input type="checkbox" checked={selected} onChange={() => onToggle(media.id)} aria-label={`Select ${media.name}`} />
         <span class="tile-check-mark" aria-hidden="true">
           <Icon name="check" size={14} />
         </span>
