@@ -99,6 +99,13 @@ e2e-browser: $(INSTALLED) ## The web app in real headless Chromium against the r
 	bash scripts/build_web.sh --deps-only
 	$(BIN)/pytest -c e2e/pytest.ini e2e/browser $(PYTEST_ARGS)
 
+.PHONY: web-lighthouse
+web-lighthouse: $(INSTALLED) ## Lighthouse on the signed-in grid of 500 photos (LIGHTHOUSE_ITEMS); a measurement
+	bash scripts/install_browser_test_packages.sh
+	bash scripts/build_web.sh
+	cd web/perf && npm ci --no-audit --no-fund --loglevel=error
+	$(BIN)/python e2e/browser/lighthouse_grid.py
+
 .PHONY: e2e-postgres
 e2e-postgres: ## The end-to-end suite on throw-away PostgreSQL databases at 127.0.0.1:5432
 	E2E_DATABASE=postgres $(MAKE) e2e
