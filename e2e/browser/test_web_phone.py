@@ -38,6 +38,10 @@ def test_a_phone_sees_and_browses_the_library(phone_app, person, samples, web_st
     expect(phone_app.tile(samples["png"].name)).to_be_visible()
     phone_app.check_accessibility("phone library")
     phone_app.screenshot("phone-library")
+    page.emulate_media(color_scheme="dark")
+    phone_app.screenshot("phone-library-dark")  # after the colour transitions have settled
+    phone_app.check_accessibility("phone library, dark")
+    page.emulate_media(color_scheme="light")
 
     phone_app.tile(samples["png"].name).click()
     viewer = page.get_by_role("dialog", name=f"Photo: {samples['png'].name}")

@@ -76,6 +76,8 @@ export function createUploadQueue(api, { onChange, onUploaded, loadResumable = (
       update(item, {
         status: "failed",
         message: error instanceof ApiError || error.body ? error.message : "The upload failed.",
+        // A refusal (4xx) is the server's final word on this file; a lost connection is not.
+        retryable: !(error.status >= 400 && error.status < 500),
       });
     }
   }
@@ -143,7 +145,7 @@ export function createUploadQueue(api, { onChange, onUploaded, loadResumable = (
     },
     retry(id) {
       const item = items.find((candidate) => candidate.id === id);
-      if (item?.status !== "failed" || !item.type) return;
+      if (item?.status !== "failed" || !item.retryable) return;
       update(item, { status: "waiting", loaded: 0, message: "" });
       pump();
     },

@@ -63,6 +63,8 @@ describe("the upload queue", () => {
     expect(fake.status).toBe("failed");
     expect(fake.message).toBe("The file is not a image: its content is text/plain.");
     expect(real.status).toBe("done");
+    queue.retry(fake.id); // the server's final word: sending it again would change nothing
+    expect(queue.items[0].status).toBe("failed");
   });
 
   it("refuses a file that is no photo, video or audio without sending it", async () => {

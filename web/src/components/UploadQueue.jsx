@@ -48,13 +48,15 @@ export function UploadQueue({ queue, items }) {
           </button>
         </div>
       </header>
-      <progress
-        class="bar overall"
+      {active.length > 0 && (
+        <progress
+          class="bar overall"
         max="1"
         value={overall.fraction}
         aria-label="All uploads"
-        aria-valuetext={`${Math.round(overall.fraction * 100)}%`}
-      />
+          aria-valuetext={`${Math.round(overall.fraction * 100)}%`}
+        />
+      )}
       {!collapsed && (
         <ul class="upload-list">
           {items.map((item) => (
@@ -99,7 +101,7 @@ function UploadActions({ queue, item }) {
     <span class="upload-actions">
       {item.status === "uploading" && queue.canPause() && action("Pause", "pause", () => queue.pause(item.id))}
       {item.status === "paused" && action("Resume", "play", () => queue.resume(item.id))}
-      {item.status === "failed" && item.type && action("Retry", "restore", () => queue.retry(item.id))}
+      {item.status === "failed" && item.retryable && action("Retry", "restore", () => queue.retry(item.id))}
       {["waiting", "uploading", "paused", "checking"].includes(item.status) &&
         action("Cancel", "close", () => queue.cancel(item.id))}
     </span>
