@@ -7,7 +7,7 @@ set -o errexit -o nounset -o pipefail
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
-fc-list 2>/dev/null | grep -qi dejavu || missing+=(fonts-dejavu-core)
+dpkg -s fonts-dejavu-core >/dev/null 2>&1 || missing+=(fonts-dejavu-core)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
