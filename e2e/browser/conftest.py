@@ -63,19 +63,28 @@ def new_app(browser, web_stack, viewport) -> WebApp:
 
 
 @pytest.fixture
-def app(browser, web_stack):
-    web_app = new_app(browser, web_stack, DESKTOP)
-    yield web_app
-    web_app.page.context.close()
-    web_app.assert_no_page_errors()
+def open_app(browser, web_stack):
+    """Opens the app in a fresh browser context of the given size; checks each page at the end."""
+    opened: list[WebApp] = []
+
+    def open_at(viewport: dict) -> WebApp:
+        opened.append(new_app(browser, web_stack, viewport))
+        return opened[-1]
+
+    yield open_at
+    for web_app in opened:
+        web_app.page.context.close()
+        web_app.assert_no_page_errors()
 
 
 @pytest.fixture
-def phone_app(browser, web_stack):
-    web_app = new_app(browser, web_stack, PHONE)
-    yield web_app
-    web_app.page.context.close()
-    web_app.assert_no_page_errors()
+def app(open_app) -> WebApp:
+    return open_app(DESKTOP)
+
+
+@pytest.fixture
+def phone_app(open_app) -> WebApp:
+    return open_app(PHONE)
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 // "Sessions and accounts"); the app asks once and shows only what works.
 import { useEffect, useState } from "preact/hooks";
 import { formatDate } from "../format.js";
+import { FormError } from "./FormError.jsx";
 import { Icon } from "./Icon.jsx";
 
 const PROFILE_FIELDS = [
@@ -119,11 +120,7 @@ function SessionsList({ api }) {
   return (
     <div class="card" aria-labelledby="sessions-title">
       <h2 id="sessions-title">Where you're signed in</h2>
-      {error && (
-        <p class="form-error" role="alert">
-          {error}
-        </p>
-      )}
+      <FormError message={error} />
       <ul class="session-list">
         {sessions?.map((session) => (
           <li key={session.id}>

@@ -14,11 +14,3 @@ export function AuthLayout({ title, children, footer }) {
     </main>
   );
 }
-
-export function FormError({ message }) {
-  return message ? (
-    <p class="form-error" role="alert">
-      {message}
-    </p>
-  ) : null;
-}

@@ -1,5 +1,6 @@
 // The title of a collection's grid, with a way back to all collections.
 import { useEffect, useState } from "preact/hooks";
+import { FormError } from "./FormError.jsx";
 import { Icon } from "./Icon.jsx";
 import { link } from "./SignIn.jsx";
 
@@ -20,11 +21,7 @@ export function CollectionHeader({ api, id }) {
         {collection?.name || (error ? "Collection" : "…")}
       </h1>
       {collection?.description && <p class="muted">{collection.description}</p>}
-      {error && (
-        <p class="form-error" role="alert">
-          {error}
-        </p>
-      )}
+      <FormError message={error} />
     </div>
   );
 }

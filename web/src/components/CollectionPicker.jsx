@@ -1,6 +1,7 @@
 // "Add to collection": pick one of the person's collections, or name a new one.
 import { useEffect, useRef, useState } from "preact/hooks";
 import { allCollections } from "../collections.js";
+import { FormError } from "./FormError.jsx";
 import { Icon } from "./Icon.jsx";
 
 export function CollectionPicker({ api, onPick, onClose }) {
@@ -63,11 +64,7 @@ export function CollectionPicker({ api, onPick, onClose }) {
           <Icon name="plus" /> Create and add
         </button>
       </form>
-      {error && (
-        <p class="form-error" role="alert">
-          {error}
-        </p>
-      )}
+      <FormError message={error} />
     </dialog>
   );
 }

@@ -2,6 +2,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { allCollections } from "../collections.js";
 import { notify } from "../events.js";
+import { FormError } from "./FormError.jsx";
 import { Icon } from "./Icon.jsx";
 import { link } from "./SignIn.jsx";
 
@@ -69,11 +70,7 @@ export function CollectionsPanel({ api }) {
           <Icon name="plus" /> New collection
         </button>
       </form>
-      {error && (
-        <p class="form-error" role="alert">
-          {error}
-        </p>
-      )}
+      <FormError message={error} />
       {collections === null && !error && (
         <p class="loading" role="status">
           <span class="spinner" aria-hidden="true" /> Loading…

@@ -1,6 +1,7 @@
 import { useState } from "preact/hooks";
 import { errorMessage } from "../api.js";
-import { AuthLayout, FormError } from "./AuthLayout.jsx";
+import { AuthLayout } from "./AuthLayout.jsx";
+import { FormError } from "./FormError.jsx";
 import { link } from "./SignIn.jsx";
 
 const FIELDS = [

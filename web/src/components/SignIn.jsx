@@ -1,6 +1,7 @@
 import { useState } from "preact/hooks";
 import { navigate } from "../router.js";
-import { AuthLayout, FormError } from "./AuthLayout.jsx";
+import { AuthLayout } from "./AuthLayout.jsx";
+import { FormError } from "./FormError.jsx";
 
 export function SignIn({ api, onSignedIn, notice }) {
   const [error, setError] = useState("");
