@@ -32,13 +32,23 @@ EXPOSE 8000 8001
 ENTRYPOINT ["docker_service.sh"]
 CMD ["auth"]
 
+# The web app, built from its lockfile; only the built files reach the gateway image.
+FROM node:20-bookworm-slim AS web
+WORKDIR /web
+COPY web/package.json web/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY web/ ./
+RUN npm run build
+
 FROM nginx:1.27-bookworm AS gateway
 ENV GATEWAY_PREFIX=/var/cache/nginx/media-handler \
     GATEWAY_USER=nginx \
     GATEWAY_ACCESS_LOG=/dev/stdout \
     GATEWAY_ERROR_LOG=stderr \
     NJS_MODULE=/etc/nginx/modules/ngx_http_js_module.so \
-    MEDIA_ROOT=/app/media
+    MEDIA_ROOT=/app/media \
+    GATEWAY_WEB_ROOT=/usr/share/media-handler/web
 COPY gateway/ /etc/nginx/media-handler/
+COPY --from=web /web/dist /usr/share/media-handler/web
 EXPOSE 3000
 ENTRYPOINT ["/etc/nginx/media-handler/docker-entrypoint.sh"]

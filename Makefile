@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 export PATH := $(BIN):$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run run-local test test-common test-auth test-media test-postgres e2e lint \
+.PHONY: help venv run run-local test test-common test-auth test-media test-web test-postgres e2e lint \
 	typecheck migrations-check format bench bench-quick soak coverage-erase
 
 help: ## List the targets
@@ -35,7 +35,7 @@ export COVERAGE_FILE := $(CURDIR)/.coverage
 COVERAGE_ARGS = --cov-config=$(CURDIR)/pyproject.toml --cov-append --cov-report= \
 	--cov=$(CURDIR)/common/common
 
-test: coverage-erase test-common test-auth test-media ## The whole test suite, then its coverage (SQLite; TEST_DATABASE=postgres for PostgreSQL)
+test: coverage-erase test-common test-auth test-media test-web ## The whole test suite, then its coverage (SQLite; TEST_DATABASE=postgres for PostgreSQL)
 	$(BIN)/coverage report --data-file=$(COVERAGE_FILE)
 
 coverage-erase: $(INSTALLED)
@@ -49,6 +49,10 @@ test-auth: $(INSTALLED) ## The auth service's tests
 
 test-media: $(INSTALLED) ## The media service's tests
 	cd backend_server && $(BIN)/pytest $(COVERAGE_ARGS) --cov=$(CURDIR)/backend_server $(PYTEST_ARGS)
+
+test-web: ## The web app's unit tests (vitest; installs its locked npm dependencies first)
+	bash scripts/build_web.sh --deps-only
+	cd web && npm test --silent
 
 test-postgres: ## The same suite on PostgreSQL at 127.0.0.1:5432, with the Redis tests (6379)
 	TEST_DATABASE=postgres $(MAKE) test TEST_MARKERS="" PYTEST_ARGS="--create-db $(PYTEST_ARGS)"
@@ -85,6 +89,22 @@ bench-quick: $(INSTALLED) ## The same benchmarks with small sizes and short runs
 .PHONY: compose-check
 compose-check: $(INSTALLED) ## Validate docker-compose.yml against the Compose spec (no Docker needed)
 	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
+
+.PHONY: web e2e-browser
+web: ## Build the web app into web/dist (done by ./run_with_gateway.sh when needed)
+	bash scripts/build_web.sh
+
+e2e-browser: $(INSTALLED) ## The web app in real headless Chromium against the real stack (installs chromium, ffmpeg)
+	bash scripts/install_browser_test_packages.sh
+	bash scripts/build_web.sh --deps-only
+	$(BIN)/pytest -c e2e/pytest.ini e2e/browser $(PYTEST_ARGS)
+
+.PHONY: web-lighthouse
+web-lighthouse: $(INSTALLED) ## Lighthouse on the signed-in grid of 500 photos (LIGHTHOUSE_ITEMS); a measurement
+	bash scripts/install_browser_test_packages.sh
+	bash scripts/build_web.sh
+	cd web/perf && npm ci --no-audit --no-fund --loglevel=error
+	$(BIN)/python e2e/browser/lighthouse_grid.py
 
 .PHONY: e2e-postgres
 e2e-postgres: ## The end-to-end suite on throw-away PostgreSQL databases at 127.0.0.1:5432

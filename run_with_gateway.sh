@@ -24,6 +24,8 @@ if ! bash scripts/install_system_packages.sh; then
   die "the gateway needs nginx and its njs module (see above), or run ./run_local.sh without it."
 fi
 NGINX=${NGINX:-$(command -v nginx)}
+# The web app the gateway serves at / (built when missing or out of date).
+bash scripts/build_web.sh || die "the web app did not build (see above)."
 
 ensure_venv
 ensure_env_file

@@ -63,9 +63,14 @@ resolve_media_root
 
 mkdir -p "$support_dir"
 install -m 0644 gateway/health.js "$support_dir/health.js"
+# The web app, copied where the system nginx's user can read it.
+bash scripts/build_web.sh
+rm -rf "$support_dir/web"
+cp -r web/dist "$support_dir/web"
+chmod -R a+rX "$support_dir/web"
 rendered=$(mktemp -d)
 trap 'rm -rf "$rendered"' EXIT
-GATEWAY_PORT=$SITE_PORT GATEWAY_JS_DIR=$support_dir \
+GATEWAY_PORT=$SITE_PORT GATEWAY_JS_DIR=$support_dir GATEWAY_WEB_ROOT=$support_dir/web \
   GATEWAY_ACCESS_LOG=/var/log/nginx/$site_name.access.log \
   gateway/render.sh "$rendered"
 

@@ -32,6 +32,9 @@ X_ACCEL_REDIRECT_PREFIX=${X_ACCEL_REDIRECT_PREFIX:-/_protected_media/}
 GATEWAY_SERVER_NAME=${GATEWAY_SERVER_NAME:-_}
 GATEWAY_PREFIX=${GATEWAY_PREFIX:-$repo/var/gateway}
 GATEWAY_JS_DIR=${GATEWAY_JS_DIR:-$here}
+# The web app's build (scripts/build_web.sh); served at / when it is there.
+GATEWAY_WEB_ROOT=${GATEWAY_WEB_ROOT:-$repo/web/dist}
+GATEWAY_WEB_ROOT=${GATEWAY_WEB_ROOT%/}
 GATEWAY_ACCESS_LOG=${GATEWAY_ACCESS_LOG:-$GATEWAY_PREFIX/logs/access.log}
 GATEWAY_ERROR_LOG=${GATEWAY_ERROR_LOG:-stderr}
 GATEWAY_WORKER_PROCESSES=${GATEWAY_WORKER_PROCESSES:-auto}
@@ -41,6 +44,7 @@ GATEWAY_SITE_CONF=$out/media-handler.conf
 [[ $GATEWAY_PORT =~ ^[0-9]+$ ]] || fail "GATEWAY_PORT must be a port number, not '$GATEWAY_PORT'"
 [[ $MAX_UPLOAD_SIZE =~ ^[0-9]+$ ]] || fail "MAX_UPLOAD_SIZE must be bytes, not '$MAX_UPLOAD_SIZE'"
 [[ $MEDIA_ROOT == /* ]] || fail "MEDIA_ROOT must be an absolute path, not '$MEDIA_ROOT'"
+[[ $GATEWAY_WEB_ROOT == /* ]] || fail "GATEWAY_WEB_ROOT must be an absolute path, not '$GATEWAY_WEB_ROOT'"
 [[ $X_ACCEL_REDIRECT_PREFIX == /*/ ]] || fail "X_ACCEL_REDIRECT_PREFIX must start and end with /"
 
 # Room above the file limit for the multipart framing and the other form fields: the same room
@@ -127,6 +131,7 @@ names=(
   CLIENT_MAX_BODY_SIZE MEDIA_STREAMED_UPLOADS NJS_MODULE GATEWAY_USER_DIRECTIVE
   GATEWAY_WORKER_CONNECTIONS GATEWAY_WORKER_RLIMIT_NOFILE GATEWAY_CONNECTIONS_PER_ADDRESS
   GATEWAY_ADMIN_ACCESS
+  GATEWAY_WEB_ROOT
 )
 
 # The template's text with every known ${NAME} replaced.

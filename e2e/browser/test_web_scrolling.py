@@ -1,0 +1,97 @@
+"""A library of 2,000 items scrolls to its end: pages load as the grid nears them, the DOM keeps
+only a window of tiles. The browser's long tasks (over 50 ms) and its own CPU accounting while
+scrolling are printed as figures for docs/performance.md, not asserted (speed is measured, not
+tested; long tasks are wall-clock and count the time other processes take the CPU away)."""
+
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
+from playwright.sync_api import expect
+
+LIBRARY_SIZE = 2000
+
+OBSERVE_LONG_TASKS = """() => {
+  window.longTasks = [];
+  new PerformanceObserver((list) => longTasks.push(...list.getEntries().map((e) => e.duration)))
+    .observe({ type: "longtask" });
+}"""
+
+# Scrolls by 0.8 of a screen per frame, down until every item is loaded and shown (direction 1),
+# or up to the top (direction -1); counts the most tiles ever in the DOM.
+SCROLL = """async ([direction, expected]) => {
+  // A frame, or 100 ms when the browser skips frames (a busy machine): never a hang.
+  const frame = () =>
+    new Promise((resolve) => {
+      requestAnimationFrame(resolve);
+      setTimeout(resolve, 100);
+    });
+  const started = performance.now();
+  let mostTiles = 0;
+  for (let step = 0; step < 5000 && performance.now() - started < 120_000; step++) {
+    scrollBy(0, direction * innerHeight * 0.8);
+    await frame();
+    mostTiles = Math.max(mostTiles, document.querySelectorAll(".grid > li").length);
+    const count = document.querySelector(".count")?.textContent || "";
+    const atBottom = innerHeight + scrollY >= document.documentElement.scrollHeight - 2;
+    if (direction < 0 ? scrollY <= 0 : count.startsWith(`${expected} `) && atBottom) break;
+  }
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const seconds = (performance.now() - started) / 1000;
+  return { seconds, mostTiles, longTasks: longTasks.splice(0) };
+}"""
+
+CPU_METRICS = ("ScriptDuration", "LayoutDuration", "RecalcStyleDuration", "TaskDuration")
+
+
+def seed_records(gateway: str, person: dict, count: int) -> None:
+    """Records without a file (as in the seed README's example), made through the public API."""
+    tokens = requests.post(f"{gateway}/api/auth/register/", json=person, timeout=10).json()
+    headers = {"Authorization": f"Bearer {tokens['access']}"}
+
+    def create(index: int) -> None:
+        with requests.Session() as http:
+            response = http.post(
+                f"{gateway}/api/media/media/",
+                json={"name": f"photo-{index:04d}.jpg", "type": "image", "size": 1000 + index},
+                headers=headers,
+                timeout=30,
+            )
+            assert response.status_code == 201, response.text
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        list(pool.map(create, range(count)))
+
+
+def cpu_seconds(cdp) -> dict:
+    metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
+    return {name: metrics[name] for name in CPU_METRICS}
+
+
+def test_two_thousand_items_scroll_to_the_end_with_a_window_of_tiles(app, person, web_stack):
+    seed_records(app.gateway, person, LIBRARY_SIZE)
+    app.open("/")
+    app.sign_in(person["email"], person["password"])
+    expect(app.tile("photo-1999.jpg")).to_be_visible()
+    cdp = app.page.context.new_cdp_session(app.page)
+    cdp.send("Performance.enable")
+    app.page.evaluate(OBSERVE_LONG_TASKS)
+
+    runs = {}
+    for phase, direction in (("loading", 1), ("loaded", -1)):
+        before = cpu_seconds(cdp)
+        runs[phase] = app.page.evaluate(SCROLL, [direction, LIBRARY_SIZE])
+        after = cpu_seconds(cdp)
+        runs[phase]["cpu"] = {name: after[name] - before[name] for name in CPU_METRICS}
+        if phase == "loading":
+            expect(app.page.get_by_text(f"{LIBRARY_SIZE} items")).to_be_visible()
+            expect(app.tile("photo-0000.jpg")).to_be_visible()
+
+    most_tiles = max(run["mostTiles"] for run in runs.values())
+    assert most_tiles < 200, runs
+    print(f"\n{LIBRARY_SIZE} items, at most {most_tiles} tiles in the DOM")
+    for phase, run in runs.items():
+        cpu = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in run["cpu"].items())
+        print(
+            f"scrolled while {phase}: {run['seconds']:.1f} s, {len(run['longTasks'])} long tasks"
+            f" (longest {max(run['longTasks'], default=0):.0f} ms); {cpu}"
+        )

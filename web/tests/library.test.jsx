@@ -1,0 +1,73 @@
+import { render } from "@testing-library/preact";
+import { describe, expect, it } from "vitest";
+import { pagedMediaSource } from "../src/library-source.js";
+import { gridMetrics, LibraryGrid, visibleRows } from "../src/components/LibraryGrid.jsx";
+import { matchRoute } from "../src/router.js";
+
+const media = (count) => Array.from({ length: count }, (_, i) => ({ id: `m${i}`, name: `m${i}` }));
+
+describe("the paged source", () => {
+  it("walks the pages until there is no next one, with the filters", async () => {
+    const queries = [];
+    const pages = [media(3), [{ id: "m2", name: "m2" }, { id: "m9", name: "m9" }]];
+    const api = {
+      listMedia: async (query) => {
+        queries.push(query);
+        return { results: pages[query.page - 1], next: query.page < pages.length ? "more" : null };
+      },
+    };
+    const source = pagedMediaSource(api, { type: "video", search: "cat", trash: true });
+    expect((await source.next()).map((m) => m.id)).toEqual(["m0", "m1", "m2"]);
+    // m2 moved to page 2 (an upload shifted the list): it is not shown twice.
+    expect((await source.next()).map((m) => m.id)).toEqual(["m9"]);
+    expect(source.done).toBe(true);
+    expect(await source.next()).toEqual([]);
+    expect(queries[0]).toMatchObject({ page: 1, page_size: 100, type: "video", search: "cat", is_deleted: "true" });
+    expect(queries).toHaveLength(2);
+  });
+});
+
+describe("the windowed grid", () => {
+  it("fits columns to the width", () => {
+    expect(gridMetrics(1000, 168).columns).toBe(5);
+    expect(gridMetrics(360, 104).columns).toBe(3);
+    expect(gridMetrics(100, 168).columns).toBe(2);
+  });
+
+  it("renders the rows near the viewport only", () => {
+    const rows = visibleRows({ top: -10_000, viewport: 800, rowHeight: 200, rows: 400 });
+    expect(rows.first).toBe(47);
+    expect(rows.last).toBe(57);
+  });
+
+  it("puts a few dozen of 2,000 items in the DOM and asks for more near the end", () => {
+    let asked = 0;
+    const { container } = render(
+      <LibraryGrid
+        items={media(2000)}
+        label="Media"
+        hasMore
+        onNearEnd={() => asked++}
+        renderTile={(item) => <span>{item.name}</span>}
+      />,
+    );
+    const rendered = container.querySelectorAll("li").length;
+    expect(rendered).toBeGreaterThan(0);
+    expect(rendered).toBeLessThan(100);
+    expect(asked).toBe(0);
+    render(<LibraryGrid items={media(4)} label="Few" hasMore onNearEnd={() => asked++} renderTile={(item) => <span>{item.name}</span>} />);
+    expect(asked).toBe(1);
+  });
+});
+
+describe("routes", () => {
+  it("name the screens, and unknown paths fall back to the library", () => {
+    expect(matchRoute("/")).toEqual({ name: "library" });
+    expect(matchRoute("/trash/")).toEqual({ name: "trash" });
+    expect(matchRoute("/collections/0b7f6d1e-2a1c-4f7e-9d55-5d1f8e0e4a11")).toEqual({
+      name: "collection",
+      id: "0b7f6d1e-2a1c-4f7e-9d55-5d1f8e0e4a11",
+    });
+    expect(matchRoute("/elsewhere")).toEqual({ name: "library" });
+  });
+});
