@@ -24,7 +24,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, QueryDict
 
-from media_handler.files import signed_url_expiry
+from media_handler.files.signing import signed_url_expiry
 from media_handler.models import MediaType
 
 logger = logging.getLogger(__name__)

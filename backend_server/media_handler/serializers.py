@@ -5,7 +5,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from media_handler.files import signed_file_url
+from media_handler.files.signing import signed_file_url
 from media_handler.models import Collection, Media, MediaType
 
 # The mobile app's upload form sends every optional field, unset ones as "" or "null".

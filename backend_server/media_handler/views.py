@@ -11,7 +11,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import APIException, NotFound, PermissionDenied
 from rest_framework.filters import SearchFilter
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
@@ -19,9 +19,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from media_handler import page_cache, selectors, services
-from media_handler.files import serve_file, signature_is_valid
+from media_handler.files.signing import signature_is_valid
 from media_handler.filters import StableOrderingFilter
 from media_handler.models import Collection, Media, MediaType
+from media_handler.responses import serve_file
 from media_handler.serializers import (
     AddToCollectionSerializer,
     CollectionDetailSerializer,
@@ -178,12 +179,9 @@ class MediaViewSet(viewsets.GenericViewSet):
         media = self.get_object()
         serializer = AddToCollectionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        collection = selectors.collection_find(
-            user_id=request.user.id, collection_id=serializer.validated_data["collection_id"]
+        media = services.collection_add_media(
+            media=media, collection_id=serializer.validated_data["collection_id"]
         )
-        if collection is None:
-            raise ValidationError({"collection_id": [services.NOT_YOUR_COLLECTION]})
-        media = services.collection_add_media(media=media, collection=collection)
         return Response(self.get_serializer(media).data)
 
     @extend_schema(

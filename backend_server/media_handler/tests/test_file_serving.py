@@ -5,7 +5,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import RequestFactory
 from django.utils import timezone
 
-from media_handler.files import signed_file_url
+from media_handler.files.signing import signed_file_url
 from media_handler.models import Media
 
 from .conftest import ALICE, assert_status, png_bytes, wav_bytes

@@ -15,7 +15,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from media_handler import page_cache
-from media_handler.files import signed_url_expiry
+from media_handler.files.signing import signed_url_expiry
 from media_handler.models import Media
 
 from .conftest import ALICE, BOB, access_token_for, png_bytes
