@@ -10,7 +10,9 @@ generation is never served, so an owner sees every write as soon as it has commi
 since a page lives only until its URLs' expiry window moves on, a cached answer is
 byte-for-byte the answer the view would build now.
 
-LIST_PAGE_CACHE=false turns it off.
+A viewset takes part through CachedListMixin, whose `list` is where a page is looked up: DRF
+has authenticated the caller, checked the view's permissions and throttles and chosen the
+renderer by then, exactly as for any other request. LIST_PAGE_CACHE=false turns it off.
 """
 
 import hashlib
@@ -18,11 +20,15 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http.response import HttpResponseBase
+from rest_framework import mixins
+from rest_framework.request import Request
 
 from media_handler.files.signing import signed_url_expiry
 from media_handler.models import MediaType
@@ -72,7 +78,7 @@ class CachedPage:
         return HttpResponse(body, content_type=content_type)
 
 
-def lookup(request: HttpRequest, *, owner: int, media_type: str) -> CachedPage | None:
+def lookup(request: HttpRequest | Request, *, owner: int, media_type: str) -> CachedPage | None:
     """This request's page, rendered as `media_type`, in the cache (`found` None on a miss);
     None when caching is off, for a query that is not worth a cache entry, or while the cache
     cannot be reached."""
@@ -104,7 +110,7 @@ CACHEABLE_VALUES = {
 }
 
 
-def _lookup(request: HttpRequest, owner: int, media_type: str) -> CachedPage:
+def _lookup(request: HttpRequest | Request, owner: int, media_type: str) -> CachedPage:
     expires, seconds_left = signed_url_expiry(time.time())
     # A long list's count may be that old already (media_handler.pagination): a page must not
     # keep a stale count longer than the count cache itself would.
@@ -122,3 +128,23 @@ def _lookup(request: HttpRequest, owner: int, media_type: str) -> CachedPage:
     page = cached.get(key)
     found = page[1:] if page is not None and generation and page[0] == generation else None
     return CachedPage(key, generation, seconds_left, found)
+
+
+# DRF's `list`, answered from the cache while the owner's page there is current, and stored
+# there when it is built. It runs inside DRF's dispatch, after the view's authentication,
+# permission and throttle checks: a cached page is never served to a request the view would
+# refuse. (Comments, not docstrings: drf-spectacular would publish them as every operation's
+# description.)
+class CachedListMixin(mixins.ListModelMixin):
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        page = lookup(request, owner=request.user.id, media_type=request.accepted_media_type)
+        if page is not None and page.found is not None:
+            return page.response()
+        response = super().list(request, *args, **kwargs)
+        if page is None:
+            return response
+        renderer = request.accepted_renderer
+        body = renderer.render(
+            response.data, request.accepted_media_type, self.get_renderer_context()
+        )
+        return page.store(body, content_type=renderer.media_type)
