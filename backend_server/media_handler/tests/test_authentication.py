@@ -25,7 +25,7 @@ from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 from media_handler.authentication import StatelessJWTAuthentication
 from media_handler.tokens import VerifiedTokens, access_token_backend, verified_tokens
 
-from .conftest import ALICE, access_token_for, assert_status
+from .helpers import ALICE, access_token_for, assert_status
 
 MEDIA_LIST = "/api/media/media/"
 

@@ -1,5 +1,6 @@
 """media_handler.page_cache: a repeated list page comes from the cache, and never outlives a
-write of its owner. These tests commit their writes (transaction=True), as requests do."""
+write of its owner. These tests commit their writes (transaction=True), as requests do, so the
+on-commit hooks that retire pages run as they do in production."""
 
 import time
 import uuid
@@ -7,7 +8,6 @@ from datetime import timedelta
 from unittest import mock
 
 import pytest
-from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.test import RequestFactory
@@ -21,21 +21,13 @@ from media_handler.files.signing import signed_url_expiry
 from media_handler.models import Media
 from media_handler.views import MediaViewSet
 
-from .conftest import ALICE, BOB, access_token_for, png_bytes
 from .factories import CollectionFactory, MediaFactory
+from .helpers import ALICE, BOB, access_token_for, png_bytes
 
 LIST = "/api/media/?page_size=5"
 JSON = "application/json"
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def page_cache_on(settings):
-    settings.LIST_PAGE_CACHE = True
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def built_fresh(client, settings, path: str = LIST, **extra) -> bytes:

@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from media_handler.files import storage
 
-from .conftest import assert_status, png_bytes, stored_files
+from .helpers import assert_status, png_bytes, stored_files
 
 
 def upload_png(client) -> dict:

@@ -17,7 +17,8 @@ from media_handler.files import upload_handlers
 from media_handler.files.storage import LocalMediaStorage
 from media_handler.models import Collection, Media
 
-from .conftest import (
+from .factories import CollectionFactory
+from .helpers import (
     ALICE,
     assert_status,
     jpeg_bytes,
@@ -26,7 +27,6 @@ from .conftest import (
     stored_files,
     wav_bytes,
 )
-from .factories import CollectionFactory
 
 CHUNK = upload_handlers.UPLOAD_CHUNK_BYTES
 STORED_PATH = re.compile(r"^uploads/\d{4}/\d{2}/\d{2}/[0-9a-f]{32}\.(\w+)$")
