@@ -1,13 +1,13 @@
 """Rendered pages of an owner's media list, served again until that owner changes anything.
 
 The app reloads the first page of its list far more often than its owner uploads or edits:
-rebuilding the page each time (count, query, signed URLs, JSON) costs several times what the
-rest of the request does. A page is kept under its absolute URL (path, query, host, scheme),
-the accepted media type and the window of signed-URL expiry its file URLs were made in, with
-the owner's *generation*: a random token that every write of the owner's media or collections
-replaces once its transaction commits (see media_handler.signals). A page made under an older
-generation is never served, so an owner sees every write as soon as it has committed; and
-since a page lives only until its URLs' expiry window moves on, a cached answer is
+rebuilding the page each time (count, query, signed URLs, JSON) costs far more than the rest of
+the request (docs/performance.md). A page is kept under its absolute URL (path, query, host,
+scheme), the accepted media type and the window of signed-URL expiry its file URLs were made in,
+with the owner's *generation*: a random token that every write of the owner's media or
+collections replaces once its transaction commits (see media_handler.signals). A page made under
+an older generation is never served, so an owner sees every write as soon as it has committed;
+and since a page lives only until its URLs' expiry window moves on, a cached answer is
 byte-for-byte the answer the view would build now.
 
 A viewset takes part through CachedListMixin, whose `list` is where a page is looked up: DRF
