@@ -12,7 +12,8 @@ byte-for-byte the answer the view would build now.
 
 A viewset takes part through CachedListMixin, whose `list` is where a page is looked up: DRF
 has authenticated the caller, checked the view's permissions and throttles and chosen the
-renderer by then, exactly as for any other request. LIST_PAGE_CACHE=false turns it off.
+renderer by then, exactly as for any other request. Only the renderer's plain rendering is
+cached (any `Accept` that DRF answers with plain JSON). LIST_PAGE_CACHE=false turns it off.
 """
 
 import hashlib
@@ -137,14 +138,16 @@ def _lookup(request: HttpRequest | Request, owner: int, media_type: str) -> Cach
 # description.)
 class CachedListMixin(mixins.ListModelMixin):
     def list(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        page = lookup(request, owner=request.user.id, media_type=request.accepted_media_type)
+        renderer = request.accepted_renderer
+        # Only the renderer's plain rendering: media type parameters (`; indent=4`, `; x=1`)
+        # would each make a page of their own, and a client could fill the cache with them.
+        if request.accepted_media_type != renderer.media_type:
+            return super().list(request, *args, **kwargs)
+        page = lookup(request, owner=request.user.id, media_type=renderer.media_type)
         if page is not None and page.found is not None:
             return page.response()
         response = super().list(request, *args, **kwargs)
         if page is None:
             return response
-        renderer = request.accepted_renderer
-        body = renderer.render(
-            response.data, request.accepted_media_type, self.get_renderer_context()
-        )
+        body = renderer.render(response.data, renderer.media_type, self.get_renderer_context())
         return page.store(body, content_type=renderer.media_type)
