@@ -29,8 +29,10 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.http.response import HttpResponseBase
 from rest_framework import mixins
+from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 
+from media_handler.authentication import caller_id
 from media_handler.files.signing import signed_url_expiry
 from media_handler.models import MediaType
 
@@ -68,6 +70,7 @@ class CachedPage:
     found: tuple[str, bytes] | None  # (content type, body)
 
     def response(self) -> HttpResponse:
+        assert self.found is not None, "only a page that was found is answered"
         content_type, body = self.found
         return HttpResponse(body, content_type=content_type)
 
@@ -136,18 +139,22 @@ def _lookup(request: HttpRequest | Request, owner: int, media_type: str) -> Cach
 # permission and throttle checks: a cached page is never served to a request the view would
 # refuse. (Comments, not docstrings: drf-spectacular would publish them as every operation's
 # description.)
-class CachedListMixin(mixins.ListModelMixin):
-    def list(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponseBase:
+class CachedListMixin(mixins.ListModelMixin, GenericAPIView):
+    def list(  # type: ignore[override]  # DRF answers any HttpResponse a handler returns
+        self, request: Request, *args: Any, **kwargs: Any
+    ) -> HttpResponseBase:
         renderer = request.accepted_renderer
         # Only the renderer's plain rendering: media type parameters (`; indent=4`, `; x=1`)
         # would each make a page of their own, and a client could fill the cache with them.
         if request.accepted_media_type != renderer.media_type:
             return super().list(request, *args, **kwargs)
-        page = lookup(request, owner=request.user.id, media_type=renderer.media_type)
+        page = lookup(request, owner=caller_id(request), media_type=renderer.media_type)
         if page is not None and page.found is not None:
             return page.response()
         response = super().list(request, *args, **kwargs)
         if page is None:
             return response
         body = renderer.render(response.data, renderer.media_type, self.get_renderer_context())
+        if isinstance(body, str):
+            body = body.encode(renderer.charset or "utf-8")
         return page.store(body, content_type=renderer.media_type)

@@ -8,6 +8,7 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from pathlib import PurePosixPath
+from typing import Literal, cast
 
 from django.conf import settings
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
@@ -28,7 +29,7 @@ READ_CHUNK_BYTES = 1024 * 1024
 RANGE_PATTERN = re.compile(r"^bytes=([0-9]{0,30})-([0-9]{0,30})$")
 
 ByteRange = tuple[int, int]
-UNSATISFIABLE = "unsatisfiable"
+UNSATISFIABLE: Literal["unsatisfiable"] = "unsatisfiable"
 
 
 def serve_file(request: HttpRequest, media: Media, *, max_age: int = 0) -> HttpResponseBase:
@@ -45,8 +46,11 @@ def serve_file(request: HttpRequest, media: Media, *, max_age: int = 0) -> HttpR
             logger.error("stored file missing for media %s: %s", media.pk, media.storage_path)
             raise NotFound("The file of this media is missing.", code="file_missing") from exc
     response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Disposition"] = content_disposition_header(
-        as_attachment=media_family(media.mime_type) is None, filename=download_name(media)
+    response["Content-Disposition"] = (
+        content_disposition_header(
+            as_attachment=media_family(media.mime_type) is None, filename=download_name(media)
+        )
+        or ""
     )
     response["Cache-Control"] = f"private, max-age={max(max_age, 0)}"
     return response
@@ -80,7 +84,7 @@ def _streamed(request: HttpRequest, media: Media) -> HttpResponseBase:
         response = HttpResponse(status=status.HTTP_416_REQUESTED_RANGE_NOT_SATISFIABLE)
         response["Content-Range"] = f"bytes */{size}"
     else:
-        start, end = byte_range
+        start, end = cast(ByteRange, byte_range)
         response = StreamingHttpResponse(
             _read_range(media.storage_path, start, end),
             status=status.HTTP_206_PARTIAL_CONTENT,
@@ -92,7 +96,7 @@ def _streamed(request: HttpRequest, media: Media) -> HttpResponseBase:
     return response
 
 
-def requested_range(header: str, size: int) -> ByteRange | str | None:
+def requested_range(header: str, size: int) -> ByteRange | Literal["unsatisfiable"] | None:
     """(start, end) inclusive for one satisfiable range, UNSATISFIABLE, or None to send all
     (no Range, several ranges, or a malformed header, which RFC 9110 says to ignore)."""
     match = RANGE_PATTERN.match(header.replace(" ", ""))

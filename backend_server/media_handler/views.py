@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from media_handler import schema, selectors, services
+from media_handler.authentication import caller_id
 from media_handler.files.signing import signature_is_valid
 from media_handler.filters import StableOrderingFilter
 from media_handler.models import Collection, Media
@@ -40,11 +41,13 @@ class MediaViewSet(CachedListMixin, viewsets.GenericViewSet):
     ordering = ["-created_at"]
 
     def get_queryset(self) -> QuerySet[Media]:
-        return selectors.media_list(user_id=self.request.user.id, filters=self.request.query_params)
+        return selectors.media_list(
+            user_id=caller_id(self.request), filters=self.request.query_params
+        )
 
     def get_object(self) -> Media:
         return selectors.media_get(
-            user_id=self.request.user.id,
+            user_id=caller_id(self.request),
             media_id=self.kwargs["pk"],
             include_deleted=self.action == "restore",
         )
@@ -54,7 +57,7 @@ class MediaViewSet(CachedListMixin, viewsets.GenericViewSet):
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         upload = data.pop("file", None)
-        media = services.media_create(user_id=request.user.id, data=data, upload=upload)
+        media = services.media_create(user_id=caller_id(request), data=data, upload=upload)
         return Response(self.get_serializer(media).data, status=status.HTTP_201_CREATED)
 
     def retrieve(self, request: Request, *args, **kwargs) -> Response:
@@ -113,16 +116,18 @@ class CollectionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     ordering = ["-created_at"]
 
     def get_queryset(self) -> QuerySet[Collection]:
-        return selectors.collection_list(user_id=self.request.user.id)
+        return selectors.collection_list(user_id=caller_id(self.request))
 
     def get_object(self) -> Collection:
         return selectors.collection_get(
-            user_id=self.request.user.id, collection_id=self.kwargs["pk"]
+            user_id=caller_id(self.request), collection_id=self.kwargs["pk"]
         )
 
     def _detail(self, collection: Collection, *, status_code: int = status.HTTP_200_OK) -> Response:
         """The collection as retrieve shows it, read again after a write for its count."""
-        fresh = selectors.collection_get(user_id=self.request.user.id, collection_id=collection.pk)
+        fresh = selectors.collection_get(
+            user_id=caller_id(self.request), collection_id=collection.pk
+        )
         context = self.get_serializer_context()
         return Response(CollectionDetailSerializer(fresh, context=context).data, status=status_code)
 
@@ -130,7 +135,7 @@ class CollectionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         collection = services.collection_create(
-            user_id=request.user.id, data=serializer.validated_data
+            user_id=caller_id(request), data=serializer.validated_data
         )
         return self._detail(collection, status_code=status.HTTP_201_CREATED)
 

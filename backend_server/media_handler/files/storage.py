@@ -48,10 +48,11 @@ class LocalMediaStorage(FileSystemStorage):
     hard-links an upload's temporary file into place instead of moving it: the temporary
     directory is on the same filesystem, and the request keeps its file until it ends."""
 
+    # Django's documented hook for a custom storage, which django-stubs leaves out.
     def _save(self, name: str, content: Any) -> str:
         temporary_file_path = getattr(content, "temporary_file_path", None)
         if temporary_file_path is None:
-            return super()._save(name, content)
+            return super()._save(name, content)  # type: ignore[misc]
         full_path = self.path(name)
         os.makedirs(os.path.dirname(full_path), exist_ok=True)
         try:
@@ -60,7 +61,7 @@ class LocalMediaStorage(FileSystemStorage):
             if is_out_of_space(exc):
                 raise
             # Another filesystem, or links not allowed: Django moves or copies it.
-            return super()._save(name, content)
+            return super()._save(name, content)  # type: ignore[misc]
         if self.file_permissions_mode is not None:
             os.chmod(full_path, self.file_permissions_mode)
         return name

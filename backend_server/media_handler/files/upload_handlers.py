@@ -55,7 +55,8 @@ class MaxSizeUploadHandler(FileUploadHandler):
         self.received += len(raw_data)
         if self.received > settings.MAX_UPLOAD_SIZE:
             # The parser only closes finished files; the one being written is ours to remove.
-            for handler in self.request.upload_handlers:
+            handlers = self.request.upload_handlers if self.request is not None else []
+            for handler in handlers:
                 if handler is not self:
                     handler.upload_interrupted()
             raise UploadTooLarge()
@@ -116,11 +117,13 @@ class HashingTemporaryFileUploadHandler(TemporaryFileUploadHandler):
         super().receive_data_chunk(raw_data, start)
         self.digest.update(raw_data)
 
-    def file_complete(self, file_size: int) -> UploadedFile:
+    def file_complete(self, file_size: int) -> UploadedFile | None:
         self._wait_for_chunk_in_flight()
         with _partial_file_removed_on_error(self):  # flushes the last buffered bytes
             upload = super().file_complete(file_size)
-        upload.sha256_hexdigest = self.digest.hexdigest()
+        if upload is not None:
+            # Read by inspection.upload_checksum.
+            upload.sha256_hexdigest = self.digest.hexdigest()  # type: ignore[attr-defined]
         return upload
 
     def upload_interrupted(self) -> None:
