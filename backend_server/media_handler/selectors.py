@@ -17,13 +17,14 @@ from media_handler.models import Collection, Media
 def media_list(*, user_id: int, filters: Mapping[str, Any] | None = None) -> QuerySet[Media]:
     """The owner's media narrowed by MediaFilter (live media unless `is_deleted=true`).
 
-    Raises ApplicationError (400, on the parameter) for a bad filter value (an unknown `type`,
-    a malformed UUID).
+    Raises ApplicationError (400, on each parameter at fault) for a bad filter value (an unknown
+    `type`, a malformed UUID).
     """
     filterset = MediaFilter(data=filters or {}, queryset=Media.objects.filter(user=user_id))
     if not filterset.is_valid():
-        field, messages = next(iter(filterset.errors.items()))
-        raise ApplicationError(messages[0], code="invalid", field=field)
+        errors = filterset.errors
+        first_message = next(iter(errors.values()))[0]
+        raise ApplicationError(first_message, code="invalid", field_errors=errors)
     return filterset.qs
 
 

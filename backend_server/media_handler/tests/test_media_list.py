@@ -111,6 +111,16 @@ def test_filter_by_another_users_collection_finds_nothing(bob, layout):
     assert response.json()["count"] == 0
 
 
+def test_every_bad_filter_is_named_in_the_400(alice):
+    response = alice.get("/api/media/", {"type": "pdf", "collection": "nope", "is_deleted": "no"})
+
+    assert_status(response, 400)
+    body = response.json()
+    assert set(body) == {"type", "collection", "code", "message"}
+    assert body["code"] == "invalid"
+    assert body["message"] == f"type: {body['type'][0]}"
+
+
 def test_malformed_collection_filter_is_400(alice, layout):
     response = alice.get(layout["media"], {"collection": "nope"})
     assert_status(response, 400)
