@@ -28,7 +28,7 @@ class TokenOwner(TokenUser):
     """The caller, built from the claims: an integer `id` (the owner of media rows) and `email`."""
 
     @cached_property
-    def id(self) -> int:  # type: ignore[override]
+    def id(self) -> int:
         return user_id_claim(self.token)
 
     @cached_property
@@ -56,7 +56,7 @@ class StatelessJWTAuthentication(JWTStatelessUserAuthentication):
             # nested list of attempts per token class.
             raise InvalidToken(exc.args[0]) from exc
 
-    def get_user(self, validated_token: Token) -> TokenOwner:  # type: ignore[override]
+    def get_user(self, validated_token: Token) -> TokenOwner:
         try:
             user_id_claim(validated_token)
         except (KeyError, ValueError) as exc:

@@ -8,7 +8,7 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from pathlib import PurePosixPath
-from typing import Literal, cast
+from typing import Literal
 
 from django.conf import settings
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
@@ -84,7 +84,7 @@ def _streamed(request: HttpRequest, media: Media) -> HttpResponseBase:
         response = HttpResponse(status=status.HTTP_416_REQUESTED_RANGE_NOT_SATISFIABLE)
         response["Content-Range"] = f"bytes */{size}"
     else:
-        start, end = cast(ByteRange, byte_range)
+        start, end = byte_range
         response = StreamingHttpResponse(
             _read_range(media.storage_path, start, end),
             status=status.HTTP_206_PARTIAL_CONTENT,

@@ -2,19 +2,21 @@
 filter lives here and nowhere else, and another user's object is simply not found (404)."""
 
 import uuid
-from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Count, Prefetch, Q, QuerySet
+from django.http import QueryDict
 
 from common.exceptions import ApplicationError
 from media_handler.filters import MediaFilter
 from media_handler.models import Collection, Media
 
 
-def media_list(*, user_id: int, filters: Mapping[str, Any] | None = None) -> QuerySet[Media]:
+def media_list(
+    *, user_id: int, filters: QueryDict | dict[str, Any] | None = None
+) -> QuerySet[Media]:
     """The owner's media narrowed by MediaFilter (live media unless `is_deleted=true`).
 
     Raises ApplicationError (400, on each parameter at fault) for a bad filter value (an unknown

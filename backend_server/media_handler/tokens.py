@@ -56,7 +56,7 @@ def access_token_backend() -> TokenBackend:
         jwt_settings.JSON_ENCODER,
     )
     if backend.jwks_client is None:
-        backend.get_verifying_key(None)  # type: ignore[arg-type]  # no token: the key of the settings
+        backend.get_verifying_key(None)  # no token: the key from the settings
     return backend
 
 
@@ -113,8 +113,7 @@ def verified_access_token(raw_token: bytes) -> Token:
     if token is not None:
         return token
     try:
-        # simplejwt annotates the raw token as a Token; it takes the bytes.
-        token = MediaAccessToken(raw_token)  # type: ignore[arg-type]
+        token = MediaAccessToken(raw_token)
     except (TypeError, ValueError, OverflowError) as exc:
         # A signed claim of the wrong type (`"exp": "soon"`), which simplejwt does not expect.
         raise TokenError("Token is invalid") from exc

@@ -21,7 +21,7 @@ def ids(response) -> list[str]:
 def make_media(count: int, **fields) -> list[Media]:
     """`count` media of Alice, oldest first, one minute apart."""
     start = timezone.now() - timedelta(days=1)
-    created = [MediaFactory(user=ALICE, **fields) for _ in range(count)]
+    created = MediaFactory.create_batch(count, user=ALICE, **fields)
     for offset, media in enumerate(created):
         Media.objects.filter(pk=media.pk).update(created_at=start + timedelta(minutes=offset))
     return created

@@ -407,8 +407,9 @@ def test_uploads_received_at_the_same_time_are_each_stored_whole(settings):
         for start in range(0, len(content), CHUNK):
             handler.receive_data_chunk(content[start : start + CHUNK], start)
         received = handler.file_complete(len(content))
+        assert received is not None
         try:
-            return received.read(), received.sha256_hexdigest
+            return received.read(), received.sha256_hexdigest  # type: ignore[attr-defined]
         finally:
             received.close()
 
