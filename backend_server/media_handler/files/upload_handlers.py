@@ -70,7 +70,8 @@ class MaxSizeUploadHandler(FileUploadHandler):
 def _upload_writers() -> ThreadPoolExecutor:
     """The threads that write and hash upload chunks, shared by a worker process's requests
     (each upload has one chunk in flight at most). File writes and hashlib release the GIL, so
-    a chunk is stored on another core while the request's thread reads and parses the next."""
+    a chunk is stored on another core while the request's thread reads and parses the next
+    (measured against writing on the request's thread: docs/performance.md)."""
     return ThreadPoolExecutor(max_workers=UPLOAD_WRITER_THREADS, thread_name_prefix="upload-writer")
 
 
