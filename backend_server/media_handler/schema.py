@@ -2,6 +2,8 @@
 the slashless alias left out, and one decorator per view with what each operation answers.
 The views stay free of it: `@schema.media_viewset` and friends are all they carry."""
 
+from typing import Any
+
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -10,6 +12,7 @@ from drf_spectacular.utils import (
     extend_schema,
     extend_schema_view,
 )
+from rest_framework.serializers import Serializer
 
 from media_handler.models import MediaType
 from media_handler.serializers import (
@@ -56,6 +59,14 @@ MEDIA_FILTER_PARAMETERS = [
     ),
 ]
 
+
+def _edit(serializer: type[Serializer]) -> Any:
+    """PUT and PATCH of one object: its new state, or why not."""
+    return extend_schema(responses={401: UNAUTHORIZED, 200: serializer, 400: ERROR, 404: NOT_FOUND})
+
+
+DESTROY = extend_schema(responses={401: UNAUTHORIZED, 204: None, 404: NOT_FOUND})
+
 media_viewset = extend_schema_view(
     list=extend_schema(
         parameters=MEDIA_FILTER_PARAMETERS,
@@ -74,13 +85,9 @@ media_viewset = extend_schema_view(
         },
     ),
     retrieve=extend_schema(responses={401: UNAUTHORIZED, 200: MediaSerializer, 404: NOT_FOUND}),
-    update=extend_schema(
-        responses={401: UNAUTHORIZED, 200: MediaSerializer, 400: ERROR, 404: NOT_FOUND}
-    ),
-    partial_update=extend_schema(
-        responses={401: UNAUTHORIZED, 200: MediaSerializer, 400: ERROR, 404: NOT_FOUND}
-    ),
-    destroy=extend_schema(responses={401: UNAUTHORIZED, 204: None, 404: NOT_FOUND}),
+    update=_edit(MediaSerializer),
+    partial_update=_edit(MediaSerializer),
+    destroy=DESTROY,
     restore=extend_schema(
         request=None, responses={401: UNAUTHORIZED, 200: MediaSerializer, 404: NOT_FOUND}
     ),
@@ -112,13 +119,9 @@ collection_viewset = extend_schema_view(
     retrieve=extend_schema(
         responses={401: UNAUTHORIZED, 200: CollectionDetailSerializer, 404: NOT_FOUND}
     ),
-    update=extend_schema(
-        responses={401: UNAUTHORIZED, 200: CollectionDetailSerializer, 400: ERROR, 404: NOT_FOUND}
-    ),
-    partial_update=extend_schema(
-        responses={401: UNAUTHORIZED, 200: CollectionDetailSerializer, 400: ERROR, 404: NOT_FOUND}
-    ),
-    destroy=extend_schema(responses={401: UNAUTHORIZED, 204: None, 404: NOT_FOUND}),
+    update=_edit(CollectionDetailSerializer),
+    partial_update=_edit(CollectionDetailSerializer),
+    destroy=DESTROY,
 )
 
 signed_file_view = extend_schema_view(
