@@ -1,15 +1,17 @@
 """media_handler.files.storage: where uploads are kept, and what never reaches the storage."""
 
 import errno
+import hashlib
 import os
 import stat
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from media_handler import services
 from media_handler.files import storage
 
-from .helpers import assert_status, png_bytes, stored_files
+from .helpers import ALICE, assert_status, png_bytes, stored_files, wav_bytes
 
 
 def upload_png(client) -> dict:
@@ -54,3 +56,29 @@ def test_a_path_that_names_no_upload_never_reaches_the_storage(settings, storage
     storage.delete_stored_file(storage_path)
 
     assert outside.read_bytes() == b"kept"
+
+
+@pytest.mark.parametrize(
+    ("content", "media_type", "facts"),
+    [
+        (png_bytes(3, 2), "image", {"width": 3, "height": 2}),
+        (wav_bytes(0.5), "audio", {"duration": 0.5}),
+    ],
+    ids=["png", "wav"],
+)
+def test_a_file_not_received_over_http_is_inspected_and_stored_alike(
+    db, settings, content, media_type, facts
+):
+    """A file the service has in memory (no temporary file, no hash taken while receiving)."""
+    upload = SimpleUploadedFile("anything.bin", content)
+
+    media = services.media_create(
+        user_id=ALICE, data={"name": "kept", "type": media_type}, upload=upload
+    )
+
+    assert media.checksum_sha256 == hashlib.sha256(content).hexdigest()
+    assert media.size == len(content)
+    assert {field: getattr(media, field) for field in facts} == facts
+    stored = settings.MEDIA_ROOT / media.storage_path
+    assert stored.read_bytes() == content
+    assert stat.S_IMODE(stored.stat().st_mode) == 0o640
