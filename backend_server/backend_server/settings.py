@@ -59,8 +59,8 @@ STATIC_ROOT = REPO_ROOT / "var" / "static" / "media"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(REPO_ROOT / "media")))
 FILE_UPLOAD_HANDLERS = [
     # First in the chain: refuses a body past MAX_UPLOAD_SIZE (413) and removes the partial file.
-    "media_handler.files.MaxSizeUploadHandler",
-    "media_handler.files.HashingTemporaryFileUploadHandler",
+    "media_handler.files.upload_handlers.MaxSizeUploadHandler",
+    "media_handler.files.upload_handlers.HashingTemporaryFileUploadHandler",
 ]
 FILE_UPLOAD_TEMP_DIR = env.str("FILE_UPLOAD_TEMP_DIR", default=str(MEDIA_ROOT / ".incoming"))
 FILE_UPLOAD_PERMISSIONS = 0o640

@@ -1,5 +1,6 @@
 """The real settings, adjusted for the test suite: a private cache, a throw-away MEDIA_ROOT and
-SQLite (or PostgreSQL with TEST_DATABASE=postgres)."""
+SQLite (or PostgreSQL with TEST_DATABASE=postgres). Everything else is as it ships, the list page
+cache included (the tests run the on-commit hooks that retire its pages)."""
 
 import tempfile
 from pathlib import Path
@@ -17,6 +18,3 @@ DATABASES = {
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="media-handler-test-"))
 FILE_UPLOAD_TEMP_DIR = str(MEDIA_ROOT / ".incoming")
-# Off for the suite: its writes never commit (each test is rolled back), so the generations
-# would never move. test_page_cache turns it on, with transactions that do commit.
-LIST_PAGE_CACHE = False

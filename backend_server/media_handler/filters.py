@@ -25,7 +25,8 @@ class StrictBooleanField(forms.Field):
 
 
 class StrictBooleanFilter(django_filters.BooleanFilter):
-    field_class = StrictBooleanField
+    # django-filter builds any form field from `field_class`; its stubs expect a NullBooleanField.
+    field_class = StrictBooleanField  # type: ignore[assignment]
 
 
 class MediaFilter(django_filters.FilterSet):

@@ -6,14 +6,14 @@ Edge cases follow DRF: a `page_size` that is not a positive integer (0, -1, "abc
 the default, a larger one is clamped to the maximum; a page past the end, or a `page` that is
 not a number, is a 404 `{"detail": "Invalid page."}`; page 1 of an empty list is a 200.
 
-Counting: an exact `COUNT(*)` over a million rows costs tens of milliseconds on every page, so
-the count is taken in a bounded subquery (`SELECT COUNT(*) FROM (SELECT ... LIMIT N+1)`, N being
-PAGINATION_EXACT_COUNT_LIMIT), which is exact and cheap for any list up to N rows. Only a list
-longer than that pays for one full count, which is then cached for
-PAGINATION_COUNT_CACHE_SECONDS: `count` stays the real number, at most that many seconds
+Counting: an exact `COUNT(*)` of a long list costs more than the rest of its page
+(docs/performance.md), so the count is taken in a bounded subquery (`SELECT COUNT(*) FROM
+(SELECT ... LIMIT N+1)`, N being PAGINATION_EXACT_COUNT_LIMIT), which is exact and cheap for any
+list up to N rows. Only a list longer than that pays for one full count, which is then cached
+for PAGINATION_COUNT_CACHE_SECONDS: `count` stays the real number, at most that many seconds
 stale, and the pages of a huge list cost what the pages of a small one do. Each worker also
-remembers the counts it read from the shared cache until they expire there, which spares a
-round trip to Redis on every page of a long list.
+remembers the counts it read from the shared cache until they expire there, which spares a round
+trip to Redis on every page of a long list.
 """
 
 import hashlib

@@ -2,42 +2,46 @@
 filter lives here and nowhere else, and another user's object is simply not found (404)."""
 
 import uuid
-from collections.abc import Mapping
+from http import HTTPStatus
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Count, Prefetch, Q, QuerySet
-from rest_framework.exceptions import NotFound, ValidationError
+from django.http import QueryDict
 
+from common.exceptions import ApplicationError
 from media_handler.filters import MediaFilter
 from media_handler.models import Collection, Media
 
 
-def media_list(*, user_id: int, filters: Mapping[str, Any] | None = None) -> QuerySet[Media]:
+def media_list(
+    *, user_id: int, filters: QueryDict | dict[str, Any] | None = None
+) -> QuerySet[Media]:
     """The owner's media narrowed by MediaFilter (live media unless `is_deleted=true`).
 
-    Raises ValidationError for a bad filter value (an unknown `type`, a malformed UUID).
+    Raises ApplicationError (400, on each parameter at fault) for a bad filter value (an unknown
+    `type`, a malformed UUID).
     """
-    owned = Media.objects.filter(user=user_id)
-    if not filters or not any(name in filters for name in MediaFilter.base_filters):
-        # The mobile app's plain list: what the filter set would answer, without building and
-        # validating its form on every page.
-        return owned.filter(is_deleted=False)
-    filterset = MediaFilter(data=filters, queryset=owned)
+    filterset = MediaFilter(data=filters or {}, queryset=Media.objects.filter(user=user_id))
     if not filterset.is_valid():
-        raise ValidationError(filterset.errors)
+        errors = filterset.errors
+        first_message = next(iter(errors.values()))[0]
+        raise ApplicationError(first_message, code="invalid", field_errors=errors)
     return filterset.qs
 
 
 def media_get(*, user_id: int, media_id: uuid.UUID | str, include_deleted: bool = False) -> Media:
-    """One of the owner's media; the trash only with `include_deleted`. Raises NotFound."""
+    """One of the owner's media; the trash only with `include_deleted`. Raises ApplicationError
+    (404) for any other id."""
     queryset = Media.objects.filter(user=user_id)
     if not include_deleted:
         queryset = queryset.filter(is_deleted=False)
     try:
         return queryset.get(pk=media_id)
     except (Media.DoesNotExist, ValueError, DjangoValidationError) as exc:
-        raise NotFound("No media found with this id.", code="media_not_found") from exc
+        raise ApplicationError(
+            "No media found with this id.", code="media_not_found", status=HTTPStatus.NOT_FOUND
+        ) from exc
 
 
 def media_with_file(*, media_id: uuid.UUID | str) -> Media | None:
@@ -66,7 +70,7 @@ def collection_find(*, user_id: int, collection_id: uuid.UUID | str) -> Collecti
 
 def collection_get(*, user_id: int, collection_id: uuid.UUID | str) -> Collection:
     """One of the owner's collections with `media_count` and its live media prefetched
-    (newest first) in `live_media`. Raises NotFound."""
+    (newest first) in `live_media`. Raises ApplicationError (404) for any other id."""
     live_media = Media.objects.filter(user=user_id, is_deleted=False).order_by("-created_at", "-id")
     queryset = collection_list(user_id=user_id).prefetch_related(
         Prefetch("media", queryset=live_media, to_attr="live_media")
@@ -74,4 +78,8 @@ def collection_get(*, user_id: int, collection_id: uuid.UUID | str) -> Collectio
     try:
         return queryset.get(pk=collection_id)
     except (Collection.DoesNotExist, ValueError, DjangoValidationError) as exc:
-        raise NotFound("No collection found with this id.", code="collection_not_found") from exc
+        raise ApplicationError(
+            "No collection found with this id.",
+            code="collection_not_found",
+            status=HTTPStatus.NOT_FOUND,
+        ) from exc

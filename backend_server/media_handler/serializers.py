@@ -1,11 +1,9 @@
-import copy
-
 from django.http import QueryDict
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from media_handler.files import signed_file_url
+from media_handler.files.signing import signed_file_url
 from media_handler.models import Collection, Media, MediaType
 
 # The mobile app's upload form sends every optional field, unset ones as "" or "null".
@@ -27,19 +25,7 @@ def description_field(**kwargs) -> serializers.CharField:
     )
 
 
-class FieldsBuiltOnceMixin:
-    """A ModelSerializer rebuilds its fields from the model (introspection of every column) each
-    time it is used: a fifth of what a page of media cost. They depend on neither the instance
-    nor the request, so they are built once per class and copied, as DRF copies declared ones."""
-
-    def get_fields(self):
-        cls = type(self)
-        if "_built_fields" not in cls.__dict__:
-            cls._built_fields = super().get_fields()
-        return copy.deepcopy(cls._built_fields)
-
-
-class MediaSerializer(FieldsBuiltOnceMixin, serializers.ModelSerializer):
+class MediaSerializer(serializers.ModelSerializer):
     """A media as clients read it; on PUT/PATCH only name, type and description change."""
 
     file = serializers.SerializerMethodField(
@@ -80,7 +66,8 @@ class MediaSerializer(FieldsBuiltOnceMixin, serializers.ModelSerializer):
 
     def to_representation(self, media: Media) -> dict:
         # The fields above describe the representation (schema, writes); reading builds it
-        # directly, because DRF's walk over 17 field objects per item cost half of a list page.
+        # directly, because DRF's walk over the field objects of every item was the costliest
+        # part of a list page (docs/performance.md).
         # test_fast_representation_matches_the_declared_fields keeps the two the same.
         return {
             "id": str(media.id),

@@ -9,25 +9,31 @@ from typing import Any
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from rest_framework.exceptions import ValidationError
 
+from common.exceptions import ApplicationError
 from media_handler import selectors
-from media_handler.files import delete_stored_file, media_family, store_upload
+from media_handler.files.inspection import inspect_upload, media_family, type_mismatch
+from media_handler.files.storage import delete_stored_file, store_upload
 from media_handler.models import Collection, Media
 
 logger = logging.getLogger(__name__)
 
 MEDIA_EDITABLE_FIELDS = ("name", "type", "description")
 COLLECTION_EDITABLE_FIELDS = ("name", "description")
-NOT_YOUR_COLLECTION = "No collection of yours has this id."
 
 
-def _owned_collection(*, user_id: int, collection_id: uuid.UUID | None) -> Collection | None:
+def not_your_collection(*, field: str) -> ApplicationError:
+    return ApplicationError("No collection of yours has this id.", code="invalid", field=field)
+
+
+def _owned_collection(
+    *, user_id: int, collection_id: uuid.UUID | str | None, field: str = "collection"
+) -> Collection | None:
     if collection_id is None:
         return None
     collection = selectors.collection_find(user_id=user_id, collection_id=collection_id)
     if collection is None:
-        raise ValidationError({"collection": [NOT_YOUR_COLLECTION]})
+        raise not_your_collection(field=field)
     return collection
 
 
@@ -39,8 +45,8 @@ def media_create(
     With a file, the size, path and file facts come from the bytes (whatever the client said)
     and the declared `type` must match the sniffed content. The file is written first and the
     row second, in a transaction; if the row cannot be written the file is deleted, so a failed
-    upload leaves neither. Raises ValidationError (400) for a refused file or a collection that
-    is not the caller's.
+    upload leaves neither. Raises ApplicationError: 400 for a refused file or a collection that
+    is not the caller's, 507 when the storage is full.
     """
     collection = _owned_collection(user_id=user_id, collection_id=data.get("collection"))
     fields = {
@@ -55,25 +61,26 @@ def media_create(
     if upload is None:
         return Media.objects.create(**fields)
 
-    stored = store_upload(upload, declared_type=data["type"])
+    facts = inspect_upload(upload, declared_type=data["type"])
+    storage_path = store_upload(upload, extension=facts.extension)
     fields.update(
-        size=stored.size,
-        storage_path=stored.storage_path,
-        mime_type=stored.mime_type,
-        checksum_sha256=stored.checksum_sha256,
-        width=stored.width,
-        height=stored.height,
-        duration=stored.duration,
+        size=facts.size,
+        storage_path=storage_path,
+        mime_type=facts.mime_type,
+        checksum_sha256=facts.checksum_sha256,
+        width=facts.width,
+        height=facts.height,
+        duration=facts.duration,
     )
     try:
         with transaction.atomic():
             media = Media.objects.create(**fields)
     except IntegrityError as exc:
-        delete_stored_file(stored.storage_path)
+        delete_stored_file(storage_path)
         # The collection was deleted between the check and the insert.
-        raise ValidationError({"collection": [NOT_YOUR_COLLECTION]}) from exc
+        raise not_your_collection(field="collection") from exc
     except BaseException:
-        delete_stored_file(stored.storage_path)
+        delete_stored_file(storage_path)
         raise
     return media
 
@@ -86,9 +93,7 @@ def media_update(*, media: Media, data: dict[str, Any]) -> Media:
         changes["description"] = changes["description"] or ""
     new_type = changes.get("type", media.type)
     if media.has_file and new_type != media_family(media.mime_type):
-        raise ValidationError(
-            {"type": [f"The type is '{new_type}' but the file's content is {media.mime_type}."]}
-        )
+        raise type_mismatch(new_type, media.mime_type)
     for field, value in changes.items():
         setattr(media, field, value)
     media.save(update_fields=[*changes, "updated_at"])
@@ -153,11 +158,12 @@ def collection_delete(*, collection: Collection) -> None:
         collection.delete()  # an update() sends no signal; this delete retires the pages
 
 
-def collection_add_media(*, media: Media, collection: Collection) -> Media:
-    """Put the media in the collection. Both must belong to the same user; callers look both
-    up through the owner's selectors, and this re-checks it so no path can mix owners."""
-    if media.user != collection.user:
-        raise ValidationError({"collection_id": [NOT_YOUR_COLLECTION]})
+def collection_add_media(*, media: Media, collection_id: uuid.UUID | str) -> Media:
+    """Put the media in the media owner's collection `collection_id`; any other collection is
+    a 400 on `collection_id`, so no path can mix owners."""
+    collection = _owned_collection(
+        user_id=media.user, collection_id=collection_id, field="collection_id"
+    )
     media.collection = collection
     media.save(update_fields=["collection", "updated_at"])
     return media

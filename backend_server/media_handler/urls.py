@@ -4,7 +4,7 @@ routed at both layouts of the spec: the seed README's (`media/`, `collections/`)
 app's (media at the root, `collection/`). The trailing slash is optional everywhere, and ids are
 UUIDs, so `ping/`, `health/`, `schema/`, `docs/` and `files/` never read as a media id."""
 
-from django.urls import path, re_path
+from django.urls import URLPattern, URLResolver, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
@@ -22,10 +22,12 @@ class OptionalSlashRouter(SimpleRouter):
         super().__init__()
         self.trailing_slash = "/?"
 
-    def get_urls(self):
+    def get_urls(self) -> list[URLPattern | URLResolver]:
         # With an empty prefix DRF strips the list route's leading slash, leaving "^?$".
         return [
-            re_path(r"^$", url.callback, name=url.name) if str(url.pattern) == "^?$" else url
+            re_path(r"^$", url.callback, name=url.name)
+            if isinstance(url, URLPattern) and str(url.pattern) == "^?$"
+            else url
             for url in super().get_urls()
         ]
 
@@ -51,5 +53,7 @@ urlpatterns = [
 
 # `GET /api/media?page=1` and `POST /api/media`, as the mobile app calls them.
 mobile_media_list = next(
-    url.callback for url in mobile_layout.urls if url.name == "mobile-media-list"
+    url.callback
+    for url in mobile_layout.urls
+    if isinstance(url, URLPattern) and url.name == "mobile-media-list"
 )

@@ -1,17 +1,12 @@
-import io
-import struct
-import wave
 from collections.abc import Callable
 
 import pytest
-from PIL import Image
+from django.core.cache import cache
 from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import AccessToken
 
 from media_handler.pagination import recent_counts
 
-ALICE = 101
-BOB = 202
+from .helpers import ALICE, BOB, access_token_for
 
 # Both path layouts of the spec: the seed README's and the mobile app's.
 LAYOUTS = {
@@ -20,19 +15,11 @@ LAYOUTS = {
 }
 
 
-def access_token_for(user_id: int, **claims) -> str:
-    """A real access token, minted by simplejwt under this service's own signing settings."""
-    token = AccessToken()
-    token["user_id"] = user_id
-    token["email"] = f"user{user_id}@example.com"
-    for claim, value in claims.items():
-        token[claim] = value
-    return str(token)
-
-
 @pytest.fixture(autouse=True)
-def _no_remembered_counts():
+def _nothing_cached():
+    """Each test starts with an empty cache (the database is rolled back, the cache is not)."""
     recent_counts.clear()
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)
@@ -72,60 +59,6 @@ def layout(request) -> dict[str, str]:
     return LAYOUTS[request.param]
 
 
-def stored_files(media_root) -> list:
-    uploads = media_root / "uploads"
-    return sorted(path for path in uploads.rglob("*") if path.is_file()) if uploads.exists() else []
-
-
-def png_bytes(width: int = 3, height: int = 2) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (width, height), "red").save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def jpeg_bytes(width: int = 4, height: int = 5) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (width, height), "blue").save(buffer, format="JPEG")
-    return buffer.getvalue()
-
-
-def wav_bytes(seconds: float = 0.5, rate: int = 8000) -> bytes:
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(rate)
-        out.writeframes(b"\x00\x00" * int(seconds * rate))
-    return buffer.getvalue()
-
-
-def _box(kind: bytes, payload: bytes) -> bytes:
-    return struct.pack(">I", 8 + len(payload)) + kind + payload
-
-
-def mp4_bytes(seconds: int = 2, timescale: int = 1000) -> bytes:
-    """A minimal ISO BMFF file: `ftyp` (brand isom, which libmagic reads as video/mp4) and a
-    `moov` whose `mvhd` holds the duration mutagen reports."""
-    ftyp = _box(b"ftyp", b"isom" + struct.pack(">I", 0x200) + b"isomiso2mp41")
-    mvhd = _box(
-        b"mvhd",
-        struct.pack(">B3xIIII", 0, 0, 0, timescale, seconds * timescale)
-        + struct.pack(">IH10x", 0x00010000, 0x0100)
-        + struct.pack(">9I", 0x00010000, 0, 0, 0, 0x00010000, 0, 0, 0, 0x40000000)
-        + bytes(24)
-        + struct.pack(">I", 2),
-    )
-    return ftyp + _box(b"moov", mvhd) + _box(b"mdat", bytes(64))
-
-
-def assert_status(response, expected: int) -> None:
-    """A status assertion that shows the body when it fails."""
-    body = getattr(response, "data", None)
-    if body is None and not getattr(response, "streaming", False):
-        body = response.content[:500]
-    assert response.status_code == expected, f"{response.status_code} != {expected}: {body}"
-
-
 @pytest.fixture
 def unreachable_cache(settings):
     """Redis on a port nothing listens on: every cache call fails, as while Redis is down."""
@@ -134,4 +67,4 @@ def unreachable_cache(settings):
         "default": {"BACKEND": "common.cache.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
     }
     yield
-    settings.CACHES = working  # before the autouse fixture clears the cache
+    settings.CACHES = working

@@ -3,7 +3,7 @@ import factory
 from media_handler.models import Collection, Media, MediaType
 
 
-class CollectionFactory(factory.django.DjangoModelFactory):
+class CollectionFactory(factory.django.DjangoModelFactory[Collection]):
     class Meta:
         model = Collection
 
@@ -12,7 +12,7 @@ class CollectionFactory(factory.django.DjangoModelFactory):
     description = "Things"
 
 
-class MediaFactory(factory.django.DjangoModelFactory):
+class MediaFactory(factory.django.DjangoModelFactory[Media]):
     """A record without a file, as the seed's JSON example creates."""
 
     class Meta:

@@ -5,8 +5,8 @@ import pytest
 from media_handler.models import Collection, Media
 from media_handler.serializers import DESCRIPTION_MAX_LENGTH
 
-from .conftest import ALICE, BOB, assert_status
 from .factories import CollectionFactory, MediaFactory
+from .helpers import ALICE, BOB, assert_status
 
 
 def detail(layout, collection):

@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from media_handler.models import Media
 
-from .conftest import ALICE, assert_status, png_bytes, stored_files
 from .factories import MediaFactory
+from .helpers import ALICE, assert_status, png_bytes, stored_files
 
 
 def run(command: str, *args) -> str:

@@ -5,11 +5,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import RequestFactory
 from django.utils import timezone
 
-from media_handler.files import signed_file_url
+from media_handler.files.signing import signed_file_url
 from media_handler.models import Media
 
-from .conftest import ALICE, assert_status, png_bytes, wav_bytes
 from .factories import MediaFactory
+from .helpers import ALICE, assert_status, png_bytes, wav_bytes
 
 
 def body_of(response) -> bytes:
@@ -142,7 +142,7 @@ def test_signed_url_uses_the_host_the_client_used(alice, settings):
 
 def test_record_without_a_file_has_no_url(alice):
     MediaFactory(user=ALICE)
-    assert alice.get("/api/media/").data["results"][0]["file"] is None
+    assert alice.get("/api/media/").json()["results"][0]["file"] is None
 
 
 @pytest.mark.parametrize(

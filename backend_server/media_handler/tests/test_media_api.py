@@ -5,8 +5,8 @@ import pytest
 from media_handler.models import Media
 from media_handler.serializers import DESCRIPTION_MAX_LENGTH
 
-from .conftest import ALICE, BOB, assert_status
 from .factories import CollectionFactory, MediaFactory
+from .helpers import ALICE, BOB, assert_status
 
 SEED_EXAMPLE = {
     "name": "holiday.jpg",
@@ -252,8 +252,8 @@ def test_soft_delete_moves_media_to_the_trash(alice, layout):
     assert media.deleted_at is not None
     assert_status(alice.get(detail(layout, media)), 404)
     assert_status(alice.delete(detail(layout, media)), 404)
-    assert alice.get(layout["media"]).data["count"] == 0
-    trash = alice.get(layout["media"], {"is_deleted": "true"}).data
+    assert alice.get(layout["media"]).json()["count"] == 0
+    trash = alice.get(layout["media"], {"is_deleted": "true"}).json()
     assert [item["id"] for item in trash["results"]] == [str(media.pk)]
     assert trash["results"][0]["is_deleted"] is True
 
@@ -264,7 +264,7 @@ def test_restore_takes_media_out_of_the_trash(alice, layout):
     assert_status(response, 200)
     assert response.data["is_deleted"] is False
     assert_status(alice.get(detail(layout, media)), 200)
-    assert alice.get(layout["media"], {"is_deleted": "true"}).data["count"] == 0
+    assert alice.get(layout["media"], {"is_deleted": "true"}).json()["count"] == 0
 
 
 def test_restore_of_live_media_is_harmless(alice, layout):

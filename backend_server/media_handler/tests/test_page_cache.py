@@ -1,5 +1,6 @@
 """media_handler.page_cache: a repeated list page comes from the cache, and never outlives a
-write of its owner. These tests commit their writes (transaction=True), as requests do."""
+write of its owner. These tests commit their writes (transaction=True), as requests do, so the
+on-commit hooks that retire pages run as they do in production."""
 
 import time
 import uuid
@@ -7,19 +8,21 @@ from datetime import timedelta
 from unittest import mock
 
 import pytest
-from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.test import RequestFactory
 from django.utils import timezone
-from rest_framework.test import APIClient
+from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.test import APIClient, APIRequestFactory
+from rest_framework.throttling import BaseThrottle
 
 from media_handler import page_cache
-from media_handler.files import signed_url_expiry
+from media_handler.files.signing import signed_url_expiry
 from media_handler.models import Media
+from media_handler.views import MediaViewSet
 
-from .conftest import ALICE, BOB, access_token_for, png_bytes
 from .factories import CollectionFactory, MediaFactory
+from .helpers import ALICE, BOB, access_token_for, png_bytes
 
 LIST = "/api/media/?page_size=5"
 JSON = "application/json"
@@ -27,19 +30,11 @@ JSON = "application/json"
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture(autouse=True)
-def page_cache_on(settings):
-    settings.LIST_PAGE_CACHE = True
-    cache.clear()
-    yield
-    cache.clear()
-
-
-def built_fresh(client, settings, path: str = LIST) -> bytes:
+def built_fresh(client, settings, path: str = LIST, **extra) -> bytes:
     """The page as the view builds it with no cache at all."""
     settings.LIST_PAGE_CACHE = False
     try:
-        return client.get(path).content
+        return client.get(path, **extra).content
     finally:
         settings.LIST_PAGE_CACHE = True
 
@@ -72,16 +67,36 @@ def test_a_cached_page_has_the_headers_the_view_sends(alice, settings, accept):
     }
 
 
-@pytest.mark.parametrize("accept", ["application/json; indent=4", "application/*", "text/html"])
-def test_pages_for_any_other_accept_are_built_afresh(alice, accept, django_assert_num_queries):
+def test_any_accept_answered_with_plain_json_shares_its_page(alice, django_assert_num_queries):
     MediaFactory(user=ALICE)
-    first = alice.get(LIST, HTTP_ACCEPT=accept)
+    plain = alice.get(LIST)
 
-    with django_assert_num_queries(0 if first.status_code == 406 else 2):
+    with django_assert_num_queries(0):
+        again = alice.get(LIST, HTTP_ACCEPT="application/*")
+
+    assert again.content == plain.content
+
+
+@pytest.mark.parametrize("accept", ["application/json; indent=4", "application/json; x=1"])
+def test_pages_rendered_with_parameters_are_built_afresh_every_time(
+    alice, settings, accept, django_assert_num_queries
+):
+    MediaFactory(user=ALICE)
+    alice.get(LIST, HTTP_ACCEPT=accept)
+
+    with django_assert_num_queries(2):
         again = alice.get(LIST, HTTP_ACCEPT=accept)
 
-    assert again.status_code == first.status_code
-    assert again.content == first.content
+    assert again.status_code == 200
+    assert again.content == built_fresh(alice, settings, HTTP_ACCEPT=accept)
+
+
+def test_an_unacceptable_accept_is_406_every_time(alice):
+    MediaFactory(user=ALICE)
+    alice.get(LIST)
+
+    assert alice.get(LIST, HTTP_ACCEPT="text/html").status_code == 406
+    assert alice.get(LIST, HTTP_ACCEPT="text/html").status_code == 406
 
 
 @pytest.mark.parametrize(
@@ -105,6 +120,39 @@ def test_a_cached_page_is_never_served_without_a_valid_token(alice, header):
     assert response.status_code == 401
     assert response["WWW-Authenticate"].startswith("Bearer")
     assert b"secret.jpg" not in response.content
+
+
+class DenyEveryone(BasePermission):
+    def has_permission(self, request, view) -> bool:
+        return False
+
+
+class RefuseEveryRequest(BaseThrottle):
+    def allow_request(self, request, view) -> bool:
+        return False
+
+    def wait(self) -> float:
+        return 30
+
+
+@pytest.mark.parametrize(
+    ("checks", "status"),
+    [
+        ({"permission_classes": [IsAuthenticated, DenyEveryone]}, 403),
+        ({"throttle_classes": [RefuseEveryRequest]}, 429),
+    ],
+    ids=["permission", "throttle"],
+)
+def test_a_cached_page_is_never_served_past_the_views_own_checks(alice, checks, status):
+    MediaFactory(user=ALICE, name="secret.jpg")
+    assert alice.get(LIST).status_code == 200  # the page is in the cache now
+    guarded = type("GuardedMediaViewSet", (MediaViewSet,), checks).as_view({"get": "list"})
+    request = APIRequestFactory().get(LIST, HTTP_AUTHORIZATION=f"Bearer {access_token_for(ALICE)}")
+
+    response = guarded(request)
+
+    assert response.status_code == status
+    assert b"secret.jpg" not in response.render().content
 
 
 def test_a_cached_page_is_the_page_the_view_builds(alice, settings):

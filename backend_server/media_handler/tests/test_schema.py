@@ -1,4 +1,4 @@
-from .conftest import assert_status
+from .helpers import assert_status
 
 
 def test_schema_is_public_and_describes_bearer_auth(anonymous):

@@ -10,8 +10,7 @@ from rest_framework import serializers
 from media_handler.serializers import MediaSerializer
 
 from .factories import CollectionFactory, MediaFactory
-
-ALICE = 101
+from .helpers import ALICE
 
 
 def both_representations(media) -> tuple[dict, dict]:

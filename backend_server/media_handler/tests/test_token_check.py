@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from media_handler.tests.conftest import access_token_for
+from .helpers import access_token_for
 
 URL = "/api/media/token-check/"
 

@@ -12,10 +12,13 @@ from django.db import OperationalError
 from django.test.client import encode_multipart
 from PIL import Image
 
-from media_handler import files, services
+from media_handler import services
+from media_handler.files import upload_handlers
+from media_handler.files.storage import LocalMediaStorage
 from media_handler.models import Collection, Media
 
-from .conftest import (
+from .factories import CollectionFactory
+from .helpers import (
     ALICE,
     assert_status,
     jpeg_bytes,
@@ -24,8 +27,8 @@ from .conftest import (
     stored_files,
     wav_bytes,
 )
-from .factories import CollectionFactory
 
+CHUNK = upload_handlers.UPLOAD_CHUNK_BYTES
 STORED_PATH = re.compile(r"^uploads/\d{4}/\d{2}/\d{2}/[0-9a-f]{32}\.(\w+)$")
 
 
@@ -340,7 +343,7 @@ def test_disk_full_midway_through_a_long_upload_is_507_and_removes_the_partial_f
         return len(written) > 1
 
     fail_django_writes(monkeypatch, OSError(errno.ENOSPC, "No space left"), when=after_one_chunk)
-    content = wav_bytes(0.5) + os.urandom(3 * files.UPLOAD_CHUNK_BYTES + 1000)
+    content = wav_bytes(0.5) + os.urandom(3 * CHUNK + 1000)
     response = upload(alice, "/api/media/", content, filename="long.wav", media_type="audio")
     assert_status(response, 507)
     assert response.data["code"] == "insufficient_storage"
@@ -355,9 +358,9 @@ def test_quota_exceeded_on_the_last_chunk_is_507_and_removes_the_partial_file(
     fail_django_writes(
         monkeypatch,
         OSError(errno.EDQUOT, "Disk quota exceeded"),
-        when=lambda raw_data, start: len(raw_data) < files.UPLOAD_CHUNK_BYTES,
+        when=lambda raw_data, start: len(raw_data) < CHUNK,
     )
-    content = wav_bytes(0.5) + os.urandom(2 * files.UPLOAD_CHUNK_BYTES)
+    content = wav_bytes(0.5) + os.urandom(2 * CHUNK)
     response = upload(alice, "/api/media/", content, filename="long.wav", media_type="audio")
     assert_status(response, 507)
     assert incoming(settings) == []
@@ -372,7 +375,7 @@ def test_other_write_error_while_streaming_is_500_and_removes_the_partial_file(
         monkeypatch, OSError(errno.EIO, "Input/output error"), when=lambda raw_data, start: start
     )
     alice.raise_request_exception = False
-    content = wav_bytes(0.5) + os.urandom(3 * files.UPLOAD_CHUNK_BYTES)
+    content = wav_bytes(0.5) + os.urandom(3 * CHUNK)
     response = upload(alice, "/api/media/", content, filename="long.wav", media_type="audio")
     assert response.status_code == 500
     assert incoming(settings) == []
@@ -383,8 +386,8 @@ def test_other_write_error_while_streaming_is_500_and_removes_the_partial_file(
 def test_upload_crossing_the_limit_after_several_chunks_is_413_and_removes_the_partial_file(
     alice, settings
 ):
-    settings.MAX_UPLOAD_SIZE = 2 * files.UPLOAD_CHUNK_BYTES + 1000
-    content = wav_bytes(0.5) + os.urandom(4 * files.UPLOAD_CHUNK_BYTES)
+    settings.MAX_UPLOAD_SIZE = 2 * CHUNK + 1000
+    content = wav_bytes(0.5) + os.urandom(4 * CHUNK)
     response = upload(alice, "/api/media/", content, filename="long.wav", media_type="audio")
     assert_status(response, 413)
     assert response.data["code"] == "upload_too_large"
@@ -396,16 +399,17 @@ def test_upload_crossing_the_limit_after_several_chunks_is_413_and_removes_the_p
 def test_uploads_received_at_the_same_time_are_each_stored_whole(settings):
     """As a threaded worker receives them: several uploads at once, their chunks written by the
     same process's writer threads, each file and checksum its own."""
-    contents = [os.urandom(3 * files.UPLOAD_CHUNK_BYTES + n * 7919) for n in range(6)]
+    contents = [os.urandom(3 * CHUNK + n * 7919) for n in range(6)]
 
     def receive(content: bytes):
-        handler = files.HashingTemporaryFileUploadHandler()
+        handler = upload_handlers.HashingTemporaryFileUploadHandler()
         handler.new_file("file", "upload.bin", "application/octet-stream", len(content))
-        for start in range(0, len(content), files.UPLOAD_CHUNK_BYTES):
-            handler.receive_data_chunk(content[start : start + files.UPLOAD_CHUNK_BYTES], start)
+        for start in range(0, len(content), CHUNK):
+            handler.receive_data_chunk(content[start : start + CHUNK], start)
         received = handler.file_complete(len(content))
+        assert received is not None
         try:
-            return received.read(), received.sha256_hexdigest
+            return received.read(), received.sha256_hexdigest  # type: ignore[attr-defined]
         finally:
             received.close()
 
@@ -416,11 +420,13 @@ def test_uploads_received_at_the_same_time_are_each_stored_whole(settings):
 
 
 def test_disk_full_while_storing_is_507_and_leaves_no_file(alice, settings, monkeypatch):
-    def no_space(upload, destination):
+    def no_space(storage, name, content):
+        destination = settings.MEDIA_ROOT / name
+        destination.parent.mkdir(parents=True, exist_ok=True)
         destination.write_bytes(b"partial")
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr("media_handler.files._write", no_space)
+    monkeypatch.setattr(LocalMediaStorage, "_save", no_space)
     response = upload(alice, "/api/media/", png_bytes())
     assert_status(response, 507)
     assert stored_files(settings.MEDIA_ROOT) == []

@@ -1,10 +1,13 @@
 import time
+from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.utils import timezone
 
-from media_handler.files import UPLOADS_DIR, media_root
+from media_handler.files.storage import delete_stored_file, stored_files
 from media_handler.models import Media
 
 BATCH_SIZE = 500
@@ -27,33 +30,33 @@ class Command(BaseCommand):
 
     def handle(self, *args, grace_seconds: int | None, dry_run: bool, **options):
         grace = settings.ORPHAN_GRACE_SECONDS if grace_seconds is None else grace_seconds
-        cutoff = time.time() - grace
-        root = media_root()
-        orphans = [*self._orphan_uploads(root, cutoff), *self._stale_temporary(cutoff)]
-        for path in orphans:
-            self.stdout.write(f"{'would remove' if dry_run else 'removed'} {path}")
+        verb = "would remove" if dry_run else "removed"
+        orphans = 0
+        for storage_path in self._orphan_uploads(timezone.now() - timedelta(seconds=grace)):
+            orphans += 1
+            self.stdout.write(f"{verb} {storage_path}")
+            if not dry_run:
+                delete_stored_file(storage_path)
+        for path in self._stale_temporary(time.time() - grace):
+            orphans += 1
+            self.stdout.write(f"{verb} {path}")
             if not dry_run:
                 path.unlink(missing_ok=True)
-        self.stdout.write(f"{len(orphans)} orphan file(s).")
+        self.stdout.write(f"{orphans} orphan file(s).")
 
-    def _orphan_uploads(self, root: Path, cutoff: float):
-        old_files = [
-            path
-            for path in (root / UPLOADS_DIR).rglob("*")
-            if path.is_file() and path.stat().st_mtime < cutoff
-        ]
+    def _orphan_uploads(self, cutoff) -> Iterator[str]:
+        old_files = list(stored_files(modified_before=cutoff))
         for start in range(0, len(old_files), BATCH_SIZE):
-            batch = {
-                path.relative_to(root).as_posix(): path for path in old_files[start:][:BATCH_SIZE]
-            }
+            batch = old_files[start:][:BATCH_SIZE]
             known = set(
                 Media.objects.filter(storage_path__in=batch)
                 .exclude(checksum_sha256="")
                 .values_list("storage_path", flat=True)
             )
-            yield from (path for relative, path in batch.items() if relative not in known)
+            yield from (storage_path for storage_path in batch if storage_path not in known)
 
-    def _stale_temporary(self, cutoff: float):
+    def _stale_temporary(self, cutoff: float) -> Iterator[Path]:
+        """Uploads still being received live in Django's temporary directory, always local."""
         incoming = Path(settings.FILE_UPLOAD_TEMP_DIR)
         if incoming.is_dir():
             yield from (

@@ -1,0 +1,208 @@
+"""What the bytes of an upload are: the sniffed type, the content policy, and the facts read
+from them (size, SHA-256, width and height, duration).
+
+The upload policy lives here and nowhere else: only image, video and audio content is stored,
+never script-capable content (HTML, SVG, XML), and the client's `type` must agree with what the
+bytes are. The client's file name and content type are never consulted.
+"""
+
+import hashlib
+import logging
+import re
+import shutil
+import subprocess
+import warnings
+from dataclasses import dataclass
+from typing import IO, Any
+
+import magic
+import mutagen
+from django.core.files.uploadedfile import UploadedFile
+from PIL import Image
+
+from common.exceptions import ApplicationError
+from media_handler.models import MediaType
+
+logger = logging.getLogger(__name__)
+
+SNIFF_BYTES = 64 * 1024
+HASH_CHUNK_BYTES = 1024 * 1024
+
+# Image types a browser could run script from, or that are really documents.
+REFUSED_MIME_TYPES = {"image/svg+xml"}
+
+# The stored file's extension comes from the sniffed type, never from the client's file name.
+EXTENSIONS = {
+    "image/jpeg": "jpg",
+    "image/png": "png",
+    "image/gif": "gif",
+    "image/webp": "webp",
+    "image/bmp": "bmp",
+    "image/tiff": "tiff",
+    "image/heic": "heic",
+    "image/heif": "heif",
+    "image/avif": "avif",
+    "video/mp4": "mp4",
+    "video/quicktime": "mov",
+    "video/webm": "webm",
+    "video/x-matroska": "mkv",
+    "video/3gpp": "3gp",
+    "video/x-msvideo": "avi",
+    "video/mpeg": "mpg",
+    "audio/mpeg": "mp3",
+    "audio/x-wav": "wav",
+    "audio/wav": "wav",
+    "audio/ogg": "ogg",
+    "audio/flac": "flac",
+    "audio/x-flac": "flac",
+    "audio/mp4": "m4a",
+    "audio/x-m4a": "m4a",
+    "audio/aac": "aac",
+    "audio/webm": "weba",
+}
+
+
+@dataclass(frozen=True)
+class FileFacts:
+    """What an upload's bytes are, whatever the client said about them."""
+
+    mime_type: str
+    extension: str
+    size: int
+    checksum_sha256: str
+    width: int | None = None
+    height: int | None = None
+    duration: float | None = None
+
+
+def inspect_upload(upload: UploadedFile, *, declared_type: str) -> FileFacts:
+    """Sniff `upload`, check it against the policy and read its facts.
+
+    Raises ApplicationError (400, on `file` or `type`) for an empty file, content that is not
+    accepted, a type that is not the declared one, or an image with too many pixels.
+    """
+    mime_type = sniff_mime_type(upload)
+    check_content_policy(mime_type, declared_type=declared_type)
+    return FileFacts(
+        mime_type=mime_type,
+        extension=extension_for(mime_type),
+        size=upload.size or 0,
+        checksum_sha256=upload_checksum(upload),
+        **read_metadata(upload, mime_type),
+    )
+
+
+def sniff_mime_type(upload: UploadedFile) -> str:
+    upload.seek(0)
+    head = upload.read(SNIFF_BYTES)
+    upload.seek(0)
+    if not head:
+        raise ApplicationError("The submitted file is empty.", code="invalid", field="file")
+    return magic.from_buffer(head, mime=True)
+
+
+def media_family(mime_type: str) -> str | None:
+    """`image`, `video` or `audio` for content the service stores, None for anything else."""
+    family = mime_type.split("/", 1)[0]
+    if family not in MediaType.values:
+        return None
+    if mime_type in REFUSED_MIME_TYPES or "xml" in mime_type or "html" in mime_type:
+        return None
+    return family
+
+
+def check_content_policy(mime_type: str, *, declared_type: str) -> None:
+    family = media_family(mime_type)
+    if family is None:
+        raise ApplicationError(
+            f"Content of type {mime_type} is not accepted; upload an image, video or audio file.",
+            code="invalid",
+            field="file",
+        )
+    if family != declared_type:
+        raise type_mismatch(declared_type, mime_type)
+
+
+def type_mismatch(declared_type: str, mime_type: str) -> ApplicationError:
+    return ApplicationError(
+        f"The type is '{declared_type}' but the file's content is {mime_type}.",
+        code="invalid",
+        field="type",
+    )
+
+
+def extension_for(mime_type: str) -> str:
+    extension = EXTENSIONS.get(mime_type) or re.sub(r"[^a-z0-9]", "", mime_type.split("/")[-1])
+    return extension[:8] or "bin"
+
+
+def upload_checksum(upload: UploadedFile) -> str:
+    """The SHA-256 of the upload: hashed while it was received
+    (upload_handlers.HashingTemporaryFileUploadHandler), else read once here."""
+    received = getattr(upload, "sha256_hexdigest", None)
+    if received:
+        return received
+    digest = hashlib.sha256()
+    for chunk in upload.chunks(HASH_CHUNK_BYTES):
+        digest.update(chunk)
+    upload.seek(0)
+    return digest.hexdigest()
+
+
+def read_metadata(upload: UploadedFile, mime_type: str) -> dict[str, Any]:
+    """width/height for images, duration for audio/video; None where unreadable."""
+    # The temporary file's path where there is one: ffprobe reads only paths.
+    source: str | IO[bytes] = (
+        upload.temporary_file_path() if hasattr(upload, "temporary_file_path") else upload
+    )
+    try:
+        if media_family(mime_type) == MediaType.IMAGE:
+            return _image_size(source)
+        return {"duration": _duration(source)}
+    finally:
+        upload.seek(0)
+
+
+def _image_size(source: str | IO[bytes]) -> dict[str, Any]:
+    try:
+        with warnings.catch_warnings():
+            # Past MAX_IMAGE_PIXELS Pillow warns, past twice that it raises: both are refused.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(source) as image:
+                width, height = image.size
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ApplicationError(
+            "The image has too many pixels.", code="invalid", field="file"
+        ) from exc
+    except Exception:  # Pillow raises many types for damaged files; metadata is optional
+        logger.info("could not read image size of %s", source, exc_info=True)
+        return {"width": None, "height": None}
+    return {"width": width, "height": height}
+
+
+def _duration(source: str | IO[bytes]) -> float | None:
+    try:
+        parsed = mutagen.File(source)
+        length = parsed.info.length if parsed is not None else None
+    except Exception:  # mutagen raises many types for damaged files; metadata is optional
+        logger.info("could not read duration of %s with mutagen", source, exc_info=True)
+        length = None
+    if not length and isinstance(source, str):
+        length = _ffprobe_duration(source)
+    return round(float(length), 3) if length else None
+
+
+def _ffprobe_duration(path: str) -> float | None:
+    """ffprobe reads what mutagen cannot (WebM, Matroska, AVI), when it is installed."""
+    ffprobe = shutil.which("ffprobe")
+    if ffprobe is None:
+        return None
+    command = [ffprobe, "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0"]
+    try:
+        # A fixed program and a path of our own making: no shell, no client input.
+        result = subprocess.run(  # noqa: S603
+            [*command, path], capture_output=True, text=True, timeout=10, check=True
+        )
+        return float(result.stdout.strip())
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return None

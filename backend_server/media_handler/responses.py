@@ -1,0 +1,128 @@
+"""The HTTP answer that carries a media's bytes, for the two views that serve them (the signed
+URL and the owner's `file/` action): nginx sends them (X-Accel-Redirect) for a request through
+the gateway, else they are streamed from the storage here, with single-range support
+(RFC 9110)."""
+
+import logging
+import re
+import unicodedata
+from collections.abc import Iterator
+from pathlib import PurePosixPath
+from typing import Literal
+
+from django.conf import settings
+from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
+from django.utils.http import content_disposition_header
+from rest_framework import status
+from rest_framework.exceptions import NotFound
+
+from media_handler.files.inspection import media_family
+from media_handler.files.storage import open_stored, stored_size
+from media_handler.models import Media
+
+logger = logging.getLogger(__name__)
+
+READ_CHUNK_BYTES = 1024 * 1024
+# ASCII digits, at most 30 of them (a range we would refuse to parse is ignored, as RFC 9110
+# allows: the whole file is sent).
+RANGE_PATTERN = re.compile(r"^bytes=([0-9]{0,30})-([0-9]{0,30})$")
+
+ByteRange = tuple[int, int]
+UNSATISFIABLE: Literal["unsatisfiable"] = "unsatisfiable"
+
+
+def serve_file(request: HttpRequest, media: Media, *, max_age: int = 0) -> HttpResponseBase:
+    """The bytes of `media`, with the headers that keep a browser from running them."""
+    response: HttpResponseBase
+    if sent_by_gateway(request):
+        response = HttpResponse(content_type=media.mime_type)
+        response["X-Accel-Redirect"] = f"{settings.X_ACCEL_REDIRECT_PREFIX}{media.storage_path}"
+    else:
+        try:
+            response = _streamed(request, media)
+        except FileNotFoundError as exc:
+            # A row whose file is gone (removed by hand, a lost volume): ours to fix, not a crash.
+            logger.error("stored file missing for media %s: %s", media.pk, media.storage_path)
+            raise NotFound("The file of this media is missing.", code="file_missing") from exc
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Disposition"] = (
+        content_disposition_header(
+            as_attachment=media_family(media.mime_type) is None, filename=download_name(media)
+        )
+        or ""
+    )
+    response["Cache-Control"] = f"private, max-age={max(max_age, 0)}"
+    return response
+
+
+def sent_by_gateway(request: HttpRequest) -> bool:
+    """Whether nginx sends the bytes: only when USE_X_ACCEL_REDIRECT allows it and the request
+    came through the gateway, which says so in `X-Sendfile-Type` (the Rack::Sendfile convention;
+    the gateway sets it on every request it proxies). A client on the service's own port gets
+    the bytes streamed, not an empty answer only nginx would understand."""
+    return (
+        settings.USE_X_ACCEL_REDIRECT
+        and request.META.get("HTTP_X_SENDFILE_TYPE") == "X-Accel-Redirect"
+    )
+
+
+def download_name(media: Media) -> str:
+    """The media's name as an ASCII file name with the stored file's extension."""
+    ascii_name = unicodedata.normalize("NFKD", media.name).encode("ascii", "ignore").decode()
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", PurePosixPath(ascii_name).stem).strip("._") or "media"
+    return f"{stem[:100]}{PurePosixPath(media.storage_path).suffix}"
+
+
+def _streamed(request: HttpRequest, media: Media) -> HttpResponseBase:
+    size = stored_size(media.storage_path)
+    byte_range = requested_range(request.headers.get("Range", ""), size)
+    response: HttpResponseBase
+    if byte_range is None:
+        response = FileResponse(open_stored(media.storage_path), content_type=media.mime_type)
+    elif byte_range == UNSATISFIABLE:
+        response = HttpResponse(status=status.HTTP_416_REQUESTED_RANGE_NOT_SATISFIABLE)
+        response["Content-Range"] = f"bytes */{size}"
+    else:
+        start, end = byte_range
+        response = StreamingHttpResponse(
+            _read_range(media.storage_path, start, end),
+            status=status.HTTP_206_PARTIAL_CONTENT,
+            content_type=media.mime_type,
+        )
+        response["Content-Range"] = f"bytes {start}-{end}/{size}"
+        response["Content-Length"] = str(end - start + 1)
+    response["Accept-Ranges"] = "bytes"
+    return response
+
+
+def requested_range(header: str, size: int) -> ByteRange | Literal["unsatisfiable"] | None:
+    """(start, end) inclusive for one satisfiable range, UNSATISFIABLE, or None to send all
+    (no Range, several ranges, or a malformed header, which RFC 9110 says to ignore)."""
+    match = RANGE_PATTERN.match(header.replace(" ", ""))
+    if not match or match.groups() == ("", ""):
+        return None
+    first, last = match.groups()
+    if first == "":  # the last N bytes
+        length = int(last)
+        if length == 0 or size == 0:
+            return UNSATISFIABLE
+        return max(size - length, 0), size - 1
+    start = int(first)
+    if last and int(last) < start:
+        return None  # an invalid range-spec: the header is ignored
+    if start >= size:
+        return UNSATISFIABLE
+    return start, min(int(last), size - 1) if last else size - 1
+
+
+def _read_range(storage_path: str, start: int, end: int) -> Iterator[bytes]:
+    with open_stored(storage_path) as stream:
+        stream.seek(start)
+        remaining = end - start + 1
+        while remaining > 0:
+            chunk = stream.read(min(READ_CHUNK_BYTES, remaining))
+            if not chunk:
+                return
+            remaining -= len(chunk)
+            yield chunk
