@@ -8,7 +8,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rest_framework import status
-from rest_framework.exceptions import APIException
 
 
 class ApplicationError(Exception):
@@ -34,11 +33,3 @@ class ApplicationError(Exception):
         self.field = field
         self.field_errors = field_errors
         self.extra = extra
-
-
-class ServiceError(APIException):
-    """A domain rule that refused the request, with its own code and HTTP status."""
-
-    def __init__(self, message: str, *, code: str, status_code: int = status.HTTP_400_BAD_REQUEST):
-        super().__init__(detail=message, code=code)
-        self.status_code = status_code
