@@ -1,0 +1,60 @@
+"""The worker's jobs, run as the worker runs them: the task's own function."""
+
+import uuid
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from media_handler.models import Collection, Media
+from media_handler.tasks import purge_user
+
+from .factories import CollectionFactory, MediaFactory
+from .helpers import ALICE, BOB, assert_status, png_bytes, stored_files
+
+
+def upload(client, name: str) -> dict:
+    form = {"name": name, "type": "image", "file": SimpleUploadedFile("p.png", png_bytes())}
+    response = client.post("/api/media/", form, format="multipart")
+    assert_status(response, 201)
+    return response.json()
+
+
+@pytest.mark.django_db
+def test_purge_user_removes_that_users_media_files_and_collections_only(
+    alice, bob, settings, django_capture_on_commit_callbacks
+):
+    upload(alice, "in the library")
+    trashed = upload(alice, "in the trash")
+    assert_status(alice.delete(f"/api/media/{trashed['id']}/"), 204)
+    CollectionFactory(user=ALICE)
+    MediaFactory(user=ALICE)  # a record without a file
+    bobs = upload(bob, "bob's")
+    CollectionFactory(user=BOB)
+
+    with django_capture_on_commit_callbacks(execute=True):  # files go once the rows are gone
+        purged = purge_user.run(user_id=ALICE)
+
+    assert purged == 3
+    assert not Media.objects.filter(user=ALICE).exists()
+    assert not Collection.objects.filter(user=ALICE).exists()
+    assert list(Media.objects.filter(user=BOB).values_list("pk", flat=True)) == [
+        uuid.UUID(bobs["id"])
+    ]
+    assert Collection.objects.filter(user=BOB).count() == 1
+    remaining = [
+        path.relative_to(settings.MEDIA_ROOT).as_posix()
+        for path in stored_files(settings.MEDIA_ROOT)
+    ]
+    assert remaining == [bobs["storage_path"]]
+
+
+@pytest.mark.django_db
+def test_purge_user_delivered_twice_finds_nothing_the_second_time(alice):
+    upload(alice, "once")
+
+    assert purge_user.run(user_id=ALICE) == 1
+    assert purge_user.run(user_id=ALICE) == 0
+
+
+def test_purge_user_is_published_by_the_name_the_auth_service_uses():
+    assert purge_user.name == "media.purge_user"
