@@ -106,6 +106,15 @@ web-lighthouse: $(INSTALLED) ## Lighthouse on the signed-in grid of 500 photos (
 	cd web/perf && npm ci --no-audit --no-fund --loglevel=error
 	$(BIN)/python e2e/browser/lighthouse_grid.py
 
+# A real Docker engine (installed and started when missing), local stand-ins for the base images
+# when no registry answers, then the stack under each Compose (docs/compose.md).
+.PHONY: compose-smoke
+compose-smoke: $(INSTALLED) ## Build and run docker-compose.yml for real under Compose v1.29 and v2 (docs/compose.md)
+	bash scripts/install_docker.sh
+	bash scripts/docker_base_images.sh
+	timeout --kill-after=30 $${COMPOSE_SMOKE_TIMEOUT:-1800} \
+		$(BIN)/python scripts/compose_smoke.py $(COMPOSE_SMOKE_ARGS)
+
 .PHONY: e2e-postgres
 e2e-postgres: ## The end-to-end suite on throw-away PostgreSQL databases at 127.0.0.1:5432
 	E2E_DATABASE=postgres $(MAKE) e2e

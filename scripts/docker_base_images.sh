@@ -93,7 +93,7 @@ build_standin() {
   find /usr/local/share/ca-certificates -maxdepth 1 -name '*.crt' -exec cp {} \
     "$context/local-ca-certificates/" \; 2>/dev/null || true
   # The host's network: package downloads need no bridge or NAT in the engine.
-  docker build --quiet --network host --tag "$1" "$context" >/dev/null || {
+  docker build --quiet --force-rm --network host --tag "$1" "$context" >/dev/null || {
     rm -rf "$context"
     die "building the stand-in $1 failed"
   }

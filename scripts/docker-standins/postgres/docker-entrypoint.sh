@@ -44,6 +44,7 @@ initialise() {
   fi
   local file
   shopt -s nullglob
+  # shellcheck disable=SC1090  # the init scripts sourced are the user's
   for file in /docker-entrypoint-initdb.d/*; do
     case $file in
       *.sh) echo "running $file" && . "$file" ;;
