@@ -87,8 +87,16 @@ bench-quick: $(INSTALLED) ## The same benchmarks with small sizes and short runs
 	$(BIN)/python -m bench --quick $(BENCH_ARGS)
 
 .PHONY: compose-check
-compose-check: $(INSTALLED) ## Validate docker-compose.yml against the Compose spec (no Docker needed)
+compose-check: $(INSTALLED) ## Validate docker-compose.yml: the Compose spec, and each installed Compose's parser (no engine needed)
 	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
+	@for compose in docker-compose "docker compose"; do \
+		if $$compose version >/dev/null 2>&1; then \
+			$$compose --file docker-compose.yml config --quiet && \
+				echo "$$compose $$($$compose version --short): docker-compose.yml ok" || exit 1; \
+		else \
+			echo "compose-check: $$compose is not installed, its parser not run (make compose-smoke installs it)"; \
+		fi; \
+	done
 
 .PHONY: web e2e-browser
 web: ## Build the web app into web/dist (done by ./run_with_gateway.sh when needed)

@@ -47,16 +47,18 @@ is_standin() {
 # A minimal Debian bookworm root, as the official debian image: no services started by package
 # scripts, apt lists and downloaded packages dropped, sources for updates and security too.
 make_rootfs_tar() {
-  local root
   [ "$(id -u)" -eq 0 ] || die "debootstrap needs root (or import a Debian image as $base_image)"
   command -v debootstrap >/dev/null || die "debootstrap is missing: apt-get install debootstrap"
   mkdir -p "$cache"
+  rm -rf "$cache"/rootfs.* # what an interrupted run left
+  local root started
   root=$(mktemp -d "$cache/rootfs.XXXXXX")
-  # shellcheck disable=SC2064  # the path is fixed now
-  trap "rm -rf '$root'" EXIT
   say "debootstrap: a minimal Debian bookworm root from $mirror (once a machine, about a minute)"
-  debootstrap --variant=minbase bookworm "$root" "$mirror" >"$cache/debootstrap.log" 2>&1 ||
+  started=$SECONDS
+  debootstrap --variant=minbase bookworm "$root" "$mirror" >"$cache/debootstrap.log" 2>&1 || {
+    rm -rf "$root"
     die "debootstrap failed: see $cache/debootstrap.log"
+  }
   printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
   chmod 755 "$root/usr/sbin/policy-rc.d"
   cat >"$root/etc/apt/sources.list" <<EOF
@@ -67,10 +69,10 @@ EOF
   rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/var/cache/apt/archives/*.deb
   : >"$root/etc/resolv.conf"
   : >"$root/etc/hostname"
+  say "debootstrap done in $((SECONDS - started)) s"
   tar -C "$root" --numeric-owner -cf "$rootfs_tar.tmp" .
   mv "$rootfs_tar.tmp" "$rootfs_tar"
   rm -rf "$root"
-  trap - EXIT
 }
 
 ensure_base_image() {
@@ -84,32 +86,49 @@ ensure_base_image() {
 
 # The folder as the build context, with the CAs this host trusts locally
 # (/usr/local/share/ca-certificates): where HTTPS goes through an inspecting proxy, pip in the
-# stand-in must trust what the host trusts.
+# stand-in must trust what the host trusts. The build's output goes to the file $3.
 build_standin() {
-  local context
+  local context status=0
   context=$(mktemp -d)
   cp -R "$2/." "$context/"
   mkdir -p "$context/local-ca-certificates"
   find /usr/local/share/ca-certificates -maxdepth 1 -name '*.crt' -exec cp {} \
     "$context/local-ca-certificates/" \; 2>/dev/null || true
   # The host's network: package downloads need no bridge or NAT in the engine.
-  docker build --quiet --force-rm --network host --tag "$1" "$context" >/dev/null || {
-    rm -rf "$context"
-    die "building the stand-in $1 failed"
-  }
+  docker build --force-rm --network host --tag "$1" "$context" >"$3" 2>&1 || status=$?
   rm -rf "$context"
+  return "$status"
 }
 
 docker info >/dev/null 2>&1 || die "no Docker engine answers (scripts/install_docker.sh starts one)"
+logs=$(mktemp -d)
+# shellcheck disable=SC2064  # the path is fixed now
+trap "rm -rf '$logs'" EXIT
+declare -A folders=() builds=()
 mapfile -t images < <(named_images)
 for image in "${images[@]}"; do
-  folder=$(standin_for "$image") ||
+  folders[$image]=$(standin_for "$image") ||
     die "$image has no stand-in: add one in scripts/docker-standins/ (see its README.md)"
+done
+for image in "${images[@]}"; do
   if docker image inspect "$image" >/dev/null 2>&1 && ! is_standin "$image"; then
     say "$image: the real image is here, used as it is"
     continue
   fi
   ensure_base_image
-  say "$image: building the local stand-in from $folder"
-  build_standin "$image" "$folder"
+  say "$image: building the local stand-in from ${folders[$image]}"
+  # All at once: a cold build mostly waits for package downloads.
+  build_standin "$image" "${folders[$image]}" "$logs/${image//[:\/]/_}.log" &
+  builds[$image]=$!
 done
+failed=0
+started=$SECONDS
+for image in "${!builds[@]}"; do
+  if ! wait "${builds[$image]}"; then
+    tail -n 30 "$logs/${image//[:\/]/_}.log" >&2
+    say "building the stand-in $image failed (its build's last lines above)"
+    failed=1
+  fi
+done
+[ ${#builds[@]} -eq 0 ] || say "stand-ins built in $((SECONDS - started)) s"
+exit "$failed"
