@@ -205,8 +205,8 @@ def seed(stack: Stack) -> Seeded:
     ranged = expect(requests.get(media["file"], headers={"Range": "bytes=0-7"}, timeout=30), 206)
     check(ranged.content == content[:8], "the Range answer has other bytes")
 
-    # The media service itself answers the signed URL with the redirect only; the bytes are on
-    # the shared volume, readable by the gateway's user.
+    # The media service itself, asked as nginx asks it (X-Sendfile-Type), answers the signed URL
+    # with the redirect only; the bytes are on the shared volume, readable by the gateway's user.
     path = media["file"].removeprefix(stack.url)
     direct = stack.exec(
         "media",
@@ -214,7 +214,7 @@ def seed(stack: Stack) -> Seeded:
         "-c",
         "import json, sys, urllib.request; "
         "request = urllib.request.Request('http://127.0.0.1:8001' + sys.argv[1], "
-        "headers={'Host': sys.argv[2]}); "
+        "headers={'Host': sys.argv[2], 'X-Sendfile-Type': 'X-Accel-Redirect'}); "
         "answer = urllib.request.urlopen(request, timeout=10); "
         "print(json.dumps([answer.headers.get('X-Accel-Redirect'), len(answer.read())]))",
         path,
