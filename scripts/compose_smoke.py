@@ -1,12 +1,12 @@
 """`make compose-smoke`: docker-compose.yml built and run for real, once under each Compose found.
 
 For Compose v1.29 (`docker-compose`) and v2 (`docker compose`), each on its own project and a
-spare loopback port: build the images, start the stack, register, upload a real PNG, download it
-through the signed URL (nginx sends it from the shared volume on the media service's
-X-Accel-Redirect), stop the stack (`down`, volumes kept) and start it again, check the account,
-the token, the record and the bytes survived, then `down -v`. The stack is torn down whatever
-happens (a failure, Ctrl-C, the Makefile's timeout); a failure prints the services' logs first.
-Needs a Docker engine and the base images (scripts/install_docker.sh,
+spare loopback port: build the images, start the stack, load the web app, register, upload a
+real PNG, download it through the signed URL (nginx sends it from the shared volume on the media
+service's X-Accel-Redirect), stop the stack (`down`, volumes kept) and start it again, check the
+account, the token, the record and the bytes survived, then `down -v`. The stack is torn down
+whatever happens (a failure, Ctrl-C, the Makefile's timeout); a failure prints the services' logs
+first. Needs a Docker engine and the base images (scripts/install_docker.sh,
 scripts/docker_base_images.sh); docs/compose.md has the figures.
 """
 
@@ -167,6 +167,9 @@ class Seeded:
 
 def seed(stack: Stack) -> Seeded:
     """An account and an uploaded PNG, downloaded the way the mobile app loads it."""
+    # The web app, built in the Dockerfile's `web` stage, is what the gateway serves at /.
+    home = expect(requests.get(f"{stack.url}/", timeout=30), 200)
+    check(home.headers.get("Content-Type", "").startswith("text/html"), "/ is not the web app")
     email = f"smoke-{secrets.token_hex(4)}@example.com"
     registered = expect(
         requests.post(
