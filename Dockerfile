@@ -1,7 +1,10 @@
-# syntax=docker/dockerfile:1
-# One image for both services (target `app`: `docker_service.sh auth|media`) and the gateway
-# (target `gateway`: the official nginx image, which ships njs, with gateway/ rendered at start).
-# docker-compose.yml builds both; see it for the environment.
+# One image for both services (target `app`: `docker_service.sh migrate|auth|media`) and the
+# gateway (target `gateway`: the official nginx image, which ships njs, with gateway/ rendered at
+# start and the web app built in the `web` stage). docker-compose.yml builds both; see it for the
+# environment. Both run as numeric,
+# unprivileged users, so `runAsNonRoot` (Kubernetes) can check them.
+# Nothing here needs a newer Dockerfile syntax than the builder's own, so there is no `# syntax=`
+# line: it would make BuildKit download a frontend image from a registry before every build.
 
 FROM python:3.11-slim-bookworm AS app
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -26,8 +29,9 @@ COPY backend_server ./backend_server
 COPY gateway/gunicorn.conf.py ./gateway/gunicorn.conf.py
 COPY scripts/docker_service.sh /usr/local/bin/docker_service.sh
 # Named volumes mounted here start with this ownership.
-RUN mkdir -p /app/media /app/var/secrets && chown app:media /app/media /app/var /app/var/secrets
-USER app
+RUN mkdir -p /app/media /app/var/secrets && chown 1000:101 /app/media /app/var /app/var/secrets
+# app:media, by number.
+USER 1000:101
 EXPOSE 8000 8001
 ENTRYPOINT ["docker_service.sh"]
 CMD ["auth"]
@@ -42,7 +46,6 @@ RUN npm run build
 
 FROM nginx:1.27-bookworm AS gateway
 ENV GATEWAY_PREFIX=/var/cache/nginx/media-handler \
-    GATEWAY_USER=nginx \
     GATEWAY_ACCESS_LOG=/dev/stdout \
     GATEWAY_ERROR_LOG=stderr \
     NJS_MODULE=/etc/nginx/modules/ngx_http_js_module.so \
@@ -50,5 +53,9 @@ ENV GATEWAY_PREFIX=/var/cache/nginx/media-handler \
     GATEWAY_WEB_ROOT=/usr/share/media-handler/web
 COPY gateway/ /etc/nginx/media-handler/
 COPY --from=web /web/dist /usr/share/media-handler/web
+RUN mkdir -p "$GATEWAY_PREFIX" && chown 101:101 "$GATEWAY_PREFIX"
+# nginx:nginx, by number: the master needs no root to listen on 3000, and its workers read the
+# uploads through that group.
+USER 101:101
 EXPOSE 3000
 ENTRYPOINT ["/etc/nginx/media-handler/docker-entrypoint.sh"]

@@ -1,22 +1,29 @@
 #!/usr/bin/env bash
-# The app image's entrypoint (Dockerfile, target `app`): `docker_service.sh auth|media [gunicorn
-# options]` migrates that service's database, then runs it under gunicorn on all interfaces of
-# the container (only the gateway is published; the services stay on the compose network).
+# The app image's entrypoint (Dockerfile, target `app`):
+#   docker_service.sh migrate                       migrate both databases, then exit
+#   docker_service.sh auth|media [gunicorn options] run that service under gunicorn
+# Compose runs `migrate` once as its own service and starts the services after it has succeeded,
+# so replicas (`--scale media=3`) never race each other's migrations. The services listen on all
+# interfaces of the container; only the gateway is published.
 set -o errexit -o nounset -o pipefail
 
+cd /app
 service=${1:-}
 case $service in
+  migrate)
+    # One after the other: with a shared DATABASE_URL both services migrate the same database.
+    python auth_server/manage.py migrate --noinput
+    exec python backend_server/manage.py migrate --noinput
+    ;;
   auth) project=auth_server port=${AUTH_PORT:-8000} ;;
   media) project=backend_server port=${MEDIA_PORT:-8001} ;;
   *)
-    echo "usage: docker_service.sh auth|media [gunicorn options]" >&2
+    echo "usage: docker_service.sh migrate | auth|media [gunicorn options]" >&2
     exit 2
     ;;
 esac
 shift
 
-cd /app
-python "$project/manage.py" migrate --noinput
 # gateway/gunicorn.conf.py picks the worker class for the service (gthread for the media).
 export GUNICORN_SERVICE=$service
 exec gunicorn --config gateway/gunicorn.conf.py --chdir "$project" --bind "0.0.0.0:$port" \
