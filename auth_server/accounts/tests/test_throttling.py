@@ -70,7 +70,8 @@ def test_a_successful_login_forgets_earlier_failures(post_json, user):
 def test_a_locked_account_does_not_lock_others(post_json, user):
     UserFactory(username="john", email="john@example.com")
     for _attempt in range(5):
-        post_json(LOGIN, BAD)
+        assert_status(post_json(LOGIN, BAD), 400)
+    assert_throttled(post_json(LOGIN, GOOD))
 
     assert_status(post_json(LOGIN, {"username": "john", "password": "strongpassword"}), 200)
 
