@@ -1,0 +1,165 @@
+"""One HTTP client helper for the suites and the benchmarks: accounts, tokens, uploads (through
+requests, or over a raw socket a part at a time) and the contract's error body."""
+
+import http.client
+import socket
+import uuid
+from dataclasses import dataclass
+from email.message import Message
+from urllib.parse import urlsplit
+
+import requests
+from urllib3.filepost import encode_multipart_formdata
+
+PASSWORD = "strongpassword"  # noqa: S105 -- the seed README's example, for throw-away accounts
+TIMEOUT = 20
+
+
+class UnexpectedAnswer(AssertionError):
+    """An answer with another status than the one asked for; says what came back."""
+
+
+def expect(response: requests.Response, *statuses: int) -> requests.Response:
+    if response.status_code not in statuses:
+        raise UnexpectedAnswer(
+            f"{response.request.method} {response.url} -> {response.status_code} "
+            f"(expected {', '.join(map(str, statuses))}): {response.text[:2000]}"
+        )
+    return response
+
+
+def unique_email(prefix: str = "user") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}@example.com"
+
+
+def register(http: requests.Session, base: str, email: str | None = None, **fields: str) -> dict:
+    """A new account, signed in: `{"user", "access", "refresh"}`. `fields` add to or replace
+    the body's (password PASSWORD, a first and last name)."""
+    body = {
+        "first_name": "Ada",
+        "last_name": "Lovelace",
+        "email": email or unique_email(),
+        "password": PASSWORD,
+    } | fields
+    response = http.post(f"{base}/api/auth/register/", json=body, timeout=TIMEOUT)
+    return expect(response, 201).json()
+
+
+def login(http: requests.Session, base: str, username: str, password: str = PASSWORD) -> dict:
+    """Fresh tokens of an account: `{"user", "access", "refresh"}`."""
+    body = {"username": username, "password": password}
+    return expect(http.post(f"{base}/api/auth/login/", json=body, timeout=TIMEOUT), 200).json()
+
+
+def bearer(tokens: dict | str) -> dict[str, str]:
+    access = tokens if isinstance(tokens, str) else tokens["access"]
+    return {"Authorization": f"Bearer {access}"}
+
+
+def upload(
+    http: requests.Session,
+    base: str,
+    tokens: dict | str,
+    content: bytes,
+    *,
+    name: str = "photo",
+    media_type: str = "image",
+    filename: str = "photo.png",
+    content_type: str = "application/octet-stream",
+    data: dict | None = None,
+    headers: dict | None = None,
+    path: str = "/api/media/",
+) -> requests.Response:
+    """A multipart upload of `content` (the answer, whatever its status)."""
+    return http.post(
+        f"{base}{path}",
+        headers=bearer(tokens) | (headers or {}),
+        data={"name": name, "type": media_type, **(data or {})},
+        files={"file": (filename, content, content_type)},
+        timeout=TIMEOUT,
+    )
+
+
+def multipart(
+    content: bytes,
+    *,
+    name: str = "upload",
+    media_type: str = "audio",
+    filename: str = "tone.wav",
+    content_type: str = "audio/wav",
+) -> tuple[bytes, str]:
+    """The body of a media upload and its Content-Type (with the boundary)."""
+    fields = [
+        ("name", name),
+        ("type", media_type),
+        ("file", (filename, content, content_type)),
+    ]
+    return encode_multipart_formdata(fields, boundary=f"devstack{uuid.uuid4().hex}")
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    headers: Message
+    body: bytes
+
+
+class RawUpload:
+    """A media upload over a raw socket, its body sent when and as far as the test says: to
+    stop half-way, to kill what serves it meanwhile, or to read an answer that comes before the
+    body is all sent. The request head goes at once."""
+
+    def __init__(
+        self,
+        base: str,
+        path: str,
+        token: str,
+        content: bytes,
+        *,
+        declared_size: int | None = None,
+        **parts: str,
+    ):
+        self.body, body_type = multipart(content, **parts)
+        self.request_id = f"devstack-{uuid.uuid4().hex[:12]}"
+        address = urlsplit(base)
+        head = (
+            f"POST {path} HTTP/1.1\r\n"
+            f"Host: {address.netloc}\r\n"
+            f"Authorization: Bearer {token}\r\n"
+            f"X-Request-ID: {self.request_id}\r\n"
+            f"Content-Type: {body_type}\r\n"
+            f"Content-Length: {declared_size or len(self.body)}\r\n"
+            "Connection: close\r\n\r\n"
+        )
+        self.sent = 0
+        self.sock = socket.create_connection((address.hostname, address.port), timeout=30)
+        self.sock.sendall(head.encode())
+
+    def send(self, size: int | None = None) -> None:
+        """The next `size` bytes of the body (all the rest by default)."""
+        end = len(self.body) if size is None else self.sent + size
+        self.sock.sendall(self.body[self.sent : end])
+        self.sent = min(end, len(self.body))
+
+    def answer(self, timeout: float = 10) -> "Answer":
+        self.sock.settimeout(timeout)
+        response = http.client.HTTPResponse(self.sock)
+        response.begin()
+        return Answer(response.status, response.headers, response.read())
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def __enter__(self) -> "RawUpload":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+
+def error_message(response: requests.Response) -> str:
+    """The `message` every error body carries (the contract), or the raw text if it is missing."""
+    try:
+        return response.json()["message"]
+    except (ValueError, KeyError, TypeError):
+        return response.text
