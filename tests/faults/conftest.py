@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 from support.faults import PrivatePostgres
-from support.stack import free_ports, start_stack
+
+import devstack
+from devstack.ports import free_ports
 
 
 @pytest.fixture(scope="session")
@@ -35,20 +37,22 @@ def private_postgres():
 
 
 @pytest.fixture(scope="session")
-def fault_stack(scratch, private_postgres):
+def fault_stack(stack_spec, private_postgres):
     """The stack on the private cluster; restarts a service 5 s after it exits."""
-    running = start_stack(
-        scratch / "faults",
-        postgres=private_postgres.url,
+    spec = stack_spec(
+        "faults",
+        database="postgres",
+        postgres_url=private_postgres.url,
         env={
             "RESTART_DELAY_SECONDS": "5",
             "DB_CONNECT_TIMEOUT": "2",
             "JWT_ACCESS_TOKEN_MINUTES": "60",
         },
     )
-    try:
-        yield running
-    finally:
-        if not private_postgres.is_running():
-            private_postgres.start()
-        running.stop()
+    with devstack.running(spec) as running:
+        try:
+            yield running
+        finally:
+            # Its databases are dropped on the cluster: up again if a test left it stopped.
+            if not private_postgres.is_running():
+                private_postgres.start()

@@ -9,14 +9,15 @@ import time
 from dataclasses import dataclass
 
 import pytest
-from support import api
-from support.stack import start_stack
+
+import devstack
+from devstack import client, samples
 
 TMPFS_SIZE = "2m"
 
 
 @pytest.fixture(scope="module")
-def full_disk_stack(scratch):
+def full_disk_stack(scratch, stack_spec):
     if os.geteuid() != 0:
         pytest.skip("mounting a tmpfs needs root")
     mount_point = scratch / "tmpfs-media"
@@ -27,11 +28,8 @@ def full_disk_stack(scratch):
         timeout=30,
     )
     try:
-        running = start_stack(scratch / "disk-full", media_root=mount_point)
-        try:
+        with devstack.running(stack_spec("disk-full", media_root=mount_point)) as running:
             yield running
-        finally:
-            running.stop()
     finally:
         subprocess.run(["umount", "-l", str(mount_point)], check=False, timeout=30)  # noqa: S603, S607
 
@@ -85,26 +83,26 @@ def disk_full(http, full_disk_stack) -> Scenario:
     what is left, and a small one on a disk with nothing left."""
     stack = full_disk_stack
     gw = stack.gateway
-    tokens = api.register(http, gw, api.unique_email("diskfull"))
+    tokens = client.register(http, gw, client.unique_email("diskfull"))
     earlier = []
     for seed in range(3):
-        response = api.upload(http, gw, tokens, api.png_bytes(seed=seed))
+        response = client.upload(http, gw, tokens, samples.png_bytes(seed=seed))
         assert response.status_code == 201, response.text
         earlier.append(response.json())
     before = snapshot(stack)
     outcomes = {
-        "bigger than the whole disk": api.upload(
-            http, gw, tokens, api.png_bytes() + b"\0" * (3 * 1024 * 1024)
+        "bigger than the whole disk": client.upload(
+            http, gw, tokens, samples.png_bytes() + b"\0" * (3 * 1024 * 1024)
         )
     }
     filler = fill(stack, leave_bytes=64 * 1024)
-    outcomes["bigger than what is left"] = api.upload(
-        http, gw, tokens, api.png_bytes() + b"\0" * (256 * 1024)
+    outcomes["bigger than what is left"] = client.upload(
+        http, gw, tokens, samples.png_bytes() + b"\0" * (256 * 1024)
     )
     temporary_files(stack)  # let a failed upload's temporary file go first, if it goes
     fill(stack, leave_bytes=0)
-    outcomes["16 KiB on a full disk"] = api.upload(
-        http, gw, tokens, api.png_bytes(64, 64) + b"\0" * (16 * 1024)
+    outcomes["16 KiB on a full disk"] = client.upload(
+        http, gw, tokens, samples.png_bytes(64, 64) + b"\0" * (16 * 1024)
     )
     print({label: (r.status_code, r.text[:200]) for label, r in outcomes.items()})
     return Scenario(tokens, earlier, before, outcomes, filler, temporary_files(stack))
@@ -127,7 +125,7 @@ def test_full_disk_leaves_no_row_and_no_stored_file(http, full_disk_stack, disk_
     """A refused upload leaves nothing; one that found room after all (a 201) is whole."""
     stack = full_disk_stack
     gw = stack.gateway
-    headers = api.bearer(disk_full.tokens)
+    headers = client.bearer(disk_full.tokens)
     stored = [r.json() for r in disk_full.outcomes.values() if r.status_code == 201]
     assert len(stored) < len(disk_full.outcomes), "the disk never filled up"
     assert media_total(http, gw, headers) == len(disk_full.earlier) + len(stored)
@@ -149,7 +147,9 @@ def test_full_disk_leaves_no_temporary_file(disk_full):
 
 def test_uploads_work_again_once_there_is_space(http, full_disk_stack, disk_full):
     disk_full.filler.unlink()
-    again = api.upload(http, full_disk_stack.gateway, disk_full.tokens, api.png_bytes(seed=60))
+    again = client.upload(
+        http, full_disk_stack.gateway, disk_full.tokens, samples.png_bytes(seed=60)
+    )
     assert again.status_code == 201, again.text
     got = http.get(again.json()["file"], timeout=20)
-    assert got.content == api.png_bytes(seed=60)
+    assert got.content == samples.png_bytes(seed=60)

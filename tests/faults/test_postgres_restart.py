@@ -9,8 +9,9 @@ import time
 from dataclasses import dataclass, field
 
 import requests
-from support import api
-from support.faults import wait_until
+
+from devstack import client, samples
+from devstack.polling import wait_until
 
 OUTAGE_SECONDS = 6
 RECOVERY_LIMIT_SECONDS = 5
@@ -58,12 +59,12 @@ class Load:
         return response
 
     def client(self, number: int, deadline: float):
-        headers = api.bearer(self.tokens)
+        headers = client.bearer(self.tokens)
         counter = 0
         with requests.Session() as http:
             while not self.stop.is_set() and time.monotonic() < deadline:
                 counter += 1
-                content = api.png_bytes(seed=number) + f"{number}-{counter}".encode()
+                content = samples.png_bytes(seed=number) + f"{number}-{counter}".encode()
                 response = self._call(
                     http,
                     "upload",
@@ -86,7 +87,7 @@ class Load:
 def test_postgres_restart_mid_load(http, fault_stack, private_postgres):
     stack = fault_stack
     gw = stack.gateway
-    tokens = api.register(http, gw, api.unique_email("pgfault"))
+    tokens = client.register(http, gw, client.unique_email("pgfault"))
     load = Load(gw, tokens)
     threads = [
         threading.Thread(target=load.client, args=(n, time.monotonic() + 120), daemon=True)
@@ -153,7 +154,7 @@ def test_postgres_restart_mid_load(http, fault_stack, private_postgres):
     assert all(s.status in (200, 201) for s in after), [s for s in after if s.status >= 300][:5]
 
     # Nothing lost: every acknowledged upload is there, byte-exact, and no file is orphaned.
-    headers = api.bearer(tokens)
+    headers = client.bearer(tokens)
     listed = http.get(f"{gw}/api/media/?page_size=100", headers=headers, timeout=30).json()
     assert listed["count"] == len(load.uploads)
     for media_id, digest in load.uploads.items():
@@ -165,7 +166,7 @@ def test_postgres_restart_mid_load(http, fault_stack, private_postgres):
     assert (
         http.post(
             f"{gw}/api/auth/login/",
-            json={"email": tokens["user"]["email"], "password": api.PASSWORD},
+            json={"email": tokens["user"]["email"], "password": client.PASSWORD},
             timeout=30,
         ).status_code
         == 200

@@ -8,8 +8,9 @@ import time
 
 import pytest
 import requests
-from support import api
-from support.faults import wait_until
+
+from devstack import client
+from devstack.polling import wait_until
 
 
 @pytest.mark.parametrize(
@@ -21,8 +22,8 @@ from support.faults import wait_until
 )
 def test_stopped_upstream_is_json_and_resumes(http, fault_stack, service, down_url, up_url):
     gw = fault_stack.gateway
-    tokens = api.register(http, gw, api.unique_email(f"down-{service}"))
-    headers = api.bearer(tokens)
+    tokens = client.register(http, gw, client.unique_email(f"down-{service}"))
+    headers = client.bearer(tokens)
     master = fault_stack.pid(service)
     os.kill(master, signal.SIGTERM)  # gunicorn's graceful stop; the run script restarts it
     assert wait_until(

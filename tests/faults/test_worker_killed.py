@@ -2,19 +2,20 @@
 partial temporary file is the only trace, and `manage.py sweep_orphan_files` removes it. The
 gunicorn master replaces the worker and uploads work again.
 
-The first test sends straight to the media service, with the body in two halves, so the worker
-is certainly mid-upload (streaming the file to MEDIA_ROOT/.incoming) when it is killed; the
-second goes through the gateway, which streams the body to the worker as it arrives."""
+Both tests send the body in two halves and hold back the second until a worker is writing the
+file to MEDIA_ROOT/.incoming, so the kill certainly lands mid-upload: the first straight to the
+media service, the second through the gateway, which streams the body to the worker as it
+arrives."""
 
+import contextlib
+import json
 import os
 import signal
-import socket
-import threading
 import time
+from http.client import HTTPException
 
-import pytest
-from support import api, procs
-from support.faults import wait_until
+from devstack import client, processes, samples
+from devstack.polling import wait_until
 
 BODY_BYTES = 4 * 1024 * 1024
 
@@ -27,6 +28,10 @@ def stored_uploads(stack) -> set[str]:
     }
 
 
+def temporary_files(stack) -> list:
+    return [path for path in (stack.media_root / ".incoming").iterdir() if path.is_file()]
+
+
 def media_total(http, gw, headers) -> int:
     return sum(
         http.get(f"{gw}/api/media/?is_deleted={trash}", headers=headers, timeout=20).json()["count"]
@@ -35,127 +40,103 @@ def media_total(http, gw, headers) -> int:
 
 
 def worker_writing_into(directory, master: int) -> int | None:
-    for pid in procs.children(master):
-        if any(path.startswith(str(directory)) for path in procs.open_files(pid)):
+    for pid in processes.children(master):
+        if any(path.startswith(str(directory)) for path in processes.open_files(pid)):
             return pid
     return None
+
+
+def upload_killed_half_way(stack, base: str, tokens: dict) -> tuple[int, client.RawUpload]:
+    """Sends half of a large upload to `base`, SIGKILLs the media worker writing it, then sends
+    the rest; returns the victim's pid and the upload, whose answer is still to be read."""
+    content = samples.png_bytes(64, 64) + os.urandom(BODY_BYTES)
+    upload = client.RawUpload(
+        base,
+        "/api/media/",
+        tokens["access"],
+        content,
+        name="killed",
+        media_type="image",
+        filename="big.png",
+        content_type="image/png",
+    )
+    upload.send(len(upload.body) // 2)
+    master = stack.pid("media")
+    incoming = stack.media_root / ".incoming"
+    assert wait_until(
+        lambda: worker_writing_into(incoming, master) is not None, timeout=15, interval=0.02
+    ), "no worker was writing the upload"
+    victim = worker_writing_into(incoming, master)
+    assert temporary_files(stack), "no temporary file"
+    os.kill(victim, signal.SIGKILL)
+    with contextlib.suppress(OSError):  # whoever answers may stop reading the rest
+        upload.send()
+    return victim, upload
 
 
 def test_worker_killed_mid_upload_leaves_no_row_and_no_visible_file(http, fault_stack):
     stack = fault_stack
     gw = stack.gateway
-    tokens = api.register(http, gw, api.unique_email("killed"))
-    headers = api.bearer(tokens)
-    kept = api.upload(http, gw, tokens, api.png_bytes(seed=7))
+    tokens = client.register(http, gw, client.unique_email("killed"))
+    headers = client.bearer(tokens)
+    kept = client.upload(http, gw, tokens, samples.png_bytes(seed=7))
     assert kept.status_code == 201, kept.text
     uploads_before = stored_uploads(stack)
     total_before = media_total(http, gw, headers)
-    incoming = stack.media_root / ".incoming"
-
-    boundary = "reliabilityboundary"
-    head = (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="name"\r\n\r\nkilled\r\n'
-        f'--{boundary}\r\nContent-Disposition: form-data; name="type"\r\n\r\nimage\r\n'
-        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.png"\r\n'
-        "Content-Type: image/png\r\n\r\n"
-    ).encode()
-    tail = f"\r\n--{boundary}--\r\n".encode()
-    file_bytes = api.png_bytes(64, 64) + os.urandom(BODY_BYTES)
-    body = head + file_bytes + tail
-    request = (
-        f"POST /api/media/ HTTP/1.1\r\nHost: 127.0.0.1:{stack.ports[2]}\r\n"
-        f"Authorization: Bearer {tokens['access']}\r\n"
-        f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
-        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
-    ).encode()
     master = stack.pid("media")
-    with socket.create_connection(("127.0.0.1", stack.ports[2]), timeout=20) as sock:
-        sock.sendall(request + body[: len(body) // 2])
-        assert wait_until(
-            lambda: worker_writing_into(incoming, master) is not None, timeout=15, interval=0.02
-        ), "no worker was writing the upload"
-        victim = worker_writing_into(incoming, master)
-        partial = [path for path in incoming.iterdir() if path.is_file()]
-        assert partial, "no temporary file"
-        os.kill(victim, signal.SIGKILL)
+
+    victim, upload = upload_killed_half_way(stack, stack.media, tokens)
+    with upload:
         try:
-            sock.sendall(body[len(body) // 2 :])
-            answer = sock.recv(4096)
-        except OSError:
-            answer = b""
-    assert not answer.startswith(b"HTTP/1.1 2"), answer[:200]
+            answer = upload.answer(timeout=20)
+        except (OSError, HTTPException):
+            answer = None  # the connection died with the worker: nobody else holds it
+    assert answer is None, (answer.status, answer.body[:200])
 
     # A replacement worker answers; the killed request left no row and no stored file.
     assert wait_until(
-        lambda: len(procs.children(master)) >= 2 and victim not in procs.children(master),
+        lambda: len(processes.children(master)) >= 2 and victim not in processes.children(master),
         timeout=20,
     )
     assert media_total(http, gw, headers) == total_before
     assert stored_uploads(stack) == uploads_before
     # The only trace is the partial temporary file, which no URL serves.
-    left = [path for path in incoming.iterdir() if path.is_file()]
+    left = temporary_files(stack)
     assert left, "expected the killed upload's temporary file"
-    assert all(path.stat().st_size < len(file_bytes) for path in left)
+    assert all(path.stat().st_size < BODY_BYTES for path in left)
 
     time.sleep(1.1)  # the sweep's grace is whole seconds of age
     output = stack.manage("backend_server", "sweep_orphan_files", "--grace-seconds", "1")
     assert "removed" in output, output
-    assert not [path for path in incoming.iterdir() if path.is_file()], output
+    assert not temporary_files(stack), output
     assert stored_uploads(stack) == uploads_before, output  # the sweep kept every real file
 
-    again = api.upload(http, gw, tokens, api.png_bytes(seed=8))
+    again = client.upload(http, gw, tokens, samples.png_bytes(seed=8))
     assert again.status_code == 201, again.text
     got = http.get(kept.json()["file"], timeout=20)
-    assert got.content == api.png_bytes(seed=7)
+    assert got.content == samples.png_bytes(seed=7)
 
 
 def test_worker_killed_during_a_gateway_upload_is_a_json_502(http, fault_stack):
     """The same through the gateway: nginx streams the body to the worker, which dies while
-    writing it; the client gets the gateway's JSON 502 and nothing is stored. The upload is
-    fast on loopback, so the kill may miss its window: up to 3 tries."""
+    writing it; the client gets the gateway's JSON 502 and nothing is stored."""
     stack = fault_stack
     gw = stack.gateway
-    tokens = api.register(http, gw, api.unique_email("killed-gw"))
-    headers = api.bearer(tokens)
-    incoming = stack.media_root / ".incoming"
+    tokens = client.register(http, gw, client.unique_email("killed-gw"))
+    headers = client.bearer(tokens)
     uploads_before = stored_uploads(stack)
     total_before = media_total(http, gw, headers)
-    content = api.png_bytes(64, 64) + os.urandom(96 * 1024 * 1024)
-    for _ in range(3):
-        master = stack.pid("media")
-        outcome = {}
 
-        def send(outcome=outcome):
-            outcome["response"] = api.upload(http, gw, tokens, content)
+    _, upload = upload_killed_half_way(stack, gw, tokens)
+    with upload:
+        answer = upload.answer(timeout=30)
 
-        sender = threading.Thread(target=send)
-        sender.start()
-        victim = None
-        deadline = time.monotonic() + 60
-        while sender.is_alive() and time.monotonic() < deadline and victim is None:
-            victim = worker_writing_into(incoming, master)
-            time.sleep(0.005)
-        if victim is not None:
-            os.kill(victim, signal.SIGKILL)
-        sender.join(timeout=120)
-        if victim is not None:
-            break
-        # Too quick to catch: undo the upload and try again.
-        response = outcome["response"]
-        assert response.status_code == 201, response.text
-        http.delete(f"{gw}/api/media/{response.json()['id']}/", headers=headers, timeout=20)
-        total_before += 1
-        uploads_before = stored_uploads(stack)
-    else:
-        pytest.skip("the worker finished writing every time before it could be killed")
-
-    response = outcome["response"]
-    assert response.status_code == 502, response.text
-    assert response.headers["Content-Type"].startswith("application/json")
-    assert response.json()["message"]
+    assert answer.status == 502, answer.body[:500]
+    assert answer.headers["Content-Type"].startswith("application/json")
+    assert json.loads(answer.body)["message"]
     assert media_total(http, gw, headers) == total_before
     assert stored_uploads(stack) == uploads_before
     time.sleep(1.1)
     stack.manage("backend_server", "sweep_orphan_files", "--grace-seconds", "1")
-    assert not [path for path in incoming.iterdir() if path.is_file()]
+    assert not temporary_files(stack)
     assert stored_uploads(stack) == uploads_before

@@ -9,7 +9,8 @@ from schemathesis.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-from support import api
+
+from devstack import client
 
 CHECKS = [
     not_a_server_error,
@@ -21,7 +22,7 @@ CHECKS = [
 
 @pytest.fixture(scope="session")
 def fuzz_user(http, gw) -> dict:
-    return api.register(http, gw, api.unique_email("fuzz"))
+    return client.register(http, gw, client.unique_email("fuzz"))
 
 
 @pytest.fixture(scope="session")
@@ -41,9 +42,9 @@ def validate(gw, fuzz_user, schemas):
         case = operation.Case(**parts)
         return case.call_and_validate(
             base_url=gw,
-            headers=api.bearer(fuzz_user) if headers is None else headers,
+            headers=client.bearer(fuzz_user) if headers is None else headers,
             checks=CHECKS,
-            timeout=api.TIMEOUT,
+            timeout=client.TIMEOUT,
         )
 
     return call

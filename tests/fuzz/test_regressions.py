@@ -2,7 +2,8 @@
 docs/reliability.md, with their cause and fix)."""
 
 import pytest
-from support import api
+
+from devstack import client
 
 
 def test_media_without_a_file_matches_the_schema(http, gw, fuzz_user, validate):
@@ -42,7 +43,7 @@ def test_logout_with_an_overlong_token_is_documented(validate, fuzz_user):
         "POST",
         body={"refresh": "0" * 5000},
         media_type="application/json",
-        headers=api.bearer(fuzz_user),
+        headers=client.bearer(fuzz_user),
     )
     assert response.status_code == 400
 

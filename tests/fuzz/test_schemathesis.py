@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 
 import pytest
-from support.stack import REPORT_DIR
 
 MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "15"))
 CHECKS = (
@@ -40,9 +39,8 @@ def cases_per_operation(events: Path) -> dict[str, int]:
 
 
 @pytest.mark.parametrize("service", ["auth", "media"])
-def test_schema_holds_under_fuzzing(gw, fuzz_user, service):
-    REPORT_DIR.mkdir(parents=True, exist_ok=True)
-    events = REPORT_DIR / f"fuzz-{service}.ndjson"
+def test_schema_holds_under_fuzzing(gw, fuzz_user, report_dir, service):
+    events = report_dir / f"fuzz-{service}.ndjson"
     command = [
         str(Path(sys.executable).with_name("schemathesis")),
         "run",
@@ -74,7 +72,7 @@ def test_schema_holds_under_fuzzing(gw, fuzz_user, service):
     started = time.monotonic()
     result = subprocess.run(  # noqa: S603 -- the venv's schemathesis, arguments built here
         command,
-        cwd=REPORT_DIR,
+        cwd=report_dir,
         capture_output=True,
         text=True,
         timeout=RUN_TIMEOUT,
@@ -90,7 +88,7 @@ def test_schema_holds_under_fuzzing(gw, fuzz_user, service):
         "cases_per_operation": counts,
         "exit_code": result.returncode,
     }
-    (REPORT_DIR / f"fuzz-{service}.json").write_text(json.dumps(summary, indent=2) + "\n")
+    (report_dir / f"fuzz-{service}.json").write_text(json.dumps(summary, indent=2) + "\n")
     print(json.dumps(summary, indent=2))
     assert result.returncode == 0, result.stdout[-20000:] + result.stderr[-5000:]
     assert counts, "schemathesis tested nothing"

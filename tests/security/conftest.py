@@ -3,7 +3,8 @@
 from dataclasses import dataclass
 
 import pytest
-from support import api
+
+from devstack import client, samples
 
 
 @dataclass
@@ -21,32 +22,32 @@ class Owner:
 
     @property
     def headers(self) -> dict:
-        return api.bearer(self.tokens)
+        return client.bearer(self.tokens)
 
 
 def make_owner(http, gw: str, prefix: str) -> Owner:
-    tokens = api.register(http, gw, api.unique_email(prefix))
-    headers = api.bearer(tokens)
+    tokens = client.register(http, gw, client.unique_email(prefix))
+    headers = client.bearer(tokens)
     collection = http.post(
         f"{gw}/api/media/collections/",
         headers=headers,
         json={"name": f"{prefix} album", "description": "private"},
-        timeout=api.TIMEOUT,
+        timeout=client.TIMEOUT,
     )
     assert collection.status_code == 201, collection.text
-    media = api.upload(
+    media = client.upload(
         http,
         gw,
         tokens,
-        api.png_bytes(seed=len(prefix)),
+        samples.png_bytes(seed=len(prefix)),
         name=f"{prefix} secret photo",
         data={"collection": collection.json()["id"], "description": f"{prefix} private"},
     )
     assert media.status_code == 201, media.text
-    deleted = api.upload(http, gw, tokens, api.png_bytes(seed=99), name=f"{prefix} trashed")
+    deleted = client.upload(http, gw, tokens, samples.png_bytes(seed=99), name=f"{prefix} trashed")
     assert deleted.status_code == 201, deleted.text
     gone = http.delete(
-        f"{gw}/api/media/{deleted.json()['id']}/", headers=headers, timeout=api.TIMEOUT
+        f"{gw}/api/media/{deleted.json()['id']}/", headers=headers, timeout=client.TIMEOUT
     )
     assert gone.status_code == 204, gone.text
     return Owner(tokens, media.json(), collection.json(), deleted.json())

@@ -4,7 +4,7 @@ enumeration through messages, codes and timing, kept to what the contract allows
 import statistics
 import time
 
-from support import api
+from devstack import client
 
 # The per-account limits (LOGIN_ACCOUNT_THROTTLE_RATE, REGISTER_ACCOUNT_THROTTLE_RATE), counted
 # in the cache every gunicorn worker shares (Redis, or files without REDIS_URL).
@@ -19,9 +19,9 @@ def login(http, gw, identifier: str, password: str, field: str = "email"):
 
 
 def test_unknown_account_and_wrong_password_answer_alike(http, gw):
-    known = api.register(http, gw, api.unique_email("known"))["user"]
+    known = client.register(http, gw, client.unique_email("known"))["user"]
     wrong_password = login(http, gw, known["email"], "not-the-password")
-    unknown_email = login(http, gw, api.unique_email("nobody"), "not-the-password")
+    unknown_email = login(http, gw, client.unique_email("nobody"), "not-the-password")
     unknown_username = login(http, gw, "nobody-at-all-x", "not-the-password", field="username")
     wrong_by_username = login(http, gw, known["username"], "not-the-password", field="username")
     answers = [wrong_password, unknown_email, unknown_username, wrong_by_username]
@@ -36,7 +36,7 @@ def test_unknown_account_and_wrong_password_answer_alike(http, gw):
 
 def test_login_timing_does_not_tell_unknown_from_known(http, gw):
     """An unknown account is hashed anyway: the two medians stay within a factor of two."""
-    accounts = [api.register(http, gw, api.unique_email("timing"))["user"] for _ in range(4)]
+    accounts = [client.register(http, gw, client.unique_email("timing"))["user"] for _ in range(4)]
     known, unknown = [], []
     for round_ in range(3):
         for account in accounts:  # 3 failures per account stay under its limit of 5/min
@@ -44,14 +44,14 @@ def test_login_timing_does_not_tell_unknown_from_known(http, gw):
             assert login(http, gw, account["email"], f"wrong-{round_}").status_code == 400
             known.append(time.perf_counter() - started)
             started = time.perf_counter()
-            assert login(http, gw, api.unique_email("ghost"), "wrong").status_code == 400
+            assert login(http, gw, client.unique_email("ghost"), "wrong").status_code == 400
             unknown.append(time.perf_counter() - started)
     ratio = statistics.median(unknown) / statistics.median(known)
     assert 0.5 < ratio < 2.0, (statistics.median(known), statistics.median(unknown))
 
 
 def test_password_guessing_is_throttled_per_account(http, gw):
-    victim = api.register(http, gw, api.unique_email("brute"))["user"]
+    victim = client.register(http, gw, client.unique_email("brute"))["user"]
     statuses = []
     for attempt in range(MOST_FAILURES_BEFORE_429 + 2):
         field, identifier = (
@@ -75,32 +75,32 @@ def test_password_guessing_is_throttled_per_account(http, gw):
     assert throttled.headers["Content-Type"].startswith("application/json")
     assert throttled.json().get("message")
     # The right password is refused too while the account is locked (every worker agrees)...
-    assert login(http, gw, victim["email"], api.PASSWORD).status_code == 429
+    assert login(http, gw, victim["email"], client.PASSWORD).status_code == 429
     # ...but another account from the same address (carrier NAT) signs in normally.
-    other = api.register(http, gw, api.unique_email("neighbour"))["user"]
-    assert login(http, gw, other["email"], api.PASSWORD).status_code == 200
+    other = client.register(http, gw, client.unique_email("neighbour"))["user"]
+    assert login(http, gw, other["email"], client.PASSWORD).status_code == 200
 
 
 def test_unknown_accounts_are_throttled_too(http, gw):
     """Guessing against an address that has no account is throttled like a real one (else the
     429 itself would tell which accounts exist)."""
-    ghost = api.unique_email("ghost")
+    ghost = client.unique_email("ghost")
     attempts = range(MOST_FAILURES_BEFORE_429 + 2)
     statuses = [login(http, gw, ghost, f"guess-{n}").status_code for n in attempts]
     assert 429 in statuses, statuses
 
 
 def test_register_duplicate_says_taken_without_leaking_more(http, gw):
-    first = api.register(http, gw, api.unique_email("dup"))["user"]
+    first = client.register(http, gw, client.unique_email("dup"))["user"]
     response = http.post(
         f"{gw}/api/auth/register/",
         json={
             "first_name": "X",
             "last_name": "Y",
             "email": first["email"].upper(),
-            "password": api.PASSWORD,
+            "password": client.PASSWORD,
         },
-        timeout=api.TIMEOUT,
+        timeout=client.TIMEOUT,
     )
     assert response.status_code == 400, response.text
     body = response.json()
@@ -112,13 +112,13 @@ def test_register_duplicate_says_taken_without_leaking_more(http, gw):
 
 
 def test_register_is_throttled_per_email(http, gw):
-    email = api.unique_email("flood")
+    email = client.unique_email("flood")
     statuses = []
     for _ in range(MOST_REGISTRATIONS_BEFORE_429 + 2):
         response = http.post(
             f"{gw}/api/auth/register/",
-            json={"first_name": "X", "last_name": "Y", "email": email, "password": api.PASSWORD},
-            timeout=api.TIMEOUT,
+            json={"first_name": "X", "last_name": "Y", "email": email, "password": client.PASSWORD},
+            timeout=client.TIMEOUT,
         )
         statuses.append(response.status_code)
         if response.status_code == 429:

@@ -4,7 +4,8 @@ both directions of add-to-collection, and the file downloads (signed URL and /fi
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
-from support import api
+
+from devstack import client, samples
 
 MEDIA_PREFIXES = ["/api/media/media", "/api/media"]
 COLLECTION_PREFIXES = ["/api/media/collections", "/api/media/collection"]
@@ -20,7 +21,7 @@ def assert_not_found(response):
 
 def victim_unchanged(http, gw, victim):
     media = http.get(
-        f"{gw}/api/media/{victim.media['id']}/", headers=victim.headers, timeout=api.TIMEOUT
+        f"{gw}/api/media/{victim.media['id']}/", headers=victim.headers, timeout=client.TIMEOUT
     )
     assert media.status_code == 200, media.text
     body = media.json()
@@ -29,13 +30,13 @@ def victim_unchanged(http, gw, victim):
     collection = http.get(
         f"{gw}/api/media/collections/{victim.collection['id']}/",
         headers=victim.headers,
-        timeout=api.TIMEOUT,
+        timeout=client.TIMEOUT,
     )
     assert collection.status_code == 200, collection.text
     assert collection.json()["name"] == victim.collection["name"]
     assert [m["id"] for m in collection.json()["media"]] == [victim.media["id"]]
     trash = http.get(
-        f"{gw}/api/media/?is_deleted=true", headers=victim.headers, timeout=api.TIMEOUT
+        f"{gw}/api/media/?is_deleted=true", headers=victim.headers, timeout=client.TIMEOUT
     )
     assert [m["id"] for m in trash.json()["results"]] == [victim.deleted["id"]]
 
@@ -57,7 +58,9 @@ def victim_unchanged(http, gw, victim):
 )
 def test_other_users_media_is_404(http, gw, victim, attacker, prefix, method, suffix, body):
     url = f"{gw}{prefix}/{victim.media['id']}{suffix}"
-    response = http.request(method, url, headers=attacker.headers, json=body, timeout=api.TIMEOUT)
+    response = http.request(
+        method, url, headers=attacker.headers, json=body, timeout=client.TIMEOUT
+    )
     assert_not_found(response)
     victim_unchanged(http, gw, victim)
 
@@ -68,7 +71,7 @@ def test_other_users_media_cannot_join_attackers_collection(http, gw, victim, at
         f"{gw}{prefix}/{victim.media['id']}/add-to-collection/",
         headers=attacker.headers,
         json={"collection_id": attacker.collection["id"]},
-        timeout=api.TIMEOUT,
+        timeout=client.TIMEOUT,
     )
     assert_not_found(response)
     victim_unchanged(http, gw, victim)
@@ -80,23 +83,23 @@ def test_own_media_cannot_join_other_users_collection(http, gw, victim, attacker
         f"{gw}{prefix}/{attacker.media['id']}/add-to-collection/",
         headers=attacker.headers,
         json={"collection_id": victim.collection["id"]},
-        timeout=api.TIMEOUT,
+        timeout=client.TIMEOUT,
     )
     assert response.status_code in (400, 404), response.text
     assert "collection_id" in response.json() or response.status_code == 404
     victim_unchanged(http, gw, victim)
     mine = http.get(
-        f"{gw}/api/media/{attacker.media['id']}/", headers=attacker.headers, timeout=api.TIMEOUT
+        f"{gw}/api/media/{attacker.media['id']}/", headers=attacker.headers, timeout=client.TIMEOUT
     )
     assert mine.json()["collection"] == attacker.collection["id"]
 
 
 def test_upload_into_other_users_collection_is_refused(http, gw, victim, attacker):
-    response = api.upload(
+    response = client.upload(
         http,
         gw,
         attacker.tokens,
-        api.png_bytes(seed=5),
+        samples.png_bytes(seed=5),
         data={"collection": victim.collection["id"]},
     )
     assert response.status_code == 400, response.text
@@ -105,7 +108,7 @@ def test_upload_into_other_users_collection_is_refused(http, gw, victim, attacke
         f"{gw}/api/media/",
         headers=attacker.headers,
         json={"name": "x", "type": "image", "collection": victim.collection["id"]},
-        timeout=api.TIMEOUT,
+        timeout=client.TIMEOUT,
     )
     assert json_record.status_code == 400, json_record.text
     victim_unchanged(http, gw, victim)
@@ -116,7 +119,7 @@ def test_restore_of_other_users_trash_is_404(http, gw, victim, attacker):
         response = http.post(
             f"{gw}{prefix}/{victim.deleted['id']}/restore/",
             headers=attacker.headers,
-            timeout=api.TIMEOUT,
+            timeout=client.TIMEOUT,
         )
         assert_not_found(response)
     victim_unchanged(http, gw, victim)
@@ -139,7 +142,7 @@ def test_other_users_collection_is_404(http, gw, victim, attacker, prefix, metho
             f"{gw}{prefix}/{victim.collection['id']}{suffix}",
             headers=attacker.headers,
             json=body,
-            timeout=api.TIMEOUT,
+            timeout=client.TIMEOUT,
         )
         assert_not_found(response)
     victim_unchanged(http, gw, victim)
@@ -188,14 +191,14 @@ def test_signed_url_is_bound_to_its_media(http, gw, victim, attacker):
     }
     for label, (path, query) in attempts.items():
         url = f"{gw}{path}?{urlencode(query, doseq=True)}"
-        response = http.get(url, timeout=api.TIMEOUT)
+        response = http.get(url, timeout=client.TIMEOUT)
         assert response.status_code in (403, 404), (label, response.status_code, response.text)
         assert response.headers["Content-Type"].startswith("application/json"), label
         assert not response.content.startswith(b"\x89PNG"), label
 
 
 def test_signed_url_of_deleted_media_stops_working(http, gw, victim):
-    response = http.get(victim.deleted["file"], timeout=api.TIMEOUT)
+    response = http.get(victim.deleted["file"], timeout=client.TIMEOUT)
     assert response.status_code in (403, 404), response.text
 
 
@@ -220,7 +223,7 @@ def test_json_record_pointing_at_another_users_file_serves_nothing(http, gw, vic
             f"{gw}/api/media/",
             headers=attacker.headers,
             json={"name": "steal", "type": "image", "size": 1, "storage_path": storage_path},
-            timeout=api.TIMEOUT,
+            timeout=client.TIMEOUT,
         )
         assert created.status_code == 201, created.text
         record = created.json()

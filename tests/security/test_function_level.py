@@ -6,7 +6,8 @@ import re
 
 import pytest
 import requests
-from support import api
+
+from devstack import client
 
 PLACEHOLDER_ID = "00000000-0000-4000-8000-000000000000"
 # Operations that are public on purpose: the schema and its docs, and the signed file URLs
@@ -50,21 +51,21 @@ def signed_in_to_admin(session: requests.Session, gw: str) -> bool:
 
 
 def test_admin_admits_no_bearer_token_and_no_api_user(http, gw):
-    tokens = api.register(http, gw, api.unique_email("notstaff"))
+    tokens = client.register(http, gw, client.unique_email("notstaff"))
     response = http.get(
-        f"{gw}/api/auth/admin/", headers=api.bearer(tokens), allow_redirects=False, timeout=20
+        f"{gw}/api/auth/admin/", headers=client.bearer(tokens), allow_redirects=False, timeout=20
     )
     assert response.status_code == 302, response.status_code
     assert "/admin/login/" in response.headers["Location"]
     with requests.Session() as browser:
-        answer = admin_login(browser, gw, tokens["user"]["email"], api.PASSWORD)
+        answer = admin_login(browser, gw, tokens["user"]["email"], client.PASSWORD)
         assert answer.status_code == 200  # the form again, with an error: not staff
         assert not signed_in_to_admin(browser, gw)
 
 
 @pytest.fixture(scope="module")
 def staff_user(stack) -> dict:
-    email = api.unique_email("staff")
+    email = client.unique_email("staff")
     username = email.split("@")[0]
     stack.manage(
         "auth_server",
@@ -72,14 +73,14 @@ def staff_user(stack) -> dict:
         "-c",
         "from accounts.models import User; "
         f"User.objects.create_superuser(username='{username}', email='{email}', "
-        f"password='{api.PASSWORD}')",
+        f"password='{client.PASSWORD}')",
     )
     return {"username": username, "email": email}
 
 
 def test_staff_signs_in_to_admin(gw, staff_user):
     with requests.Session() as browser:
-        answer = admin_login(browser, gw, staff_user["username"], api.PASSWORD)
+        answer = admin_login(browser, gw, staff_user["username"], client.PASSWORD)
         assert answer.status_code == 302, answer.text[:300]
         assert signed_in_to_admin(browser, gw)
 
@@ -91,5 +92,5 @@ def test_admin_login_guessing_is_throttled(gw, staff_user):
             admin_login(browser, gw, staff_user["username"], f"guess-{n}").status_code
             for n in range(8)
         ]
-        locked = admin_login(browser, gw, staff_user["username"], api.PASSWORD)
+        locked = admin_login(browser, gw, staff_user["username"], client.PASSWORD)
     assert 429 in statuses or locked.status_code != 302, statuses

@@ -2,7 +2,8 @@
 never a 5xx, never another user's rows, never an unbounded page."""
 
 import pytest
-from support import api
+
+from devstack import client
 
 NASTY_STRINGS = [
     "' OR '1'='1",
@@ -29,7 +30,7 @@ COLLECTION_LISTS = ["/api/media/collections/", "/api/media/collection/"]
 
 
 def get(http, url, tokens, **params):
-    return http.get(url, headers=api.bearer(tokens), params=params, timeout=api.TIMEOUT)
+    return http.get(url, headers=client.bearer(tokens), params=params, timeout=client.TIMEOUT)
 
 
 def assert_own_rows_only(response, owner):
@@ -121,13 +122,13 @@ def test_huge_and_negative_pagination(http, gw, attacker, page, page_size):
 
 
 def test_page_size_is_clamped_to_100(http, gw):
-    tokens = api.register(http, gw, api.unique_email("many"))
+    tokens = client.register(http, gw, client.unique_email("many"))
     for index in range(105):
         created = http.post(
             f"{gw}/api/media/",
-            headers=api.bearer(tokens),
+            headers=client.bearer(tokens),
             json={"name": f"n{index}", "type": "image", "size": index},
-            timeout=api.TIMEOUT,
+            timeout=client.TIMEOUT,
         )
         assert created.status_code == 201, created.text
     response = get(http, f"{gw}/api/media/", tokens, page_size="1000000")
@@ -149,6 +150,8 @@ def test_page_size_is_clamped_to_100(http, gw):
 )
 def test_malformed_ids_are_404(http, gw, attacker, media_id):
     for path in ("/api/media/", "/api/media/media/", "/api/media/collections/"):
-        response = http.get(f"{gw}{path}{media_id}/", headers=attacker.headers, timeout=api.TIMEOUT)
+        response = http.get(
+            f"{gw}{path}{media_id}/", headers=attacker.headers, timeout=client.TIMEOUT
+        )
         assert response.status_code in (404, 400), (path, media_id, response.text)
         assert response.headers["Content-Type"].startswith("application/json")

@@ -11,8 +11,9 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from support import api
-from support.stack import start_stack
+
+import devstack
+from devstack import client
 
 
 def b64(data: bytes) -> str:
@@ -61,7 +62,7 @@ def assert_rejected(http, stack, token: str, label: str) -> None:
 
 @pytest.fixture
 def tokens(http, gw):
-    return api.register(http, gw, api.unique_email("jwt"))
+    return client.register(http, gw, client.unique_email("jwt"))
 
 
 def forgeries(tokens: dict, signing_key: str) -> dict[str, str]:
@@ -107,7 +108,7 @@ def forgeries(tokens: dict, signing_key: str) -> dict[str, str]:
 
 
 def test_forged_tokens_are_401_everywhere(http, stack, tokens):
-    for label, token in forgeries(tokens, stack.jwt_signing_key).items():
+    for label, token in forgeries(tokens, stack.env["JWT_SIGNING_KEY"]).items():
         assert_rejected(http, stack, token, label)
 
 
@@ -115,7 +116,7 @@ def test_genuine_token_still_works(http, stack, tokens):
     """The control: the same requests with the real token pass (so the 401s above mean
     something)."""
     for url in protected_urls(stack):
-        response = http.get(url, headers=api.bearer(tokens), timeout=api.TIMEOUT)
+        response = http.get(url, headers=client.bearer(tokens), timeout=client.TIMEOUT)
         assert response.status_code == 200, (url, response.text)
 
 
@@ -123,7 +124,7 @@ def test_genuine_token_still_works(http, stack, tokens):
 @pytest.mark.parametrize("user_id", ["1 OR 1=1", "abc", "1.5", "", [1], {"a": 1}])
 def test_signed_token_with_a_malformed_user_id_is_401(http, stack, tokens, user_id):
     claims = dict(claims_of(tokens["access"]), user_id=user_id)
-    token = jwt.encode(claims, stack.jwt_signing_key.encode(), algorithm="HS256")
+    token = jwt.encode(claims, stack.env["JWT_SIGNING_KEY"].encode(), algorithm="HS256")
     assert_rejected(http, stack, token, f"user_id {user_id!r}")
 
 
@@ -133,7 +134,7 @@ def test_signed_token_with_a_malformed_user_id_is_401(http, stack, tokens, user_
 )
 def test_malformed_authorization_header_is_401_on_media(http, stack, header):
     response = http.get(
-        f"{stack.gateway}/api/media/", headers={"Authorization": header}, timeout=api.TIMEOUT
+        f"{stack.gateway}/api/media/", headers={"Authorization": header}, timeout=client.TIMEOUT
     )
     assert response.status_code == 401, (header, response.text)
 
@@ -146,17 +147,17 @@ def test_public_endpoints_ignore_a_forged_header(http, stack, tokens):
         json={
             "first_name": "A",
             "last_name": "B",
-            "email": api.unique_email("hdr"),
-            "password": api.PASSWORD,
+            "email": client.unique_email("hdr"),
+            "password": client.PASSWORD,
         },
-        timeout=api.TIMEOUT,
+        timeout=client.TIMEOUT,
     )
     assert registered.status_code == 201, registered.text
     refreshed = http.post(
         f"{stack.gateway}/api/auth/token/refresh/",
         headers=forged,
         json={"refresh": tokens["refresh"]},
-        timeout=api.TIMEOUT,
+        timeout=client.TIMEOUT,
     )
     assert refreshed.status_code == 200, refreshed.text
 
@@ -165,7 +166,7 @@ def test_access_token_is_not_a_refresh_token(http, stack, tokens):
     for path in ("/api/auth/token/refresh/", "/api/auth/refresh/"):
         for token in (tokens["access"], unsigned(claims_of(tokens["refresh"]))):
             response = http.post(
-                f"{stack.gateway}{path}", json={"refresh": token}, timeout=api.TIMEOUT
+                f"{stack.gateway}{path}", json={"refresh": token}, timeout=client.TIMEOUT
             )
             assert response.status_code == 400, response.text
             assert response.json()["error"] == "invalid_grant"
@@ -176,13 +177,13 @@ def test_logout_with_a_forged_access_token_revokes_nothing(http, stack, tokens):
     response = http.post(
         f"{stack.gateway}/api/auth/logout/",
         headers={"Authorization": f"Bearer {forged}"},
-        timeout=api.TIMEOUT,
+        timeout=client.TIMEOUT,
     )
     assert response.status_code == 400, response.text
     refreshed = http.post(
         f"{stack.gateway}/api/auth/token/refresh/",
         json={"refresh": tokens["refresh"]},
-        timeout=api.TIMEOUT,
+        timeout=client.TIMEOUT,
     )
     assert refreshed.status_code == 200, refreshed.text
 
@@ -191,7 +192,7 @@ def test_logout_with_a_forged_access_token_revokes_nothing(http, stack, tokens):
 
 
 @pytest.fixture(scope="module")
-def rsa_stack(scratch):
+def rsa_stack(stack_spec):
     private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     private_pem = private_key.private_bytes(
         serialization.Encoding.PEM,
@@ -203,23 +204,19 @@ def rsa_stack(scratch):
         .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
         .decode()
     )
-    running = start_stack(
-        scratch / "rsa-stack",
-        env={"JWT_PRIVATE_KEY": private_pem, "JWT_PUBLIC_KEY": public_pem},
+    spec = stack_spec(
+        "rsa-stack", env={"JWT_PRIVATE_KEY": private_pem, "JWT_PUBLIC_KEY": public_pem}
     )
-    running.public_pem = public_pem
-    try:
+    with devstack.running(spec) as running:
         yield running
-    finally:
-        running.stop()
 
 
 def test_rs256_key_confusion_and_kid_games_are_401(http, rsa_stack):
-    tokens = api.register(http, rsa_stack.gateway, api.unique_email("rsa"))
+    tokens = client.register(http, rsa_stack.gateway, client.unique_email("rsa"))
     access = tokens["access"]
     assert header_of(access)["alg"] == "RS256"
     claims, kid = claims_of(access), header_of(access).get("kid")
-    public_pem = rsa_stack.public_pem.encode()
+    public_pem = rsa_stack.env["JWT_PUBLIC_KEY"].encode()
     other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     attacks = {
         "HS256 signed with the public key PEM": hs256_by_hand(
@@ -241,7 +238,7 @@ def test_rs256_key_confusion_and_kid_games_are_401(http, rsa_stack):
     for label, token in attacks.items():
         assert_rejected(http, rsa_stack, token, label)
     for url in protected_urls(rsa_stack):
-        assert http.get(url, headers=api.bearer(tokens), timeout=20).status_code == 200, url
+        assert http.get(url, headers=client.bearer(tokens), timeout=20).status_code == 200, url
 
 
 def test_jwks_publishes_no_private_key_material(http, rsa_stack):

@@ -4,15 +4,15 @@ import hashlib
 import re
 import uuid
 
-from support import api
+from devstack import client, samples
 
 STORED_PATH = re.compile(r"^uploads/\d{4}/\d{2}/\d{2}/[0-9a-f]{32}\.png$")
 
 
 def test_upload_ignores_owner_id_and_file_facts(http, gw, victim, attacker):
-    content = api.png_bytes(seed=11)
+    content = samples.png_bytes(seed=11)
     forced_id = str(uuid.uuid4())
-    response = api.upload(
+    response = client.upload(
         http,
         gw,
         attacker.tokens,
@@ -41,7 +41,7 @@ def test_upload_ignores_owner_id_and_file_facts(http, gw, victim, attacker):
     assert STORED_PATH.match(media["storage_path"]), media["storage_path"]
     assert (media["width"], media["height"]) == (32, 16)
     assert not media["created_at"].startswith("2000")
-    victim_list = http.get(f"{gw}/api/media/", headers=victim.headers, timeout=api.TIMEOUT)
+    victim_list = http.get(f"{gw}/api/media/", headers=victim.headers, timeout=client.TIMEOUT)
     assert media["id"] not in {m["id"] for m in victim_list.json()["results"]}
 
 
@@ -64,7 +64,7 @@ def test_update_cannot_change_owner_or_file_facts(http, gw, victim, attacker):
                 "mime_type": "text/html",
                 "collection": victim.collection["id"],
             },
-            timeout=api.TIMEOUT,
+            timeout=client.TIMEOUT,
         )
         assert response.status_code in (200, 400), response.text
         fresh = http.get(f"{gw}/api/media/{media_id}/", headers=attacker.headers, timeout=20)
@@ -81,7 +81,7 @@ def test_collection_owner_cannot_be_chosen(http, gw, victim, attacker):
         f"{gw}/api/media/collections/",
         headers=attacker.headers,
         json={"name": "mine", "user": victim.id, "id": str(uuid.uuid4()), "media_count": 99},
-        timeout=api.TIMEOUT,
+        timeout=client.TIMEOUT,
     )
     assert created.status_code == 201, created.text
     assert created.json()["user"] == attacker.id
@@ -90,7 +90,7 @@ def test_collection_owner_cannot_be_chosen(http, gw, victim, attacker):
         f"{gw}/api/media/collections/{created.json()['id']}/",
         headers=attacker.headers,
         json={"user": victim.id},
-        timeout=api.TIMEOUT,
+        timeout=client.TIMEOUT,
     )
     assert patched.status_code == 200, patched.text
     assert patched.json()["user"] == attacker.id
@@ -99,22 +99,22 @@ def test_collection_owner_cannot_be_chosen(http, gw, victim, attacker):
 
 
 def test_register_cannot_grant_staff_or_choose_id(http, gw):
-    existing = api.register(http, gw, api.unique_email("existing"))["user"]["id"]
-    email = api.unique_email("staff")
+    existing = client.register(http, gw, client.unique_email("existing"))["user"]["id"]
+    email = client.unique_email("staff")
     response = http.post(
         f"{gw}/api/auth/register/",
         json={
             "first_name": "Eve",
             "last_name": "Mallory",
             "email": email,
-            "password": api.PASSWORD,
+            "password": client.PASSWORD,
             "is_staff": True,
             "is_superuser": True,
             "is_active": False,
             "id": existing,
             "date_joined": "2000-01-01T00:00:00Z",
         },
-        timeout=api.TIMEOUT,
+        timeout=client.TIMEOUT,
     )
     assert response.status_code in (201, 400), response.text
     if response.status_code == 201:
@@ -124,14 +124,14 @@ def test_register_cannot_grant_staff_or_choose_id(http, gw):
         assert user["id"] != existing
         assert not user["date_joined"].startswith("2000")
         profile = http.get(
-            f"{gw}/api/auth/profile/", headers=api.bearer(response.json()), timeout=20
+            f"{gw}/api/auth/profile/", headers=client.bearer(response.json()), timeout=20
         )
         assert profile.json()["is_staff"] is False
 
 
 def test_profile_cannot_grant_staff_or_change_password(http, gw):
-    tokens = api.register(http, gw, api.unique_email("profile"))
-    headers = api.bearer(tokens)
+    tokens = client.register(http, gw, client.unique_email("profile"))
+    headers = client.bearer(tokens)
     for body in (
         {"is_staff": True, "is_superuser": True, "is_active": False, "id": 1},
         {"first_name": "Eve", "is_staff": True, "date_joined": "2000-01-01T00:00:00Z"},
@@ -142,34 +142,34 @@ def test_profile_cannot_grant_staff_or_change_password(http, gw):
         f"{gw}/api/auth/profile/", headers=headers, json={"password": "hijacked-123"}, timeout=20
     )
     assert password.status_code == 400, password.text
-    profile = http.get(f"{gw}/api/auth/profile/", headers=headers, timeout=api.TIMEOUT).json()
+    profile = http.get(f"{gw}/api/auth/profile/", headers=headers, timeout=client.TIMEOUT).json()
     assert profile["is_staff"] is False
     assert profile["is_active"] is True
     assert profile["id"] == tokens["user"]["id"]
     assert not profile["date_joined"].startswith("2000")
     login = http.post(
         f"{gw}/api/auth/login/",
-        json={"email": tokens["user"]["email"], "password": api.PASSWORD},
-        timeout=api.TIMEOUT,
+        json={"email": tokens["user"]["email"], "password": client.PASSWORD},
+        timeout=client.TIMEOUT,
     )
     assert login.status_code == 200, login.text
 
 
 def test_profile_cannot_take_another_users_email_or_username(http, gw):
-    first = api.register(http, gw, api.unique_email("first"))
-    second = api.register(http, gw, api.unique_email("second"))
+    first = client.register(http, gw, client.unique_email("first"))
+    second = client.register(http, gw, client.unique_email("second"))
     for field in ("email", "username"):
         taken = first["user"][field]
         response = http.patch(
             f"{gw}/api/auth/profile/",
-            headers=api.bearer(second),
+            headers=client.bearer(second),
             json={field: taken.upper()},
-            timeout=api.TIMEOUT,
+            timeout=client.TIMEOUT,
         )
         assert response.status_code == 400, (field, response.text)
     assert (
-        http.get(f"{gw}/api/auth/profile/", headers=api.bearer(second), timeout=api.TIMEOUT).json()[
-            "email"
-        ]
+        http.get(
+            f"{gw}/api/auth/profile/", headers=client.bearer(second), timeout=client.TIMEOUT
+        ).json()["email"]
         == second["user"]["email"]
     )

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import MAX_UPLOAD_SIZE, SECURITY_HEADERS
-from support import api
+from conftest import SECURITY_HEADERS
+
+from devstack import client, samples
 
 STORED_PATH = re.compile(r"^uploads/\d{4}/\d{2}/\d{2}/[0-9a-f]{32}\.[a-z0-9]{1,8}$")
 
@@ -35,7 +36,7 @@ def media_count(http, gw, tokens) -> int:
     total = 0
     for trash in ("false", "true"):
         response = http.get(
-            f"{gw}/api/media/?is_deleted={trash}", headers=api.bearer(tokens), timeout=20
+            f"{gw}/api/media/?is_deleted={trash}", headers=client.bearer(tokens), timeout=20
         )
         total += response.json()["count"]
     return total
@@ -43,7 +44,7 @@ def media_count(http, gw, tokens) -> int:
 
 @pytest.fixture
 def uploader(http, gw):
-    return api.register(http, gw, api.unique_email("upl"))
+    return client.register(http, gw, client.unique_email("upl"))
 
 
 def assert_refused_leaving_nothing(http, stack, tokens, response, statuses=(400,)):
@@ -54,7 +55,7 @@ def assert_refused_leaving_nothing(http, stack, tokens, response, statuses=(400,
 
 
 def download(http, media: dict) -> requests.Response:
-    response = http.get(media["file"], timeout=api.TIMEOUT)
+    response = http.get(media["file"], timeout=client.TIMEOUT)
     assert response.status_code == 200, response.text
     return response
 
@@ -78,8 +79,8 @@ def download(http, media: dict) -> requests.Response:
 )
 def test_client_file_name_never_becomes_a_path(http, stack, uploader, filename):
     before = stored_files(stack)
-    content = api.png_bytes(seed=len(filename) % 200)
-    response = api.upload(http, stack.gateway, uploader, content, filename=filename)
+    content = samples.png_bytes(seed=len(filename) % 200)
+    response = client.upload(http, stack.gateway, uploader, content, filename=filename)
     assert response.status_code in (201, 400), (filename, response.status_code, response.text)
     after = stored_files(stack)
     if response.status_code == 400:
@@ -129,9 +130,9 @@ def test_client_file_name_never_becomes_a_path(http, stack, uploader, filename):
         ("elf executable", b"\x7fELF\x02\x01\x01" + b"\x00" * 200, "video", "x.mp4"),
         ("zip archive", b"PK\x03\x04" + b"\x00" * 200, "image", "x.png"),
         ("pdf", b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\n", "image", "x.png"),
-        ("png declared video", api.png_bytes(), "video", "x.mp4"),
-        ("png declared audio", api.png_bytes(), "audio", "x.wav"),
-        ("wav declared image", api.wav_bytes(0.1), "image", "x.png"),
+        ("png declared video", samples.png_bytes(), "video", "x.mp4"),
+        ("png declared audio", samples.png_bytes(), "audio", "x.wav"),
+        ("wav declared image", samples.wav_bytes(0.1), "image", "x.png"),
         ("empty file", b"", "image", "x.png"),
     ],
 )
@@ -139,7 +140,7 @@ def test_refused_content_leaves_nothing(
     http, stack, uploader, label, content, media_type, filename
 ):
     before = stored_files(stack)
-    response = api.upload(
+    response = client.upload(
         http,
         stack.gateway,
         uploader,
@@ -155,20 +156,23 @@ def test_refused_content_leaves_nothing(
 @pytest.mark.parametrize(
     ("label", "content"),
     [
-        ("gif with html after the trailer", api.gif_bytes() + b"<html><script>alert(1)</script>"),
+        (
+            "gif with html after the trailer",
+            samples.gif_bytes() + b"<html><script>alert(1)</script>",
+        ),
         (
             "gif with script in a comment",
-            api.gif_bytes()[:-1] + b"!\xfe\x1f<script>alert(1)</script>;",
+            samples.gif_bytes()[:-1] + b"!\xfe\x1f<script>alert(1)</script>;",
         ),
         ("png with html in a text chunk", None),
     ],
 )
 def test_polyglot_is_refused_or_served_as_an_image(http, stack, uploader, label, content):
     if content is None:
-        png = api.png_bytes()
-        text = api.png_chunk(b"tEXt", b"Comment\x00<html><script>alert(1)</script></html>")
+        png = samples.png_bytes()
+        text = samples.png_chunk(b"tEXt", b"Comment\x00<html><script>alert(1)</script></html>")
         content = png[:-12] + text + png[-12:]
-    response = api.upload(http, stack.gateway, uploader, content, filename="x.html")
+    response = client.upload(http, stack.gateway, uploader, content, filename="x.html")
     assert response.status_code in (201, 400), (label, response.text)
     if response.status_code == 400:
         assert media_count(http, stack.gateway, uploader) == 0
@@ -180,7 +184,7 @@ def test_polyglot_is_refused_or_served_as_an_image(http, stack, uploader, label,
         download(http, media),
         http.get(
             f"{stack.gateway}/api/media/{media['id']}/file/",
-            headers=api.bearer(uploader),
+            headers=client.bearer(uploader),
             timeout=20,
         ),
     ):
@@ -193,7 +197,7 @@ def test_polyglot_is_refused_or_served_as_an_image(http, stack, uploader, label,
 def bomb_png(width: int, height: int) -> bytes:
     """A tiny PNG that claims `width` x `height` pixels (one compressed row of zeros)."""
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return api.png_from_chunks(header, zlib.compress(b"\x00" * min(width + 1, 65_536), 9))
+    return samples.png_from_chunks(header, zlib.compress(b"\x00" * min(width + 1, 65_536), 9))
 
 
 @pytest.mark.parametrize(
@@ -209,7 +213,7 @@ def test_decompression_bomb_image_is_refused(http, stack, uploader, width, heigh
     assert len(content) < 200_000
     before = stored_files(stack)
     started = time.monotonic()
-    response = api.upload(http, stack.gateway, uploader, content)
+    response = client.upload(http, stack.gateway, uploader, content)
     assert time.monotonic() - started < 10
     assert_refused_leaving_nothing(http, stack, uploader, response)
     assert stored_files(stack) == before
@@ -217,20 +221,20 @@ def test_decompression_bomb_image_is_refused(http, stack, uploader, width, heigh
 
 def test_upload_over_the_limit_is_413_and_leaves_nothing(http, stack, uploader):
     before = stored_files(stack)
-    just_over = b"\x89PNG\r\n\x1a\n" + os.urandom(MAX_UPLOAD_SIZE + 1024)
-    far_over = b"\x89PNG\r\n\x1a\n" + b"\x00" * (MAX_UPLOAD_SIZE * 4)
+    just_over = b"\x89PNG\r\n\x1a\n" + os.urandom(stack.max_upload_size + 1024)
+    far_over = b"\x89PNG\r\n\x1a\n" + b"\x00" * (stack.max_upload_size * 4)
     for content in (just_over, far_over):
-        response = api.upload(http, stack.gateway, uploader, content)
+        response = client.upload(http, stack.gateway, uploader, content)
         assert_refused_leaving_nothing(http, stack, uploader, response, statuses=(413,))
     assert stored_files(stack) == before
 
 
 def test_oversize_json_body_is_refused(http, stack, uploader):
-    body = b'{"name": "' + b"a" * (MAX_UPLOAD_SIZE * 3) + b'", "type": "image"}'
+    body = b'{"name": "' + b"a" * (stack.max_upload_size * 3) + b'", "type": "image"}'
     for url in (f"{stack.gateway}/api/media/", f"{stack.gateway}/api/auth/register/"):
         response = http.post(
             url,
-            headers={**api.bearer(uploader), "Content-Type": "application/json"},
+            headers={**client.bearer(uploader), "Content-Type": "application/json"},
             data=body,
             timeout=60,
         )
@@ -276,17 +280,17 @@ def test_slow_bodies_do_not_starve_the_service(http, stack, uploader):
         for _ in range(10):
             started = time.monotonic()
             response = http.get(
-                f"{stack.gateway}/api/media/", headers=api.bearer(uploader), timeout=10
+                f"{stack.gateway}/api/media/", headers=client.bearer(uploader), timeout=10
             )
             assert response.status_code == 200, response.text
             assert time.monotonic() - started < 2
         for sock in slow:
             sock.sendall(b"name=")
-        response = api.upload(http, stack.gateway, uploader, api.png_bytes(seed=3))
+        response = client.upload(http, stack.gateway, uploader, samples.png_bytes(seed=3))
         assert response.status_code == 201, response.text
         http.delete(
             f"{stack.gateway}/api/media/{response.json()['id']}/",
-            headers=api.bearer(uploader),
+            headers=client.bearer(uploader),
             timeout=20,
         )
     finally:
@@ -333,10 +337,10 @@ def test_slow_headers_are_cut_off_by_the_gateway(stack):
     ],
 )
 def test_hostile_ranges_are_served_or_refused_in_json(stack, uploader, byte_range):
-    content = api.png_bytes(seed=42)
+    content = samples.png_bytes(seed=42)
     with requests.Session() as plain:  # the headers are checked here, for every status
-        media = api.upload(plain, stack.gateway, uploader, content).json()
-        response = plain.get(media["file"], headers={"Range": byte_range}, timeout=api.TIMEOUT)
+        media = client.upload(plain, stack.gateway, uploader, content).json()
+        response = plain.get(media["file"], headers={"Range": byte_range}, timeout=client.TIMEOUT)
     assert response.status_code in (200, 206, 416), (byte_range, response.status_code)
     for name, value in SECURITY_HEADERS.items():
         # nginx's own 416 repeats them (its special response runs `add_header` twice): identical

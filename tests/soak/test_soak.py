@@ -21,8 +21,10 @@ from pathlib import Path
 
 import pytest
 import requests
-from support import api, procs
-from support.stack import DEFAULT_POSTGRES, REPORT_DIR, start_stack
+
+import devstack
+from devstack import client, processes, samples
+from devstack.databases import query
 
 SECONDS = float(os.environ.get("SOAK_SECONDS", "30"))
 CLIENTS = int(os.environ.get("SOAK_CLIENTS", "50"))
@@ -34,10 +36,10 @@ REQUEST_TIMEOUT = 60
 
 
 @pytest.fixture(scope="module")
-def soak_stack(scratch):
-    running = start_stack(
-        scratch / "soak",
-        postgres=os.environ.get("REL_POSTGRES_URL", DEFAULT_POSTGRES),
+def soak_stack(stack_spec):
+    spec = stack_spec(
+        "soak",
+        database="postgres",
         env={
             "GUNICORN_WORKERS": os.environ.get("SOAK_WORKERS", "3"),
             "JWT_ACCESS_TOKEN_MINUTES": "120",
@@ -45,10 +47,8 @@ def soak_stack(scratch):
             "GUNICORN_LOG_LEVEL": "warning",
         },
     )
-    try:
+    with devstack.running(spec) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @dataclass
@@ -105,7 +105,7 @@ class Client:
     def call(self, action: str, method: str, url: str, expected=(200,), **kwargs):
         kwargs.setdefault("timeout", REQUEST_TIMEOUT)
         if self.tokens and "headers" not in kwargs:
-            kwargs["headers"] = api.bearer(self.tokens)
+            kwargs["headers"] = client.bearer(self.tokens)
         try:
             response = self.http.request(method, url, **kwargs)
         except requests.RequestException as exc:
@@ -122,14 +122,14 @@ class Client:
     # Actions -----------------------------------------------------------------------------
 
     def register(self):
-        self.email = api.unique_email(f"soak{self.seed}")
+        self.email = client.unique_email(f"soak{self.seed}")
         body = {"first_name": "Soak", "last_name": "Client", "email": self.email}
         response = self.call(
             "register",
             "POST",
             f"{self.gw}/api/auth/register/",
             (201,),
-            json=body | {"password": api.PASSWORD},
+            json=body | {"password": client.PASSWORD},
             headers={},
         )
         if response is not None:
@@ -141,7 +141,7 @@ class Client:
             "login",
             "POST",
             f"{self.gw}/api/auth/login/",
-            json={"username": self.email, "password": api.PASSWORD},
+            json={"username": self.email, "password": client.PASSWORD},
             headers={},
         )
         if response is not None:
@@ -178,7 +178,7 @@ class Client:
         self.counter += 1
         if self.random.random() < 0.7:
             content = (
-                api.png_bytes(
+                samples.png_bytes(
                     self.random.randint(8, 64),
                     self.random.randint(8, 64),
                     seed=self.random.randint(0, 255),
@@ -187,7 +187,7 @@ class Client:
             )
             media_type, filename = "image", "photo.png"
         else:
-            content = api.wav_bytes(self.random.choice([0.05, 0.1, 0.2]))
+            content = samples.wav_bytes(self.random.choice([0.05, 0.1, 0.2]))
             content += f"{self.seed}-{self.counter}-{time.time_ns()}".encode()
             media_type, filename = "audio", "clip.wav"
         data = {"name": f"photo {self.counter}", "type": media_type}
@@ -313,10 +313,10 @@ class MemorySampler(threading.Thread):
         started = time.monotonic()
         while time.monotonic() < self.deadline:
             per_service: collections.Counter = collections.Counter()
-            for pid, command in procs.group_processes(self.pgid).items():
-                rss = procs.rss_kib(pid)
-                if rss:
-                    per_service[procs.service_of(command)] += rss
+            for process in processes.in_group(self.pgid):
+                per_service[processes.service_of(process.command)] += processes.status_kib(
+                    process.pid
+                )
             self.samples.append((time.monotonic() - started, dict(per_service)))
             time.sleep(1)
 
@@ -342,7 +342,7 @@ class MemorySampler(threading.Thread):
 
 def verify_upload(gw: str, upload: Upload) -> str | None:
     """None when the upload downloads byte-exact (restored first if it is in the trash)."""
-    headers = api.bearer(upload.tokens)
+    headers = client.bearer(upload.tokens)
     with requests.Session() as http:
         response = http.get(f"{gw}/api/media/{upload.media_id}/file/", headers=headers, timeout=60)
         if response.status_code == 404:
@@ -362,11 +362,8 @@ def verify_upload(gw: str, upload: Upload) -> str | None:
 
 
 def rows_with_files(stack) -> set[str]:
-    import psycopg2
-
-    with psycopg2.connect(stack.databases.media_url) as connection, connection.cursor() as cur:
-        cur.execute("SELECT storage_path FROM media_handler_media WHERE checksum_sha256 <> ''")
-        return {row[0] for row in cur.fetchall()}
+    sql = "SELECT storage_path FROM media_handler_media WHERE checksum_sha256 <> ''"
+    return {row[0] for row in query(stack.databases.media_url, sql)}
 
 
 def files_on_disk(stack) -> set[str]:
@@ -389,7 +386,7 @@ def temporary_files(stack) -> list[Path]:
     return left
 
 
-def test_soak(soak_stack):
+def test_soak(soak_stack, report_dir):
     stack = soak_stack
     ledger = Ledger()
     started = time.monotonic()
@@ -437,8 +434,7 @@ def test_soak(soak_stack):
         "temporary_files_left": len(left_over),
         "memory": memory,
     }
-    REPORT_DIR.mkdir(parents=True, exist_ok=True)
-    (REPORT_DIR / f"soak-{int(SECONDS)}s.json").write_text(json.dumps(figures, indent=2) + "\n")
+    (report_dir / f"soak-{int(SECONDS)}s.json").write_text(json.dumps(figures, indent=2) + "\n")
     print(json.dumps(figures, indent=2))
 
     assert not ledger.server_errors, ledger.server_errors[:20]

@@ -1,1 +1,1 @@
-"""Helpers of the reliability and security suites: a private stack, HTTP helpers, test files."""
+"""What only the reliability suites need: the private PostgreSQL cluster of the fault tests."""

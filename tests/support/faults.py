@@ -1,9 +1,8 @@
-"""Fault injection helpers: a private PostgreSQL cluster, bounded waiting."""
+"""Fault injection helpers: a private PostgreSQL cluster."""
 
 import os
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 PG_BIN = Path(os.environ.get("REL_PG_BIN", "/usr/lib/postgresql/15/bin"))
@@ -77,12 +76,3 @@ class PrivatePostgres:
 
     def remove(self) -> None:
         shutil.rmtree(self.directory, ignore_errors=True)
-
-
-def wait_until(predicate, timeout: float, interval: float = 0.1) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return False
