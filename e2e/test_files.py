@@ -4,8 +4,10 @@ import hashlib
 
 import pytest
 import requests
-from api import bearer, png_bytes, register, wav_bytes
-from launcher import MAX_UPLOAD_SIZE
+
+from devstack.client import bearer, expect, register
+from devstack.client import upload as client_upload
+from devstack.samples import png_bytes, wav_bytes
 
 
 @pytest.fixture(scope="module")
@@ -14,50 +16,47 @@ def owner(stack) -> dict:
         return register(http, stack.gateway, "e2e-files-owner@example.com")
 
 
-def upload(http, stack, tokens, *, name, kind, filename, content, content_type, **headers):
-    return http.post(
-        f"{stack.gateway}/api/media",
-        headers=bearer(tokens) | headers,
-        data={"name": name, "type": kind, "description": "uploaded by the e2e suite"},
-        files={"file": (filename, content, content_type)},
-        timeout=30,
+def upload(http, stack, tokens, content, **parts) -> requests.Response:
+    """The mobile app's upload: no trailing slash, a description."""
+    return client_upload(
+        http,
+        stack.gateway,
+        tokens,
+        content,
+        path="/api/media",
+        data={"description": "uploaded by the e2e suite"},
+        **parts,
     )
+
+
+def uploaded(stack, owner, content: bytes, **parts) -> tuple[dict, bytes]:
+    with requests.Session() as http:
+        return expect(upload(http, stack, owner, content, **parts), 201).json(), content
 
 
 @pytest.fixture(scope="module")
 def png_media(stack, owner) -> tuple[dict, bytes]:
-    content = png_bytes(32, 16)
-    with requests.Session() as http:
-        response = upload(
-            http,
-            stack,
-            owner,
-            name="red",
-            kind="image",
-            filename="../../red.png",
-            content=content,
-            content_type="image/png",
-        )
-    assert response.status_code == 201, response.text
-    return response.json(), content
+    return uploaded(
+        stack,
+        owner,
+        png_bytes(32, 16),
+        name="red",
+        filename="../../red.png",
+        content_type="image/png",
+    )
 
 
 @pytest.fixture(scope="module")
 def wav_media(stack, owner) -> tuple[dict, bytes]:
-    content = wav_bytes(seconds=1.0)
-    with requests.Session() as http:
-        response = upload(
-            http,
-            stack,
-            owner,
-            name="tone",
-            kind="audio",
-            filename="tone.wav",
-            content=content,
-            content_type="audio/wav",
-        )
-    assert response.status_code == 201, response.text
-    return response.json(), content
+    return uploaded(
+        stack,
+        owner,
+        wav_bytes(seconds=1.0),
+        name="tone",
+        media_type="audio",
+        filename="tone.wav",
+        content_type="audio/wav",
+    )
 
 
 def test_upload_records_the_file_facts(stack, png_media):
@@ -97,16 +96,12 @@ def test_the_media_service_asked_directly_streams_the_bytes(stack, png_media):
     empty answer carrying an X-Accel-Redirect that only nginx understands."""
     media, content = png_media
     direct_url = media["file"].replace(stack.gateway, stack.media)
-    direct = requests.get(
-        direct_url, headers={"Host": f"localhost:{stack.gateway_port}"}, timeout=10
-    )
+    direct = requests.get(direct_url, headers={"Host": stack.gateway_host}, timeout=10)
     assert direct.status_code == 200, direct.text
     assert "X-Accel-Redirect" not in direct.headers
     assert direct.content == content
     ranged = requests.get(
-        direct_url,
-        headers={"Host": f"localhost:{stack.gateway_port}", "Range": "bytes=1-4"},
-        timeout=10,
+        direct_url, headers={"Host": stack.gateway_host, "Range": "bytes=1-4"}, timeout=10
     )
     assert ranged.status_code == 206, ranged.text
     assert ranged.content == content[1:5]
@@ -154,12 +149,11 @@ def test_upload_just_over_the_limit_is_refused_by_the_media_service(http, stack,
         http,
         stack,
         owner,
+        b"\x89PNG" + b"\0" * (stack.max_upload_size - 3),
         name="big",
-        kind="image",
         filename="big.png",
-        content=b"\x89PNG" + b"\0" * (MAX_UPLOAD_SIZE - 3),
         content_type="image/png",
-        **{"X-Request-ID": "e2e-upload-just-over"},
+        headers={"X-Request-ID": "e2e-upload-just-over"},
     )
     assert response.status_code == 413, response.text
     assert response.json()["code"] == "upload_too_large"
@@ -172,7 +166,7 @@ def test_body_far_over_the_limit_is_refused_by_the_gateway(http, stack, owner):
     response = http.post(
         f"{stack.gateway}/api/media",
         headers=bearer(owner) | {"X-Request-ID": "e2e-upload-far-over"},
-        data=b"\0" * (MAX_UPLOAD_SIZE + 2 * 1024 * 1024),
+        data=b"\0" * (stack.max_upload_size + 2 * 1024 * 1024),
         timeout=30,
     )
     assert response.status_code == 413, response.text

@@ -5,7 +5,8 @@ import re
 import time
 
 import pytest
-from api import bearer, register
+
+from devstack.client import bearer, register
 
 JSON = "application/json"
 
@@ -87,7 +88,7 @@ def test_links_are_built_on_the_host_the_client_used(http, stack, unique_email, 
     headers = bearer(tokens) | ({"Host": host} if host else {})
     page = http.get(f"{stack.gateway}/api/media?page_size=1", headers=headers, timeout=10)
     assert page.status_code == 200, page.text
-    expected = f"http://{host or f'localhost:{stack.gateway_port}'}/api/media"
+    expected = f"http://{host or stack.gateway_host}/api/media"
     assert page.json()["next"].startswith(expected)
 
 

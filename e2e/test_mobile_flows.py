@@ -1,7 +1,7 @@
 """The mobile client's calls, which all go through the gateway: no trailing slash on the media
 collection, a stored (possibly stale) Authorization header on every call."""
 
-from api import PASSWORD, bearer, register
+from devstack.client import PASSWORD, bearer, register
 
 
 def test_create_and_list_without_trailing_slash(http, stack, unique_email):

@@ -1,26 +1,28 @@
 """A service going down and coming back, and stopping the stack leaving nothing behind."""
 
+import dataclasses
 import os
 import signal
-import time
 
 import pytest
 import requests
-from launcher import free_ports, start_stack
+
+import devstack
+from devstack.polling import wait_until
+from devstack.ports import Ports, free_ports
 
 
 def wait_for_health(stack, status: int, timeout: float, what: str) -> requests.Response:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        response = health(stack)
-        if response.status_code == status:
-            return response
-        time.sleep(0.1)
-    pytest.fail(f"timed out after {timeout}s waiting for {what}")
+    """The first /health answer with `status`."""
+    answers: list[requests.Response] = []
 
+    def has_status() -> bool:
+        answers.append(stack.health())
+        return answers[-1].status_code == status
 
-def health(stack) -> requests.Response:
-    return requests.get(f"{stack.gateway}/health", timeout=10)
+    if not wait_until(has_status, timeout):
+        pytest.fail(f"timed out after {timeout}s waiting for {what}")
+    return answers[-1]
 
 
 @pytest.mark.parametrize("name", ["media", "auth"])
@@ -54,21 +56,20 @@ def test_health_turns_503_while_a_service_is_down_and_200_when_it_is_back(stack,
         ("sigterm to the script", signal.SIGTERM, False, 143),
     ],
 )
-def test_stopping_a_second_run_leaves_nothing_behind(
-    stack, workdir, databases, how, sig, whole_group, status
-):
+def test_stopping_a_second_run_leaves_nothing_behind(stack, how, sig, whole_group, status):
     # A second run on the same checkout state (.env, databases) reuses them, on other ports.
-    second = start_stack(workdir, tuple(free_ports(3)), databases.env)
+    spec = dataclasses.replace(stack.spec, ports=Ports(*free_ports(3)), databases=stack.databases)
+    second = devstack.start(spec)
     try:
-        second.wait_until_healthy()
-        assert health(second).json()["status"] == "ok"
-    finally:
+        assert second.health().json()["status"] == "ok"
         exit_status = second.stop(sig, whole_group=whole_group)
+    finally:
+        left_behind = second.close()
     assert exit_status == status, second.tail()
-    assert second.leftovers() == [], second.tail()
+    assert left_behind == [], second.tail()
     log = second.log()
     assert "Installing the pinned requirements" not in log
     assert "writing a development one" not in log
     assert "Stopped; ports" in log
     # The first stack is untouched.
-    assert health(stack).status_code == 200
+    assert stack.health().status_code == 200

@@ -1,7 +1,8 @@
 """The seed README's curl flows, through the gateway and straight against each service."""
 
 import pytest
-from api import PASSWORD, bearer, register
+
+from devstack.client import PASSWORD, bearer, register
 
 
 @pytest.fixture(params=["gateway", "direct"])
