@@ -10,7 +10,7 @@ import sys
 from bench import wrk
 from bench.harness import Context, log, main
 from bench.results import Result
-from bench.stack import REPO
+from devstack import REPO
 
 
 def probe(ctx: Context, name: str) -> dict:

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import requests
 
+from devstack import ports
+
 CONF = """
 worker_processes auto;
 {user}
@@ -51,9 +53,11 @@ http {{
 
 
 @contextmanager
-def ceiling_nginx(tmp: Path, *, port: int, static_root: Path):
-    """Run the ceiling nginx in the foreground of its own process group; yields its base URL."""
+def ceiling_nginx(tmp: Path, *, static_root: Path):
+    """Run the ceiling nginx in the foreground of its own process group, on BENCH_CEILING_PORT
+    (3790) or a free port when it is taken; yields its base URL."""
     tmp.mkdir(parents=True, exist_ok=True)
+    [port] = ports.choose([int(os.environ.get("BENCH_CEILING_PORT") or 3790)])
     # As root nginx would drop its workers to `nobody`, who cannot read the 0640 uploads.
     user = "user root;" if os.geteuid() == 0 else ""
     conf = tmp / "nginx.conf"

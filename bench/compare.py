@@ -21,7 +21,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.stack import REPO
+from devstack import REPO
 
 
 def _run_api(checkout: Path, quick: bool) -> tuple[float, float]:

@@ -9,40 +9,27 @@ that ended still counts, through its parent.
 import os
 from pathlib import Path
 
-from bench.stack import AUTH_PORT, MEDIA_PORT, Stack, _cmdline
+from devstack import Stack, processes
 
 TICK = os.sysconf("SC_CLK_TCK")
+# The stack's own processes by service (devstack.processes.service_of), as the table names them.
+STACK_KINDS = {"auth": "auth", "media": "media", "gateway": "nginx"}
+OTHER_KINDS = ("postgres", "redis-server", "wrk")
 
 
-def _kind(pid: int, cmd: str, stack_group: int) -> str | None:
-    try:
-        group = os.getpgid(pid)
-    except ProcessLookupError:
-        return None
-    if "gunicorn" in cmd and group == stack_group:
-        if f":{MEDIA_PORT}" in cmd:
-            return "media"
-        if f":{AUTH_PORT}" in cmd:
-            return "auth"
-    if cmd.startswith("nginx") and group == stack_group:
-        return "nginx"
-    if cmd.startswith("postgres"):
-        return "postgres"
-    if cmd.startswith("redis-server"):
-        return "redis"
-    if cmd.startswith("wrk"):
-        return "wrk"
-    return None
+def _kind(process: processes.Process, stack_group: int) -> str | None:
+    if process.pgid == stack_group:
+        return STACK_KINDS.get(processes.service_of(process.command))
+    kind = next((k for k in OTHER_KINDS if process.command.startswith(k)), None)
+    return "redis" if kind == "redis-server" else kind
 
 
 def snapshot(stack: Stack) -> dict[str, float]:
     """Seconds of CPU used so far, by kind."""
     totals: dict[str, float] = {}
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        pid = int(entry.name)
-        kind = _kind(pid, _cmdline(pid), stack.proc.pid)
+        process = processes.read(int(entry.name)) if entry.name.isdigit() else None
+        kind = _kind(process, stack.process.pid) if process else None
         if kind is None:
             continue
         try:

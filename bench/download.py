@@ -12,11 +12,11 @@ from urllib.parse import urlsplit
 
 import requests
 
-from bench import stack as stack_module
 from bench import upload
 from bench.ceiling import ceiling_nginx
 from bench.harness import Context, log, main
 from bench.results import Result
+from devstack import samples
 
 REPEATS = 9
 RANGE_CHECKS = 25
@@ -34,7 +34,7 @@ def _big_file(ctx: Context) -> tuple[dict, Path]:
     if ctx.big_upload is not None:
         return ctx.big_upload
     size = 32 * upload.MiB if ctx.quick else upload.GiB
-    src = upload.wav_file(ctx.stack.tmp / f"download-{size}.wav", size)
+    src = samples.wav_file(ctx.stack.workdir / f"download-{size}.wav", size)
     user = ctx.user("upload")
     status, _, body = upload.curl_upload(
         f"{ctx.stack.gateway}/api/media/media/",
@@ -64,9 +64,7 @@ def run(ctx: Context) -> list[Result]:
     storage_path = detail.json()["storage_path"]
 
     mine, base = [], []
-    with ceiling_nginx(
-        stack.tmp / "ceiling", port=stack_module.CEILING_PORT, static_root=stack.media_root
-    ) as ceiling:
+    with ceiling_nginx(stack.workdir / "ceiling", static_root=stack.media_root) as ceiling:
         sides = [("static", f"{ceiling}/static/{storage_path}", base), ("signed", signed, mine)]
         for n in range(REPEATS):
             # Each pair in the other order (ABBA…), so a drift in the machine's speed during the

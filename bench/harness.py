@@ -1,22 +1,117 @@
-"""What every workload shares: the context it runs in, and the command line that starts the
-stack, runs one or more workloads, prints the table and keeps the raw JSON."""
+"""What every workload shares: the stack it measures, the context it runs in, and the command
+line that starts the stack, runs one or more workloads, prints the table and keeps the raw
+JSON."""
 
 import argparse
 import importlib
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench import stack as stack_module
+import redis
+import requests
+
+import devstack
 from bench import wrk
-from bench.results import Result, machine, save, table
-from bench.stack import Stack, User
+from bench.results import RESULTS_DIR, Result, machine, save, table
+from devstack import (
+    DEFAULT_POSTGRES,
+    ONE_ADDRESS_CROWD,
+    REPO,
+    Ports,
+    Stack,
+    StackSpec,
+    client,
+    processes,
+)
+from devstack.ports import preferred_from_env
 
 WORKLOADS = ("api", "scale", "upload", "download", "auth")
+# Redis as in docker-compose (caches and throttles shared by the workers), on a database index
+# of the bench's own that it empties first; BENCH_REDIS_URL="" measures with the file cache.
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/7")
+
+
+@dataclass
+class User:
+    id: int
+    email: str
+    password: str
+    access: str
+    refresh: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return client.bearer(self.access)
+
+
+def new_user(stack: Stack, label: str) -> User:
+    """A fresh account through the gateway (the API, as a client would make one)."""
+    with requests.Session() as http:
+        tokens = client.register(http, stack.gateway, client.unique_email(label))
+    user = tokens["user"]
+    return User(user["id"], user["email"], client.PASSWORD, tokens["access"], tokens["refresh"])
+
+
+def stack_spec(workdir: Path, *, keep_databases: bool = False) -> StackSpec:
+    """The measured stack: throw-away PostgreSQL databases, Redis, the defaults otherwise."""
+    return StackSpec(
+        label="bench",
+        workdir=workdir,
+        database="postgres",
+        postgres_url=os.environ.get("BENCH_POSTGRES_URL", DEFAULT_POSTGRES),
+        ports=preferred_from_env("BENCH", Ports(3700, 8700, 8701)),
+        startup_timeout=300,
+        keep_databases=keep_databases,
+        env={
+            # Tokens outlive the whole run.
+            "JWT_ACCESS_TOKEN_MINUTES": "240",
+            "LOG_LEVEL": "WARNING",
+            # One client address sends every request: the per-address throttles would turn a
+            # load test of login into a test of the 429.
+            **ONE_ADDRESS_CROWD,
+            "REDIS_URL": REDIS_URL if _redis_emptied() else "",
+            # Room above the 1 GiB upload (the default limit is exactly 1 GiB).
+            "MAX_UPLOAD_SIZE": str(2 * 1024**3),
+        },
+    )
+
+
+@contextmanager
+def running(*, keep_databases: bool = False) -> Iterator[Stack]:
+    """The measured stack; its log is kept as bench/results/last-stack.log."""
+    subprocess.run(["bash", str(REPO / "scripts/ensure_local_services.sh")], check=True)
+    with tempfile.TemporaryDirectory(prefix="media-bench-") as workdir:
+        spec = stack_spec(Path(workdir), keep_databases=keep_databases)
+        log(f"starting the stack (log: {workdir})")
+        try:
+            with devstack.running(spec) as stack:
+                if keep_databases:
+                    log(f"the databases stay afterwards: {', '.join(stack.databases.names)}")
+                yield stack
+        finally:
+            RESULTS_DIR.mkdir(exist_ok=True)
+            for stack_log in Path(workdir).glob("run_with_gateway.*.log"):
+                shutil.copy(stack_log, RESULTS_DIR / "last-stack.log")
+
+
+def _redis_emptied() -> bool:
+    """Whether the bench's Redis database answers; emptied here, so no count is left over."""
+    if not REDIS_URL:
+        return False
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).flushdb()
+    except (OSError, redis.RedisError):
+        return False
+    return True
 
 
 @dataclass
@@ -31,7 +126,7 @@ class Context:
 
     def user(self, label: str) -> User:
         if label not in self.users:
-            self.users[label] = self.stack.register(label)
+            self.users[label] = new_user(self.stack, label)
         return self.users[label]
 
     def seconds(self, full: float) -> float:
@@ -69,7 +164,7 @@ def main(default: tuple[str, ...] = WORKLOADS, argv: list[str] | None = None) ->
     results: list[Result] = []
     failed: list[str] = []
     started = time.monotonic()
-    with stack_module.running(keep_databases=args.keep_databases) as stack:
+    with running(keep_databases=args.keep_databases) as stack:
         meta["stack"] = describe(stack)
         ctx = Context(stack=stack, quick=args.quick, run_seconds=args.seconds)
         for name in names:
@@ -105,17 +200,7 @@ def main(default: tuple[str, ...] = WORKLOADS, argv: list[str] | None = None) ->
 def describe(stack: Stack) -> dict:
     """The stack's shape as measured: gunicorn processes and the media service's settings."""
     config = {service: _gunicorn_config(stack, service) for service in ("auth", "media")}
-    cmdlines = {
-        str(port): next(
-            (
-                stack_module._cmdline(p)
-                for p in stack_module._group_pids(stack.proc.pid)
-                if stack_module._is_gunicorn_on(p, port)
-            ),
-            "",
-        )
-        for port in (stack_module.AUTH_PORT, stack_module.MEDIA_PORT)
-    }
+    cmdlines = {service: processes.cmdline(stack.pid(service)) for service in ("auth", "media")}
     return {
         # As configured: counting the live processes would count a worker recycled by
         # max_requests twice while it finishes its last requests.
@@ -136,7 +221,7 @@ def _gunicorn_config(stack: Stack, service: str) -> tuple[int, str]:
     env = {**os.environ, **stack.env, "GUNICORN_SERVICE": service}
     out = subprocess.run(
         [sys.executable, "-c", script],
-        cwd=stack_module.REPO,
+        cwd=REPO,
         env=env,
         capture_output=True,
         text=True,

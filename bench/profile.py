@@ -20,8 +20,10 @@ import sys
 from pathlib import Path
 
 from bench import seed, upload, wrk
-from bench import stack as stack_module
+from bench.harness import new_user, running
 from bench.results import RESULTS_DIR
+from devstack import samples
+from devstack.databases import query
 
 TARGETS = ("list", "detail", "create", "ping", "upload")
 
@@ -64,11 +66,13 @@ def main() -> int:
         raise SystemExit("py-spy is missing: pip install -r requirements-dev.txt")
     RESULTS_DIR.mkdir(exist_ok=True)
     out = RESULTS_DIR / f"profile-{args.target}.txt"
-    with stack_module.running() as stack:
-        user = stack.register("profile")
+    with running() as stack:
+        user = new_user(stack, "profile")
         seed.media_rows(stack, user_id=user.id, count=args.records)
-        first_id = stack.media_sql(
-            'SELECT id FROM media_handler_media WHERE "user" = %s LIMIT 1', (user.id,)
+        first_id = query(
+            stack.databases.media_url,
+            'SELECT id FROM media_handler_media WHERE "user" = %s LIMIT 1',
+            (user.id,),
         )[0][0]
         headers = user.headers
         paths = {
@@ -80,8 +84,8 @@ def main() -> int:
         if args.target != "upload":
             # Every worker imports lazily on its first requests: profile a warm stack.
             wrk.run(stack.gateway + paths[args.target], seconds=3, connections=8, headers=headers)
-        workers = stack.gunicorn_workers(stack_module.MEDIA_PORT)
-        raws = [stack.tmp / f"pyspy-{pid}.txt" for pid in workers]
+        workers = stack.workers("media")
+        raws = [stack.workdir / f"pyspy-{pid}.txt" for pid in workers]
         seconds = args.seconds + (0 if args.target != "upload" else 60)
         spies = [
             subprocess.Popen(
@@ -106,7 +110,7 @@ def main() -> int:
             for pid, path in zip(workers, raws, strict=True)
         ]
         if args.target == "upload":
-            src = upload.wav_file(stack.tmp / "profile.wav", args.size_mib * upload.MiB)
+            src = samples.wav_file(stack.workdir / "profile.wav", args.size_mib * upload.MiB)
             for i in range(3):
                 upload.curl_upload(
                     f"{stack.gateway}/api/media/media/",

@@ -8,7 +8,8 @@ one of its type, nullable ones NULL.
 
 import time
 
-from bench.stack import Stack
+from devstack import Stack
+from devstack.databases import query
 
 MEDIA_TABLE = "media_handler_media"
 
@@ -51,7 +52,8 @@ BY_TYPE = {
 
 
 def _columns(stack: Stack, table: str) -> list[tuple[str, str, bool]]:
-    rows = stack.media_sql(
+    rows = query(
+        stack.databases.media_url,
         "SELECT column_name, data_type, is_nullable = 'YES' FROM information_schema.columns "
         "WHERE table_schema = 'public' AND table_name = %s ORDER BY ordinal_position",
         (table,),
@@ -83,6 +85,6 @@ def media_rows(stack: Stack, *, user_id: int, count: int, first: int = 1, batch:
     last = first + count - 1
     for lo in range(first, last + 1, batch):
         hi = min(lo + batch - 1, last)
-        stack.media_sql(sql, {"user": user_id, "lo": lo, "hi": hi})
-    stack.media_sql(f"VACUUM ANALYZE {MEDIA_TABLE}")
+        query(stack.databases.media_url, sql, {"user": user_id, "lo": lo, "hi": hi})
+    query(stack.databases.media_url, f"VACUUM ANALYZE {MEDIA_TABLE}")
     return time.monotonic() - started

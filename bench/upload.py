@@ -11,31 +11,18 @@ import contextlib
 import json
 import re
 import statistics
-import struct
 import subprocess
 import threading
 from pathlib import Path
 
-from bench import stack as stack_module
 from bench.ceiling import ceiling_nginx
 from bench.harness import Context, log, main
 from bench.results import Result
+from devstack import processes, samples
 
 MiB = 1024**2
 GiB = 1024**3
 RSS_TARGET_MB = 120
-
-
-def wav_file(path: Path, size: int) -> Path:
-    """A PCM WAV of exactly `size` bytes: 44-byte header, then (sparse) silence."""
-    data = size - 44
-    header = b"RIFF" + struct.pack("<I", size - 8) + b"WAVE"
-    header += b"fmt " + struct.pack("<IHHIIHH", 16, 1, 1, 44_100, 88_200, 2, 16)
-    header += b"data" + struct.pack("<I", data)
-    with path.open("wb") as f:
-        f.write(header)
-        f.truncate(size)
-    return path
 
 
 def curl_upload(url: str, path: Path, *, headers: dict[str, str], fields: dict[str, str]):
@@ -77,32 +64,22 @@ class PeakRss:
     def __exit__(self, *exc):
         self._stop.set()
         self._thread.join()
-        self.hwm_kb = max((_status_kb(pid, "VmHWM") for pid in self.pids), default=0)
+        self.hwm_kb = max((processes.status_kib(pid, "VmHWM") for pid in self.pids), default=0)
 
     def _sample(self):
         while not self._stop.wait(0.02):
             for pid in self.pids:
-                self.sampled_kb = max(self.sampled_kb, _status_kb(pid, "VmRSS"))
+                self.sampled_kb = max(self.sampled_kb, processes.status_kib(pid, "VmRSS"))
 
     @property
     def mb(self) -> float:
         return max(self.sampled_kb, self.hwm_kb) * 1024 / 1e6
 
 
-def _status_kb(pid: int, key: str) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
 def gateway_phases(stack, count: int) -> list[dict]:
     """The last `count` uploads as the gateway logged them: its total time and the media
     service's part (`upstream_response_time`); the rest is nginx reading the body first."""
-    log_path = Path(stack.env["VAR_DIR"]) / "gateway" / "logs" / "access.log"
+    log_path = stack.var_dir / "gateway" / "logs" / "access.log"
     if not log_path.exists():
         return []
     phases = []
@@ -121,15 +98,13 @@ def run(ctx: Context) -> list[Result]:
     sizes = [(MiB, 10), (32 * MiB, 2)] if ctx.quick else [(MiB, 10), (100 * MiB, 3), (GiB, 2)]
     user = ctx.user("upload")
     url = f"{stack.gateway}/api/media/media/"
-    files = stack.tmp / "upload-src"
+    files = stack.workdir / "upload-src"
     files.mkdir(exist_ok=True)
     results: list[Result] = []
-    with ceiling_nginx(
-        stack.tmp / "ceiling", port=stack_module.CEILING_PORT, static_root=stack.media_root
-    ) as ceiling:
+    with ceiling_nginx(stack.workdir / "ceiling", static_root=stack.media_root) as ceiling:
         for size, repeats in sizes:
             label = f"{size // GiB} GiB" if size >= GiB else f"{size // MiB} MiB"
-            src = wav_file(files / f"bench-{size}.wav", size)
+            src = samples.wav_file(files / f"bench-{size}.wav", size)
             mine, base, peaks = [], [], []
             for i in range(repeats):
                 status, seconds, _ = curl_upload(
@@ -138,7 +113,7 @@ def run(ctx: Context) -> list[Result]:
                 if status != 204:
                     raise RuntimeError(f"ceiling upload answered {status}")
                 base.append(seconds)
-                workers = stack.gunicorn_workers(stack_module.MEDIA_PORT)
+                workers = stack.workers("media")
                 with PeakRss(workers) as peak:
                     status, seconds, body = curl_upload(
                         url,
