@@ -10,6 +10,7 @@ import signal
 import subprocess
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,10 @@ from devstack.ports import Ports
 RUN_SCRIPT = REPO / "run_with_gateway.sh"
 PYTHON = REPO / ".venv" / "bin" / "python"
 STOP_TIMEOUT = 45
+# Tries to start a stack when another process takes one of its ports first.
+START_ATTEMPTS = 3
+# What the run script, gunicorn and nginx say when a port is taken.
+PORT_TAKEN_MESSAGES = ("already in use", "Connection in use")
 # run_with_gateway.sh's own defaults.
 DEFAULT_PORTS = Ports(3000, 8000, 8001)
 # .env.example's default, for a spec that does not set MAX_UPLOAD_SIZE.
@@ -34,6 +39,10 @@ DEFAULT_MAX_UPLOAD_SIZE = 1024**3
 
 class StackError(RuntimeError):
     """The stack did not start, or did not stop cleanly."""
+
+
+class PortTaken(StackError):
+    """Another process took one of the stack's ports between their choice and the bind."""
 
 
 @dataclass(frozen=True)
@@ -134,17 +143,47 @@ class Stack:
         return requests.get(f"{self.gateway}/health", timeout=10)
 
     def wait_until_healthy(self, timeout: float) -> None:
+        """Returns once the gateway's /health is 200 and both services behind it are this
+        stack's own (PortTaken when another process answers on one of its ports)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise StackError(
+                log = self.log()
+                error = PortTaken if any(m in log for m in PORT_TAKEN_MESSAGES) else StackError
+                raise error(
                     f"run_with_gateway.sh exited ({self.process.returncode}):\n{self.tail()}"
                 )
             with contextlib.suppress(requests.RequestException):
                 if self.health().status_code == 200:
+                    if not self.answers_itself():
+                        raise PortTaken(f"another stack answers on {self.ports}:\n{self.tail()}")
                     return
             time.sleep(0.25)
         raise StackError(f"/health did not turn 200 within {timeout}s:\n{self.tail()}")
+
+    def answers_itself(self) -> bool:
+        """Whether a request through the gateway to each service reaches this stack's own
+        gateway and services: it shows in this stack's gateway access log and in its services'
+        access log (the run script's output). The script checks its ports are free, but another
+        run may take one in between."""
+        access_log = self.var_dir / "gateway" / "logs" / "access.log"
+        for service in ("auth", "media"):
+            request_id = f"devstack-{uuid.uuid4().hex}"
+            requests.get(
+                f"{self.gateway}/api/{service}/ping/",
+                headers={"X-Request-ID": request_id},
+                timeout=10,
+            )
+            if not wait_until(
+                lambda rid=request_id: (
+                    f"rid={rid}" in self.log()
+                    and access_log.exists()
+                    and f"rid={rid} " in access_log.read_text(errors="replace")
+                ),
+                timeout=5,
+            ):
+                return False
+        return True
 
     def manage(self, service: str, *args: str, timeout: float = 120) -> str:
         """The output of `manage.py <args>` of `auth_server` or `backend_server`, run with this
@@ -197,61 +236,78 @@ class Stack:
     def close(self) -> list[str]:
         """Stops the stack if it still runs, kills whatever of it survived, drops the databases
         and removes the directory it made; returns what was left behind (empty when clean)."""
-        self.stop()
-        left = self.leftovers()
-        if self.stop_timed_out:
-            left.insert(0, f"run_with_gateway.sh did not stop within {STOP_TIMEOUT}s")
-        processes.signal_group(self.process.pid, signal.SIGKILL)
+        left = self._terminate()
         if self.owns_databases and not self.spec.keep_databases:
             self.databases.drop()
         if self.owns_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
         return left
 
+    def _terminate(self) -> list[str]:
+        self.stop()
+        left = self.leftovers()
+        if self.stop_timed_out:
+            left.insert(0, f"run_with_gateway.sh did not stop within {STOP_TIMEOUT}s")
+        processes.signal_group(self.process.pid, signal.SIGKILL)
+        return left
+
 
 def start(spec: StackSpec) -> Stack:
     """Starts a stack and waits until the gateway's /health is 200 (StackError otherwise, the
-    half-started stack closed)."""
+    half-started stack closed). When another process takes one of its ports meanwhile, it
+    starts again on free ports."""
     owns_workdir = spec.workdir is None
     workdir = Path(tempfile.mkdtemp(prefix=f"{spec.label}-")) if owns_workdir else spec.workdir
     workdir.mkdir(parents=True, exist_ok=True)
-    chosen = Ports(*port_choice.choose(spec.ports))
     databases = spec.databases or Databases(
         spec.database, directory=workdir, server=spec.postgres_url, label=spec.label
     )
+    chosen = Ports(*port_choice.choose(spec.ports))
+    attempt = 1
+    while True:
+        stack = _launch(spec, workdir, chosen, databases)
+        stack.owns_workdir, stack.owns_databases = owns_workdir, spec.databases is None
+        try:
+            stack.wait_until_healthy(spec.startup_timeout)
+            return stack
+        except PortTaken:
+            if attempt == START_ATTEMPTS:
+                stack.close()
+                raise
+        except BaseException:
+            stack.close()
+            raise
+        stack._terminate()
+        attempt += 1
+        chosen = Ports(*port_choice.free_ports(3))
+
+
+def _launch(spec: StackSpec, workdir: Path, ports: Ports, databases: Databases) -> Stack:
     private = {
         "ENV_FILE": str(workdir / ".env"),
         "DEV_SECRETS_FILE": str(workdir / ".dev-secrets.json"),
         # Per port, so a second run can share the directory (and its .env) with the first.
-        "VAR_DIR": str(workdir / f"var-{chosen.gateway}"),
+        "VAR_DIR": str(workdir / f"var-{ports.gateway}"),
         # As the run script sets it, for `manage()` too.
-        "CACHE_DIR": str(workdir / f"var-{chosen.gateway}" / "cache"),
+        "CACHE_DIR": str(workdir / f"var-{ports.gateway}" / "cache"),
         "MEDIA_ROOT": str(spec.media_root or workdir / "media"),
-        "GATEWAY_PORT": str(chosen.gateway),
-        "AUTH_PORT": str(chosen.auth),
-        "MEDIA_PORT": str(chosen.media),
+        "GATEWAY_PORT": str(ports.gateway),
+        "AUTH_PORT": str(ports.auth),
+        "MEDIA_PORT": str(ports.media),
         "READY_TIMEOUT_SECONDS": str(int(spec.startup_timeout)),
         **databases.env,
     }
     env = stack_environment({**private, **spec.env})
-    log_path = workdir / f"run_with_gateway.{chosen.gateway}.log"
-    stack = Stack(
+    log_path = workdir / f"run_with_gateway.{ports.gateway}.log"
+    return Stack(
         spec=spec,
         process=processes.start_group([str(RUN_SCRIPT)], cwd=REPO, env=env, log_path=log_path),
         workdir=workdir,
-        ports=chosen,
+        ports=ports,
         databases=databases,
         log_path=log_path,
         env=env,
-        owns_workdir=owns_workdir,
-        owns_databases=spec.databases is None,
     )
-    try:
-        stack.wait_until_healthy(spec.startup_timeout)
-    except BaseException:
-        stack.close()
-        raise
-    return stack
 
 
 @contextlib.contextmanager
