@@ -1,5 +1,5 @@
 """One HTTP client helper for the suites and the benchmarks: accounts, tokens, uploads (through
-requests, or over a raw socket a part at a time) and the contract's error body."""
+requests, or over a raw socket a part at a time)."""
 
 import http.client
 import socket
@@ -155,11 +155,3 @@ class RawUpload:
 
     def __exit__(self, *exc_info) -> None:
         self.close()
-
-
-def error_message(response: requests.Response) -> str:
-    """The `message` every error body carries (the contract), or the raw text if it is missing."""
-    try:
-        return response.json()["message"]
-    except (ValueError, KeyError, TypeError):
-        return response.text

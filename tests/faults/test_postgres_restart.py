@@ -163,11 +163,4 @@ def test_postgres_restart_mid_load(http, fault_stack, private_postgres):
         assert hashlib.sha256(got.content).hexdigest() == digest
     on_disk = [p for p in (stack.media_root / "uploads").rglob("*") if p.is_file()]
     assert len(on_disk) == len(load.uploads)
-    assert (
-        http.post(
-            f"{gw}/api/auth/login/",
-            json={"email": tokens["user"]["email"], "password": client.PASSWORD},
-            timeout=30,
-        ).status_code
-        == 200
-    )
+    assert client.login(http, gw, tokens["user"]["email"])["access"]
