@@ -28,6 +28,8 @@ from devstack import DEFAULT_POSTGRES, ONE_ADDRESS_CROWD, Ports, StackSpec, clie
 from devstack.ports import preferred_from_env
 
 POSTGRES_URL = os.environ.get("REL_POSTGRES_URL", DEFAULT_POSTGRES)
+# The session stack's upload limit: small, so the 413 paths are cheap.
+MAX_UPLOAD_SIZE = 2 * 1024 * 1024
 # Headers every answer of the gateway carries (the gateway owns them, see its template).
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -94,7 +96,7 @@ def stack(stack_spec):
         "stack",
         database=database,
         env={
-            "MAX_UPLOAD_SIZE": str(2 * 1024 * 1024),
+            "MAX_UPLOAD_SIZE": str(MAX_UPLOAD_SIZE),
             # Long enough for the longest fuzz run to keep one token.
             "JWT_ACCESS_TOKEN_MINUTES": "240",
         },

@@ -15,7 +15,8 @@ import time
 from urllib.parse import urlsplit
 
 import pytest
-from support import api
+
+from devstack import client, samples
 
 ATTACKER = "127.0.0.2"
 BYSTANDER = "127.0.0.3"
@@ -154,8 +155,8 @@ def test_a_request_with_many_headers_is_answered_in_json(http, gw):
     response = http.get(f"{gw}/api/media/", headers=headers, timeout=20)
     assert response.status_code == 401, response.text
     assert response.json()["code"] == "not_authenticated"
-    tokens = api.register(http, gw, api.unique_email("headers"))
-    listed = http.get(f"{gw}/api/media/", headers=headers | api.bearer(tokens), timeout=20)
+    tokens = client.register(http, gw, client.unique_email("headers"))
+    listed = http.get(f"{gw}/api/media/", headers=headers | client.bearer(tokens), timeout=20)
     assert listed.status_code == 200, listed.text
 
 
@@ -188,10 +189,10 @@ def test_an_unknown_transfer_coding_is_a_json_501(gw):
 
 
 def test_many_overlapping_ranges_get_the_file_once(http, gw):
-    tokens = api.register(http, gw, api.unique_email("ranges"))
-    content = api.png_bytes(64, 64, seed=7)
+    tokens = client.register(http, gw, client.unique_email("ranges"))
+    content = samples.png_bytes(64, 64, seed=7)
     assert len(content) > 201
-    media = api.upload(http, gw, tokens, content).json()
+    media = client.upload(http, gw, tokens, content).json()
     # 201 one-byte ranges: each part of a multipart answer would carry ~80 bytes of headers.
     ranges = "bytes=" + ",".join(["0-0"] * 201)
     response = http.get(media["file"], headers={"Range": ranges}, timeout=20)

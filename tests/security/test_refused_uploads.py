@@ -15,7 +15,8 @@ import jwt
 import pytest
 import requests
 from conftest import MAX_UPLOAD_SIZE
-from support import api
+
+from devstack import client
 
 UPLOADS = 200
 AT_ONCE = 20
@@ -25,7 +26,7 @@ UNDER_THE_LIMIT = MAX_UPLOAD_SIZE - 100 * 1024
 def expired_token(stack, tokens: dict) -> str:
     claims = jwt.decode(tokens["access"], options={"verify_signature": False})
     claims.update(iat=int(time.time()) - 3600, exp=int(time.time()) - 60)
-    return jwt.encode(claims, stack.jwt_signing_key.encode(), algorithm="HS256")
+    return jwt.encode(claims, stack.env["JWT_SIGNING_KEY"].encode(), algorithm="HS256")
 
 
 def multipart_upload(base: str, headers: dict, size: int) -> requests.Response:
@@ -77,7 +78,7 @@ def assert_all_json(responses: list[requests.Response], status: int, code: str |
 def test_an_upload_with_a_refused_token_is_always_the_services_json_401(
     http, stack, gw, case, status, code
 ):
-    tokens = api.register(http, gw, api.unique_email("refused"))
+    tokens = client.register(http, gw, client.unique_email("refused"))
     headers = {
         "no token": {},
         "bad token": {"Authorization": "Bearer not.a.token"},
@@ -91,8 +92,8 @@ def test_an_upload_with_a_refused_token_is_always_the_services_json_401(
 def test_an_upload_over_the_limit_is_always_a_json_413(http, gw, over_by):
     """300 KiB over: refused by its length before it is sent on. 8 KiB over: the file part
     crosses the limit while the service reads it, a few KiB before the body ends."""
-    tokens = api.register(http, gw, api.unique_email("toolarge"))
-    responses = send_many(gw, api.bearer(tokens), MAX_UPLOAD_SIZE + over_by)
+    tokens = client.register(http, gw, client.unique_email("toolarge"))
+    responses = send_many(gw, client.bearer(tokens), MAX_UPLOAD_SIZE + over_by)
     assert_all_json(responses, 413, "upload_too_large")
 
 
@@ -108,8 +109,8 @@ def test_a_body_refused_for_its_content_type_is_answered_in_json(
 ):
     """The token is good, so the body is streamed on; the service refuses it unread, and reads
     it to its end before answering (common.wsgi.UnreadBodyDrained)."""
-    tokens = api.register(http, gw, api.unique_email("contenttype"))
-    headers = api.bearer(tokens) | {"Content-Type": content_type}
+    tokens = client.register(http, gw, client.unique_email("contenttype"))
+    headers = client.bearer(tokens) | {"Content-Type": content_type}
     body = b"x" * UNDER_THE_LIMIT
 
     def post(_):
