@@ -155,3 +155,25 @@ class RawUpload:
 
     def __exit__(self, *exc_info) -> None:
         self.close()
+
+
+def raw_exchange(
+    port: int, request: bytes, *, source: str = "127.0.0.1", timeout: float = 20
+) -> tuple[int, dict[str, str], bytes]:
+    """Sends `request` byte for byte to 127.0.0.1:`port` (from `source`: loopback has all of
+    127.0.0.0/8) and reads the whole answer, which the server ends by closing: the status, the
+    headers by lower-case name, the body."""
+    with socket.create_connection(
+        ("127.0.0.1", port), timeout=timeout, source_address=(source, 0)
+    ) as sock:
+        sock.sendall(request)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    head, _, body = b"".join(chunks).partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return int(lines[0].split()[1]), headers, body

@@ -29,27 +29,6 @@ def gateway_port(gw: str) -> int:
     return urlsplit(gw).port
 
 
-def raw_exchange(
-    port: int, request: bytes, *, source: str = "127.0.0.1"
-) -> tuple[int, dict, bytes]:
-    """Sends `request` as it is and reads the whole answer (the gateway closes after it)."""
-    with socket.create_connection(
-        ("127.0.0.1", port), timeout=10, source_address=(source, 0)
-    ) as sock:
-        sock.sendall(request)
-        chunks = []
-        while chunk := sock.recv(65536):
-            chunks.append(chunk)
-    head, _, body = b"".join(chunks).partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    status = int(lines[0].split()[1])
-    headers = {}
-    for line in lines[1:]:
-        name, _, value = line.partition(":")
-        headers[name.strip().lower()] = value.strip()
-    return status, headers, body
-
-
 def get_from(port: int, path: str, *, source: str, headers: dict | None = None):
     connection = http.client.HTTPConnection(
         "127.0.0.1", port, timeout=5, source_address=(source, 0)
@@ -128,7 +107,7 @@ def test_too_many_requests_in_progress_from_one_address_is_a_json_429(gw):
             )
             held.append(sock)
         time.sleep(0.5)  # let nginx read every request's headers
-        status, headers, body = raw_exchange(
+        status, headers, body = client.raw_exchange(
             port,
             b"POST /api/auth/login/ HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
             b"Connection: close\r\n\r\n{}",
@@ -139,7 +118,7 @@ def test_too_many_requests_in_progress_from_one_address_is_a_json_429(gw):
         assert headers["retry-after"]
         assert json.loads(body)["code"] == "throttled"
         # Another address is not affected.
-        status, _, body = raw_exchange(
+        status, _, body = client.raw_exchange(
             port,
             b"GET /api/auth/ping/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
             source=BYSTANDER,
@@ -169,16 +148,16 @@ def test_health_reports_the_upstreams_whatever_the_clients_headers(http, gw):
 
 def test_an_http10_request_without_host_is_served(gw):
     port = gateway_port(gw)
-    status, _, body = raw_exchange(port, b"GET /api/media/ping/ HTTP/1.0\r\n\r\n")
+    status, _, body = client.raw_exchange(port, b"GET /api/media/ping/ HTTP/1.0\r\n\r\n")
     assert status == 200, body
     assert json.loads(body) == {"ping": "pong"}
-    status, _, body = raw_exchange(port, b"GET /health HTTP/1.0\r\n\r\n")
+    status, _, body = client.raw_exchange(port, b"GET /health HTTP/1.0\r\n\r\n")
     assert status == 200, body
     assert json.loads(body)["status"] == "ok"
 
 
 def test_an_unknown_transfer_coding_is_a_json_501(gw):
-    status, headers, body = raw_exchange(
+    status, headers, body = client.raw_exchange(
         gateway_port(gw),
         b"POST /api/auth/login/ HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: xchunked\r\n"
         b"Connection: close\r\n\r\n",

@@ -5,27 +5,11 @@ X-Content-Type-Options, X-Frame-Options and Referrer-Policy, with no server vers
 The `http` session checks the headers of every response of every test in this suite; the tests
 here reach the answers the others do not."""
 
-import socket
-
 import pytest
 import requests
 from conftest import SECURITY_HEADERS, security_header_problems
 
-
-def raw_request(port: int, request: bytes) -> tuple[int, dict, bytes]:
-    with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
-        sock.sendall(request)
-        data = b""
-        while chunk := sock.recv(65536):
-            data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    status = int(lines[0].split()[1])
-    headers = {}
-    for line in lines[1:]:
-        name, _, value = line.partition(":")
-        headers[name.strip().lower()] = value.strip()
-    return status, headers, body
+from devstack import client
 
 
 def assert_json_error_with_headers(status, headers, body, expected_status):
@@ -121,7 +105,7 @@ def test_direct_services_carry_the_headers_too(http, stack):
 )
 def test_gateway_errors_are_json(stack, label, request_bytes, expected):
     request = request_bytes.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n", 1)
-    status, headers, body = raw_request(stack.ports[0], request)
+    status, headers, body = client.raw_exchange(stack.ports[0], request)
     assert_json_error_with_headers(status, headers, body, expected)
 
 
@@ -130,7 +114,7 @@ def test_request_line_between_4k_and_8k_is_a_json_error(stack):
     """nginx accepts request lines up to 8 KiB, gunicorn only 4094 bytes: the gap reaches
     gunicorn, whose HTML 414 page goes through the gateway untouched."""
     path = b"/api/media/?search=" + b"a" * 5000
-    status, headers, body = raw_request(
+    status, headers, body = client.raw_exchange(
         stack.ports[0], b"GET " + path + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
     )
     assert status in (400, 401, 414)
@@ -138,7 +122,7 @@ def test_request_line_between_4k_and_8k_is_a_json_error(stack):
 
 
 def test_nul_byte_in_the_path_is_a_json_400(stack):
-    status, headers, body = raw_request(
+    status, headers, body = client.raw_exchange(
         stack.ports[0], b"GET /api/media/%00/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
     )
     assert_json_error_with_headers(status, headers, body, 400)
