@@ -4,6 +4,7 @@ broken or hostile on purpose."""
 
 import io
 import math
+import random
 import struct
 import wave
 import zlib
@@ -13,12 +14,14 @@ from PIL import Image
 
 
 def png_bytes(width: int = 32, height: int = 16, *, seed: int = 0) -> bytes:
-    """An RGB PNG of a gradient (`seed` shifts it: another seed, other bytes)."""
+    """An RGB PNG of a gradient over noise, which compresses about as badly as a photo does
+    (`seed` picks the noise: another seed, other bytes)."""
+    noise = random.Random(seed).randbytes(width * height)
     pixels = bytes(
         channel
         for y in range(height)
         for x in range(width)
-        for channel in ((x * 7 + seed) % 256, (y * 13) % 256, 90)
+        for channel in ((x * 7) % 256, (y * 13) % 256, noise[y * width + x])
     )
     return _saved(Image.frombytes("RGB", (width, height), pixels), "PNG")
 
