@@ -6,7 +6,8 @@ says.
    the servers and scripts read without documenting them (`UNDOCUMENTED`).
 2. devstack then sets what makes the stack private (`Stack` in devstack.stack): its own
    ENV_FILE and DEV_SECRETS_FILE (the run script writes a .env with fresh secrets there),
-   VAR_DIR, MEDIA_ROOT, the three ports, the two database URLs and READY_TIMEOUT_SECONDS.
+   VAR_DIR (CACHE_DIR and JOB_QUEUE_DIR in it), MEDIA_ROOT, the three ports, the two database
+   URLs and READY_TIMEOUT_SECONDS.
 3. Last, the spec's own variables, which win over both.
 
 Everything else in the caller's environment (PATH, HOME, the locale, PYTHONPATH, the suites'

@@ -288,8 +288,9 @@ def _launch(spec: StackSpec, workdir: Path, ports: Ports, databases: Databases) 
         "DEV_SECRETS_FILE": str(workdir / ".dev-secrets.json"),
         # Per port, so a second run can share the directory (and its .env) with the first.
         "VAR_DIR": str(workdir / f"var-{ports.gateway}"),
-        # As the run script sets it, for `manage()` too.
+        # As the run script sets them, for `manage()` too.
         "CACHE_DIR": str(workdir / f"var-{ports.gateway}" / "cache"),
+        "JOB_QUEUE_DIR": str(workdir / f"var-{ports.gateway}" / "jobs"),
         "MEDIA_ROOT": str(spec.media_root or workdir / "media"),
         "GATEWAY_PORT": str(ports.gateway),
         "AUTH_PORT": str(ports.auth),
