@@ -1,16 +1,31 @@
-"""Sample media files for the suites and the benchmarks: real files written by Pillow and by the
-standard library's `wave`, and the PNG chunks the attack tests assemble into images that are
-broken or hostile on purpose."""
+"""Sample media files for the suites and the benchmarks: real files written by Pillow, by the
+standard library's `wave` and by ffmpeg from its lavfi test sources, and the PNG chunks the
+attack tests assemble into images that are broken or hostile on purpose.
+
+The `*_bytes` builders return the file's bytes; the others write it to `path` and return a
+`Sample` (its path and the type a browser would give it)."""
 
 import io
 import math
 import random
 import struct
+import subprocess
 import wave
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image
+from PIL import Image, ImageDraw
+
+
+@dataclass(frozen=True)
+class Sample:
+    path: Path
+    mime_type: str
+
+    @property
+    def name(self) -> str:
+        return self.path.name
 
 
 def png_bytes(width: int = 32, height: int = 16, *, seed: int = 0) -> bytes:
@@ -26,15 +41,40 @@ def png_bytes(width: int = 32, height: int = 16, *, seed: int = 0) -> bytes:
     return _saved(Image.frombytes("RGB", (width, height), pixels), "PNG")
 
 
+def jpeg_bytes(width: int = 640, height: int = 480, *, seed: int = 0) -> bytes:
+    """A JPEG of one colour of its own (`seed`): about what a phone's small photo weighs."""
+    colour = ((seed * 37) % 256, (seed * 91) % 256, 140)
+    return _saved(Image.new("RGB", (width, height), colour), "JPEG", quality=80)
+
+
+def landscape_png(path: Path, size=(1200, 800), hue=(70, 110, 200)) -> Sample:
+    """A drawn landscape (sky, sun, hill): a photo-sized PNG a person would recognise."""
+    image = Image.new("RGB", size)
+    draw = ImageDraw.Draw(image)
+    width, height = size
+    for y in range(height):
+        shade = y / height
+        draw.line(
+            [(0, y), (width, y)],
+            fill=(int(hue[0] + 120 * shade), int(hue[1] + 80 * shade), int(hue[2] - 90 * shade)),
+        )
+    draw.ellipse([width * 0.65, height * 0.12, width * 0.8, height * 0.34], fill=(255, 220, 120))
+    draw.polygon(
+        [(0, height), (width * 0.35, height * 0.45), (width * 0.7, height)], fill=(40, 70, 60)
+    )
+    image.save(path, "PNG")
+    return Sample(path, "image/png")
+
+
 def gif_bytes(width: int = 1, height: int = 1) -> bytes:
     """A transparent GIF89a (the version with extension blocks, which polyglots hide in)."""
     return _saved(Image.new("P", (width, height), 0), "GIF", transparency=0)
 
 
-def wav_bytes(seconds: float = 1.0, rate: int = 8000) -> bytes:
-    """A mono 16-bit WAV of a 440 Hz tone."""
+def wav_bytes(seconds: float = 1.0, rate: int = 8000, frequency: int = 440) -> bytes:
+    """A mono 16-bit WAV of a tone."""
     frames = b"".join(
-        struct.pack("<h", int(12000 * math.sin(2 * math.pi * 440 * i / rate)))
+        struct.pack("<h", int(12000 * math.sin(2 * math.pi * frequency * i / rate)))
         for i in range(int(seconds * rate))
     )
     buffer = io.BytesIO()
@@ -44,6 +84,36 @@ def wav_bytes(seconds: float = 1.0, rate: int = 8000) -> bytes:
         out.setframerate(rate)
         out.writeframes(frames)
     return buffer.getvalue()
+
+
+def tone_wav(path: Path, seconds: int = 3) -> Sample:
+    """A 3-second 523 Hz tone at CD rate, as a phone's voice memo app might save it."""
+    path.write_bytes(wav_bytes(seconds, rate=44_100, frequency=523))
+    return Sample(path, "audio/wav")
+
+
+def pattern_mp4(path: Path, seconds: int = 8) -> Sample:
+    """An MP4 (H.264 + AAC) of ffmpeg's test pattern and a tone: about 1 MB for 8 seconds, big
+    enough that a throttled upload shows its progress for a while."""
+    arguments = [
+        "-f", "lavfi", "-i", f"testsrc2=size=640x360:rate=25:duration={seconds}",
+        "-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}",
+        "-c:v", "libx264", "-pix_fmt", "yuv420p", "-b:v", "900k", "-g", "25",
+        "-c:a", "aac", "-b:a", "64k", "-movflags", "+faststart", "-shortest", str(path),
+    ]  # fmt: skip
+    # ffmpeg from the PATH (scripts/install_browser_test_packages.sh installs it).
+    subprocess.run(  # noqa: S603
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", *arguments],  # noqa: S607
+        check=True,
+        timeout=120,
+    )
+    return Sample(path, "video/mp4")
+
+
+def text_as_png(path: Path) -> Sample:
+    """Text wearing a .png name (and the type a browser guesses from it): a file to refuse."""
+    path.write_text("These are notes, not a picture.\n" * 20)
+    return Sample(path, "image/png")
 
 
 def wav_file(path: Path, size: int) -> Path:

@@ -86,7 +86,8 @@ class Stack:
 
     @property
     def gateway_host(self) -> str:
-        """The Host a client of the gateway sends (links in answers are built on it)."""
+        """The Host a client of the gateway sends (links in answers are built on it): an
+        address, not "localhost", which Chromium tries as ::1 first, where nginx is not."""
         return f"{port_choice.LOOPBACK}:{self.ports.gateway}"
 
     @property

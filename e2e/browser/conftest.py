@@ -1,5 +1,6 @@
 """Browser fixtures: the real stack (stack.py), Debian's Chromium driven by Playwright (never
-Playwright's own browser download), real sample files, and a page object for the web app."""
+Playwright's own browser download), real sample files (devstack.samples), and a page object for
+the web app."""
 
 import base64
 import json
@@ -9,8 +10,9 @@ from pathlib import Path
 import pytest
 from app import WebApp
 from playwright.sync_api import sync_playwright
-from samples import landscape_png, pattern_mp4, text_as_png, tone_wav
 from stack import running_web_stack  # noqa: F401  (the web_stack fixture)
+
+from devstack.samples import landscape_png, pattern_mp4, text_as_png, tone_wav
 
 CHROMIUM = "/usr/bin/chromium"
 REPO = Path(__file__).resolve().parents[2]
@@ -43,15 +45,10 @@ def samples(tmp_path_factory):
     }
 
 
-def gateway_url(stack) -> str:
-    # An address, not "localhost": Chromium would try ::1 first, where nginx does not listen.
-    return f"http://127.0.0.1:{stack.gateway_port}"
-
-
 def new_app(browser, web_stack, viewport) -> WebApp:
     context = browser.new_context(
         viewport=viewport,
-        base_url=gateway_url(web_stack),
+        base_url=web_stack.gateway,
         device_scale_factor=2 if viewport == PHONE else 1,
         is_mobile=viewport == PHONE,
         has_touch=viewport == PHONE,
@@ -59,7 +56,7 @@ def new_app(browser, web_stack, viewport) -> WebApp:
     )
     # Injected by the browser itself (not a <script>), so the page's CSP stays as served.
     context.add_init_script(path=str(AXE_SOURCE))
-    return WebApp(context.new_page(), gateway_url(web_stack), SCREENSHOTS)
+    return WebApp(context.new_page(), web_stack.gateway, SCREENSHOTS)
 
 
 @pytest.fixture

@@ -6,65 +6,48 @@ Prints the scores and the page weight; writes the JSON reports under var/lightho
 
 A measurement, not a test: run it when the figures in docs/performance.md need refreshing."""
 
-import io
 import json
 import os
-import socket
 import subprocess
 import sys
-import tempfile
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
-from PIL import Image
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-sys.path[:0] = [str(HERE.parent), str(HERE)]
+sys.path[:0] = [str(REPO), str(HERE)]
 
 from app import WebApp  # noqa: E402
-from launcher import Databases, choose_ports, start_stack  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
-from stack import BROWSER_PORTS  # noqa: E402
+from stack import web_stack_spec  # noqa: E402
+
+import devstack  # noqa: E402
+from devstack import client, samples  # noqa: E402
+from devstack.ports import free_ports  # noqa: E402
 
 LIGHTHOUSE = REPO / "web" / "perf" / "node_modules" / ".bin" / "lighthouse"
 REPORTS = REPO / "var" / "lighthouse"
 CATEGORIES = ("performance", "accessibility", "best-practices")
 
 
-def photo_bytes(index: int) -> bytes:
-    """A 640 x 480 JPEG of its own colour: what a phone's small photo weighs, roughly."""
-    image = Image.new("RGB", (640, 480), ((index * 37) % 256, (index * 91) % 256, 140))
-    buffer = io.BytesIO()
-    image.save(buffer, "JPEG", quality=80)
-    return buffer.getvalue()
-
-
 def seed(gateway: str, person: dict, count: int) -> None:
-    tokens = requests.post(f"{gateway}/api/auth/register/", json=person, timeout=10).json()
-    headers = {"Authorization": f"Bearer {tokens['access']}"}
+    with requests.Session() as http:
+        tokens = client.register(http, gateway, **person)
 
     def upload(index: int) -> None:
         name = f"photo-{index:04d}.jpg"
-        response = requests.post(
-            f"{gateway}/api/media/media/",
-            data={"name": name, "type": "image"},
-            files={"file": (name, photo_bytes(index), "image/jpeg")},
-            headers=headers,
-            timeout=60,
-        )
-        assert response.status_code == 201, response.text
+        with requests.Session() as http:
+            photo = samples.jpeg_bytes(seed=index)
+            response = client.upload(
+                http, gateway, tokens, photo, name=name, filename=name, content_type="image/jpeg"
+            )
+        client.expect(response, 201)
 
     with ThreadPoolExecutor(max_workers=6) as pool:
         list(pool.map(upload, range(count)))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def lighthouse(url: str, port: int, preset: str) -> dict:
@@ -108,12 +91,8 @@ def load_average() -> str:
 
 def main() -> None:
     items = int(os.environ.get("LIGHTHOUSE_ITEMS", "500"))
-    workdir = Path(tempfile.mkdtemp(prefix="lighthouse-"))
-    databases = Databases(workdir)
-    stack = start_stack(workdir, choose_ports(BROWSER_PORTS), databases.env)
-    try:
-        stack.wait_until_healthy()
-        gateway = f"http://127.0.0.1:{stack.gateway_port}"
+    with devstack.running(web_stack_spec(None, label="lighthouse")) as stack:
+        gateway = stack.gateway
         person = {
             "first_name": "Light",
             "last_name": "House",
@@ -121,10 +100,10 @@ def main() -> None:
             "password": "strongpassword",
         }
         seed(gateway, person, items)
-        port = free_port()
+        [port] = free_ports(1)
         with sync_playwright() as playwright:
             context = playwright.chromium.launch_persistent_context(
-                str(workdir / "profile"),
+                str(stack.workdir / "profile"),
                 executable_path="/usr/bin/chromium",
                 args=["--no-sandbox", f"--remote-debugging-port={port}"],
                 base_url=gateway,
@@ -141,9 +120,6 @@ def main() -> None:
                 )
             blank.close()
             context.close()
-    finally:
-        stack.stop()
-        databases.drop()
 
 
 if __name__ == "__main__":

@@ -1,20 +1,33 @@
-"""The real stack the browser tests run against: the one place they touch the launcher (so a
-new launcher is one change here). Ports 3240/8240/8241 unless E2E_*_PORT say otherwise."""
+"""The real stack the browser tests run against, started by devstack: the one place they touch
+the launcher. Ports 3240/8240/8241 preferred (E2E_GATEWAY_PORT etc. say otherwise; free ports
+when any is taken), a small upload limit, SQLite files in a temporary directory."""
+
+from pathlib import Path
 
 import pytest
-from launcher import Databases, choose_ports, start_stack
 
-BROWSER_PORTS = (3240, 8240, 8241)
+import devstack
+from devstack import Ports, StackSpec
+from devstack.ports import preferred_from_env
+
+BROWSER_PORTS = Ports(3240, 8240, 8241)
+
+
+def web_stack_spec(workdir: Path | None, *, label: str = "web") -> StackSpec:
+    """`workdir` None: a temporary directory, removed with the stack."""
+    return StackSpec(
+        label=label,
+        workdir=workdir,
+        ports=preferred_from_env("E2E", BROWSER_PORTS),
+        env={
+            "MAX_UPLOAD_SIZE": str(2 * 1024 * 1024),
+            "GUNICORN_WORKERS": "2",
+            "RESTART_DELAY_SECONDS": "3",
+        },
+    )
 
 
 @pytest.fixture(scope="session", name="web_stack")
 def running_web_stack(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("web-stack")
-    databases = Databases(workdir)
-    running = start_stack(workdir, choose_ports(BROWSER_PORTS), databases.env)
-    try:
-        running.wait_until_healthy()
+    with devstack.running(web_stack_spec(tmp_path_factory.mktemp("web-stack"))) as running:
         yield running
-    finally:
-        running.stop()
-        databases.drop()

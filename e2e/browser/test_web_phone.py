@@ -6,25 +6,37 @@ import re
 import requests
 from playwright.sync_api import expect
 
+from devstack import client
+
 
 def seed_library(gateway: str, person: dict, samples: dict) -> None:
     """An account with a few items, made through the public API as any client would."""
-    tokens = requests.post(f"{gateway}/api/auth/register/", json=person, timeout=10).json()
-    headers = {"Authorization": f"Bearer {tokens['access']}"}
-    collection = requests.post(
-        f"{gateway}/api/media/collections/", json={"name": "Trips"}, headers=headers, timeout=10
-    ).json()
-    for kind, media_type in [("wav", "audio"), ("mp4", "video"), ("png", "image")]:
-        sample = samples[kind]
-        with sample.path.open("rb") as handle:
-            response = requests.post(
-                f"{gateway}/api/media/media/",
-                data={"name": sample.name, "type": media_type, "collection": collection["id"]},
-                files={"file": (sample.name, handle, sample.mime_type)},
-                headers=headers,
-                timeout=30,
+    with requests.Session() as http:
+        tokens = client.register(http, gateway, **person)
+        collection = client.expect(
+            http.post(
+                f"{gateway}/api/media/collections/",
+                json={"name": "Trips"},
+                headers=client.bearer(tokens),
+                timeout=client.TIMEOUT,
+            ),
+            201,
+        ).json()
+        for kind, media_type in [("wav", "audio"), ("mp4", "video"), ("png", "image")]:
+            sample = samples[kind]
+            response = client.upload(
+                http,
+                gateway,
+                tokens,
+                sample.path.read_bytes(),
+                name=sample.name,
+                media_type=media_type,
+                filename=sample.name,
+                content_type=sample.mime_type,
+                data={"collection": collection["id"]},
+                path="/api/media/media/",
             )
-        assert response.status_code == 201, response.text
+            client.expect(response, 201)
 
 
 def test_a_phone_sees_and_browses_the_library(phone_app, person, samples, web_stack):

@@ -8,6 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 from playwright.sync_api import expect
 
+from devstack import client
+
 LIBRARY_SIZE = 2000
 
 OBSERVE_LONG_TASKS = """() => {
@@ -45,18 +47,18 @@ CPU_METRICS = ("ScriptDuration", "LayoutDuration", "RecalcStyleDuration", "TaskD
 
 def seed_records(gateway: str, person: dict, count: int) -> None:
     """Records without a file (as in the seed README's example), made through the public API."""
-    tokens = requests.post(f"{gateway}/api/auth/register/", json=person, timeout=10).json()
-    headers = {"Authorization": f"Bearer {tokens['access']}"}
+    with requests.Session() as http:
+        tokens = client.register(http, gateway, **person)
 
     def create(index: int) -> None:
         with requests.Session() as http:
             response = http.post(
                 f"{gateway}/api/media/media/",
                 json={"name": f"photo-{index:04d}.jpg", "type": "image", "size": 1000 + index},
-                headers=headers,
+                headers=client.bearer(tokens),
                 timeout=30,
             )
-            assert response.status_code == 201, response.text
+            client.expect(response, 201)
 
     with ThreadPoolExecutor(max_workers=6) as pool:
         list(pool.map(create, range(count)))
