@@ -231,6 +231,18 @@ def seed(stack: Stack) -> Seeded:
     return Seeded(email=email, access=registered["access"], media_id=media["id"], content=content)
 
 
+def check_worker(stack: Stack) -> None:
+    """The job worker is up and takes messages from the broker (a ping goes through Redis)."""
+    answer = stack.exec(
+        "worker",
+        "sh",
+        "-c",
+        "cd backend_server && python -c "
+        "'from backend_server.celery import app; print(app.control.ping(timeout=10))'",
+    )
+    check("pong" in answer, f"the job worker did not answer a ping: {answer!r}")
+
+
 def verify_survived(stack: Stack, seeded: Seeded) -> None:
     """After `down` and `up`: the account, its token, the record and the file are all there."""
     logged_in = expect(
@@ -276,6 +288,8 @@ def smoke(name: str, command: list[str], workdir: Path) -> Stack:
             stack.start()
         with stack.timed("register, upload, download"):
             seeded = seed(stack)
+        with stack.timed("job worker answers"):
+            check_worker(stack)
         with stack.timed("down and up again"):
             stack.compose("down")
             stack.start()
