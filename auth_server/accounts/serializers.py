@@ -1,9 +1,8 @@
 from rest_framework import serializers
 
-from accounts.models import USERNAME_MAX_LENGTH, User, username_validator
+from accounts.models import EMAIL_MAX_LENGTH, USERNAME_MAX_LENGTH, User, username_validator
 
 PASSWORD_MAX_LENGTH = 128  # hashing is deliberately slow: no megabyte passwords
-EMAIL_MAX_LENGTH = 254
 NAME_MAX_LENGTH = 150
 # Room for the spaces and dashes people type; the stored form is checked by the model.
 PHONE_NUMBER_INPUT_MAX_LENGTH = 32

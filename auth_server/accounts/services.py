@@ -1,4 +1,5 @@
 import re
+import secrets
 from typing import Any
 
 from django.contrib.auth.password_validation import validate_password
@@ -10,7 +11,14 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.utils import aware_utcnow, datetime_from_epoch
 
 from accounts.exceptions import InvalidGrant
-from accounts.models import USERNAME_MAX_LENGTH, User, normalize_phone_number
+from accounts.models import (
+    EMAIL_FOLDED_MAX_LENGTH,
+    USERNAME_FOLDED_MAX_LENGTH,
+    USERNAME_MAX_LENGTH,
+    User,
+    fold,
+    normalize_phone_number,
+)
 from accounts.selectors import email_taken, phone_number_taken, username_taken
 from accounts.tokens import (
     AccessToken,
@@ -22,8 +30,8 @@ from common.exceptions import ApplicationError
 
 PROFILE_FIELDS = ("username", "email", "first_name", "last_name", "phone_number")
 _NOT_USERNAME_CHARACTERS = re.compile(r"[^\w.+-]")
-# Attempts at a free derived username when a concurrent registration takes the one we chose.
-_DERIVED_USERNAME_ATTEMPTS = 3
+# Attempts at saving a new account while concurrent registrations take the names it chose.
+_SAVE_ATTEMPTS = 8
 
 
 def user_create(
@@ -35,9 +43,11 @@ def user_create(
     username: str | None = None,
     phone_number: str | None = None,
 ) -> User:
-    """A new account. Email, username and phone number must be free (case-insensitively for the
-    first two); without a username, one is derived from the email's local part. The password goes
-    through Django's validators. Raises ApplicationError naming every field at fault."""
+    """A new account. Email, username and phone number must be free (the first two once folded,
+    see accounts.models.fold); without a username, one is derived from the email's local part,
+    and another tried when a concurrent registration takes it first. The password goes through
+    Django's validators. Raises ApplicationError naming every field at fault."""
+    is_username_derived = not username
     user = User(
         username=username or _username_from_email(email),
         email=email,
@@ -48,21 +58,22 @@ def user_create(
     _validate(user, password=password)
     user.set_password(password)
 
-    for _attempt in range(_DERIVED_USERNAME_ATTEMPTS):
+    for attempt in range(1, _SAVE_ATTEMPTS + 1):
         try:
             with transaction.atomic():
                 user.save()
         except IntegrityError:
-            # A concurrent registration took a value between our check and our insert.
-            _validate(user)
-            if username:
-                raise
-            user.username = _username_from_email(user.email)
+            # A concurrent write took a value between our check and our insert: say which, or
+            # when only a derived username collided, derive another.
+            fields_taken = _fields_taken(user)
+            if is_username_derived and fields_taken == {"username"}:
+                user.username = _username_with_suffix(email, digits=attempt + 2)
+                continue
+            if fields_taken:
+                _validate(user)
             continue
         return user
-    raise ApplicationError(
-        "Could not find a free username; please choose one.", code="invalid", field="username"
-    )
+    raise _conflict()
 
 
 def user_update(*, user: User, data: dict[str, Any]) -> User:
@@ -80,7 +91,7 @@ def user_update(*, user: User, data: dict[str, Any]) -> User:
             user.save(update_fields=changed)
     except IntegrityError:
         _validate(user)
-        raise
+        raise _conflict() from None
     return user
 
 
@@ -171,14 +182,13 @@ def _validate(user: User, *, password: str | None = None) -> None:
         user.full_clean(exclude=["password"], validate_unique=False, validate_constraints=False)
     except ValidationError as exc:
         errors.update(exc.message_dict)
-    if user.username and username_taken(username=user.username, exclude_pk=user.pk):
-        errors.setdefault("username", []).append("A user with that username already exists.")
-    if user.email and email_taken(email=user.email, exclude_pk=user.pk):
-        errors.setdefault("email", []).append("A user with that email already exists.")
-    if user.phone_number and phone_number_taken(phone_number=user.phone_number, exclude_pk=user.pk):
-        errors.setdefault("phone_number", []).append(
-            "A user with that phone number already exists."
-        )
+    if len(fold(user.username or "")) > USERNAME_FOLDED_MAX_LENGTH:
+        errors.setdefault("username", []).append("The username is too long once normalised.")
+    if len(fold(user.email or "")) > EMAIL_FOLDED_MAX_LENGTH:
+        errors.setdefault("email", []).append("The email address is too long once normalised.")
+    for field in sorted(_fields_taken(user)):
+        label = field.replace("_", " ")
+        errors.setdefault(field, []).append(f"A user with that {label} already exists.")
     if password is not None:
         try:
             validate_password(password, user=user)
@@ -190,20 +200,50 @@ def _validate(user: User, *, password: str | None = None) -> None:
         )
 
 
+def _fields_taken(user: User) -> set[str]:
+    """Which of the account's unique values another account already has."""
+    taken = set()
+    if user.username and username_taken(username=user.username, exclude_pk=user.pk):
+        taken.add("username")
+    if user.email and email_taken(email=user.email, exclude_pk=user.pk):
+        taken.add("email")
+    if user.phone_number and phone_number_taken(phone_number=user.phone_number, exclude_pk=user.pk):
+        taken.add("phone_number")
+    return taken
+
+
+def _conflict() -> ApplicationError:
+    return ApplicationError(
+        "The account was changed by another request at the same time; please try again.",
+        code="conflict",
+        status=409,
+    )
+
+
+def _username_base(email: str) -> str:
+    return _NOT_USERNAME_CHARACTERS.sub("", email.rsplit("@", 1)[0])[:USERNAME_MAX_LENGTH] or "user"
+
+
 def _username_from_email(email: str) -> str:
     """The email's local part, made a valid username and made free (`jane`, `jane1`, `jane2`...)."""
-    base = _NOT_USERNAME_CHARACTERS.sub("", email.rsplit("@", 1)[0])[:USERNAME_MAX_LENGTH] or "user"
-    taken = {
-        name.lower()
-        for name in User.objects.filter(username__istartswith=base).values_list(
-            "username", flat=True
+    base = _username_base(email)
+    taken = set(
+        User.objects.filter(username_folded__startswith=fold(base)).values_list(
+            "username_folded", flat=True
         )
-    }
+    )
     candidate, suffix = base, 0
-    while candidate.lower() in taken:
+    while fold(candidate) in taken:
         suffix += 1
         candidate = f"{base[: USERNAME_MAX_LENGTH - len(str(suffix))]}{suffix}"
     return candidate
+
+
+def _username_with_suffix(email: str, *, digits: int) -> str:
+    """The email's local part and a random number: registrations racing for one derived name
+    each pick another, where counting up would have them collide again."""
+    suffix = str(secrets.randbelow(10**digits)).zfill(digits)
+    return f"{_username_base(email)[: USERNAME_MAX_LENGTH - digits]}{suffix}"
 
 
 def _reason(exc: TokenError) -> str:
