@@ -24,6 +24,7 @@ from accounts.tokens import (
     AccessToken,
     RefreshToken,
     jwt_setting,
+    user_id_claim,
     verified_claims_ignoring_expiry,
 )
 from common.exceptions import ApplicationError
@@ -55,7 +56,8 @@ def user_create(
         last_name=last_name,
         phone_number=normalize_phone_number(phone_number),
     )
-    _validate(user, password=password)
+    # A derived username taken meanwhile is not the caller's fault: the save loop derives another.
+    _validate(user, password=password, ignore_taken={"username"} if is_username_derived else set())
     user.set_password(password)
 
     for attempt in range(1, _SAVE_ATTEMPTS + 1):
@@ -111,9 +113,10 @@ def tokens_refresh(*, refresh: str) -> dict[str, str]:
             f"The refresh token was refused ({_reason(exc)}); sign in again."
         ) from exc
     try:
-        user = User.objects.filter(pk=token[jwt_setting("USER_ID_CLAIM")]).first()
-    except (KeyError, TypeError, ValueError):
-        user = None
+        user_id = user_id_claim(token)
+    except TokenError as exc:
+        raise InvalidGrant(f"The refresh token was refused ({_reason(exc)}).") from exc
+    user = User.objects.filter(pk=user_id).first()
     if user is None or not user.is_active:
         raise InvalidGrant("No active account found for the refresh token; sign in again.")
 
@@ -172,11 +175,14 @@ def user_logout(*, refresh: str | None, access: str | None) -> None:
         raise ApplicationError(
             f"The access token was refused ({_reason(exc)}).", code="token_not_valid"
         ) from exc
-    refresh_tokens_revoke_all(user_id=claims[jwt_setting("USER_ID_CLAIM")])
+    refresh_tokens_revoke_all(user_id=user_id_claim(claims))
 
 
-def _validate(user: User, *, password: str | None = None) -> None:
-    """Every rule an account must meet before it is saved, reported together, per field."""
+def _validate(
+    user: User, *, password: str | None = None, ignore_taken: set[str] | frozenset = frozenset()
+) -> None:
+    """Every rule an account must meet before it is saved, reported together, per field (but
+    whether the fields in `ignore_taken` are free)."""
     errors: dict[str, list[str]] = {}
     try:
         user.full_clean(exclude=["password"], validate_unique=False, validate_constraints=False)
@@ -186,7 +192,7 @@ def _validate(user: User, *, password: str | None = None) -> None:
         errors.setdefault("username", []).append("The username is too long once normalised.")
     if len(fold(user.email or "")) > EMAIL_FOLDED_MAX_LENGTH:
         errors.setdefault("email", []).append("The email address is too long once normalised.")
-    for field in sorted(_fields_taken(user)):
+    for field in sorted(_fields_taken(user) - ignore_taken):
         label = field.replace("_", " ")
         errors.setdefault(field, []).append(f"A user with that {label} already exists.")
     if password is not None:

@@ -39,7 +39,7 @@ def test_concurrent_registrations_sharing_a_local_part_all_get_unique_usernames(
     with ThreadPoolExecutor(max_workers=RACERS) as pool:
         answers = list(pool.map(register, range(RACERS)))
 
-    assert [status for status, _ in answers] == [201] * RACERS, answers
+    assert [status for status, _ in answers] == [201] * RACERS, [b for s, b in answers if s != 201]
     usernames = [body["user"]["username"] for _, body in answers]
     assert len(set(usernames)) == RACERS
     assert all(name.startswith("jo") for name in usernames)
