@@ -1,9 +1,10 @@
-from django.core.exceptions import ValidationError
 from rest_framework import HTTP_HEADER_ENCODING
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.authentication import AUTH_HEADER_TYPES, JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 
-from accounts.tokens import AccessToken
+from accounts.models import User
+from accounts.tokens import AccessToken, user_id_claim
 
 
 class AccessTokenAuthentication(JWTAuthentication):
@@ -16,13 +17,19 @@ class AccessTokenAuthentication(JWTAuthentication):
         except TokenError as exc:
             raise InvalidToken(exc.args[0]) from exc
 
-    def get_user(self, validated_token: AccessToken):
-        # A genuine token whose `user_id` is not a number (only the signing key can make one)
-        # names no user: the lookup would raise ValueError or ValidationError, a 500.
+    def get_user(self, validated_token: AccessToken) -> User:
+        # A genuine token whose `user_id` is no usable id (only the signing key can make one)
+        # names no user: looking it up would be a 500.
         try:
-            return super().get_user(validated_token)
-        except (TypeError, ValueError, ValidationError) as exc:
-            raise InvalidToken("Token contained no recognizable user identification") from exc
+            user_id = user_id_claim(validated_token)
+        except TokenError as exc:
+            raise InvalidToken(exc.args[0]) from exc
+        user = User.objects.filter(pk=user_id).first()
+        if user is None:
+            raise AuthenticationFailed("User not found", code="user_not_found")
+        if not user.is_active:
+            raise AuthenticationFailed("User is inactive", code="user_inactive")
+        return user
 
 
 def bearer_token(request) -> str | None:

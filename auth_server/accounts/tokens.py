@@ -23,6 +23,8 @@ from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from accounts.models import User
 
+# User ids are signed 64-bit integers in both databases: a larger one could not be looked up.
+MAX_USER_ID = 2**63 - 1
 # The members of each key type that make up its RFC 7638 thumbprint.
 _THUMBPRINT_MEMBERS = {
     "RSA": ("e", "kty", "n"),
@@ -204,6 +206,21 @@ class RefreshToken(_SettingsBound, tokens.RefreshToken):
         return access
 
 
+def user_id_claim(claims: Any) -> int:
+    """The `user_id` of a verified token: a JSON integer (or its decimal string) from 1 to
+    MAX_USER_ID. Anything else (only the signing key can put it there) raises TokenError, so a
+    strange claim is a refused token, never a failed database lookup."""
+    try:
+        claim = claims[jwt_setting("USER_ID_CLAIM")]
+    except KeyError:
+        claim = None
+    if isinstance(claim, str) and claim.isascii() and claim.isdigit() and len(claim) < 20:
+        claim = int(claim)
+    if type(claim) is not int or not 1 <= claim <= MAX_USER_ID:
+        raise TokenError("Token contained no recognizable user identification")
+    return claim
+
+
 def verified_claims_ignoring_expiry(raw_token: str, *, token_type: str) -> dict[str, Any]:
     """The claims of a genuine token of ours of the given type, even an expired one (logout
     revokes with such tokens). Raises TokenError when it is not ours or not of that type."""
@@ -213,6 +230,7 @@ def verified_claims_ignoring_expiry(raw_token: str, *, token_type: str) -> dict[
         raise TokenError("Token is invalid") from exc
     if claims.get(jwt_setting("TOKEN_TYPE_CLAIM")) != token_type:
         raise TokenError("Token has wrong type")
-    if jwt_setting("USER_ID_CLAIM") not in claims or "exp" not in claims:
-        raise TokenError("Token contained no recognizable user identification")
+    if not isinstance(claims.get("exp"), int):
+        raise TokenError("Token has no expiry")
+    user_id_claim(claims)
     return claims
