@@ -81,13 +81,20 @@ REST_FRAMEWORK = {
     **REST_FRAMEWORK,
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.AccessTokenAuthentication"],
     # Per client address: generous (carrier NAT puts crowds behind one address). Per account:
-    # strict (failed logins; registration attempts per email address).
+    # strict (registration attempts per email address). Failed sign-ins: LOGIN_FAILURE_POLICY.
     "DEFAULT_THROTTLE_RATES": {
         "login_address": env.str("LOGIN_IP_THROTTLE_RATE", default="60/min"),
         "register_address": env.str("REGISTER_IP_THROTTLE_RATE", default="60/min"),
-        "login_account": env.str("LOGIN_ACCOUNT_THROTTLE_RATE", default="5/min"),
         "register_account": env.str("REGISTER_ACCOUNT_THROTTLE_RATE", default="10/min"),
     },
+}
+# Failed sign-ins (accounts.throttling.LoginFailurePolicy; the README's "Failed sign-ins").
+LOGIN_FAILURE_POLICY = {
+    "free_failures": env.int("LOGIN_FAILURES_BEFORE_BACKOFF", default=5),
+    "backoff_seconds": env.int("LOGIN_BACKOFF_SECONDS", default=60),
+    "backoff_max_seconds": env.int("LOGIN_BACKOFF_MAX_SECONDS", default=900),
+    "window_seconds": env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=3600),
+    "account_ceiling": env.int("LOGIN_ACCOUNT_FAILURE_CEILING", default=100),
 }
 # Asymmetric signing only: the `kid` of the current key (default: its RFC 7638 thumbprint),
 # and the public keys of earlier signing keys, still published and accepted until the tokens

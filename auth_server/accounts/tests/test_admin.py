@@ -140,3 +140,14 @@ def test_admin_login_of_staff_still_works(user):
 
     assert_status(_admin_login(client, "jane", "strongpassword"), 302)
     assert_status(client.get(ADMIN), 200)
+
+
+def test_admin_guessing_from_one_address_does_not_lock_the_owner_out(user):
+    user.is_staff = True
+    user.save()
+    attacker, owner = Client(REMOTE_ADDR="198.51.100.66"), Client(REMOTE_ADDR="203.0.113.10")
+    for _attempt in range(5):
+        assert_status(_admin_login(attacker, "jane", "guessedpassword"), 200)
+    assert_status(_admin_login(attacker, "jane", "strongpassword"), 429)
+
+    assert_status(_admin_login(owner, "jane", "strongpassword"), 302)
