@@ -66,6 +66,21 @@ CACHES = shared.cache_config(env, key_prefix="auth", directory=CACHE_DIR / "auth
 AUTH_USER_MODEL = "accounts.User"
 # Username or email address, case-insensitively: for the API's login and the admin's.
 AUTHENTICATION_BACKENDS = ["accounts.backends.EmailOrUsernameBackend"]
+# Argon2id first: new passwords, and older hashes at their next sign-in (Django rehashes a
+# password whose hasher or parameters are not the first's). PBKDF2 verifies the hashes made
+# before Argon2id; it is never chosen for a new one.
+PASSWORD_HASHERS = [
+    "accounts.hashers.Argon2idPasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+]
+# OWASP's Password Storage Cheat Sheet: Argon2id with at least 19 MiB of memory, 2 iterations and
+# 1 degree of parallelism. Memory in KiB. The README's "Passwords" says why, and the figures.
+ARGON2 = {
+    "memory_cost": env.int("ARGON2_MEMORY_KIB", default=19456),
+    "time_cost": env.int("ARGON2_TIME_COST", default=2),
+    "parallelism": env.int("ARGON2_PARALLELISM", default=1),
+}
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

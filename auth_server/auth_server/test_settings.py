@@ -20,5 +20,7 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     }
 # A test run: the start-up check for production settings stays quiet (common.checks).
 MEDIA_HANDLER_ENV = "test"
+# A fast hasher: Argon2id at the real parameters costs tens of milliseconds a password. The
+# tests of hashing itself (test_passwords.py) put the real ones back.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
