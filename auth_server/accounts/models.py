@@ -1,9 +1,11 @@
 import unicodedata
+import uuid
 from typing import ClassVar
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.validators import RegexValidator
 from django.db import models
+from django.utils import timezone
 
 USERNAME_MAX_LENGTH = 150
 EMAIL_MAX_LENGTH = 254
@@ -115,3 +117,41 @@ class User(AbstractUser):
     def fold_names(self) -> None:
         self.username_folded = fold(self.username or "")
         self.email_folded = fold(self.email or "")
+
+
+DEVICE_MAX_LENGTH = 200
+
+
+class Session(models.Model):
+    """A signed-in device: one per sign-in (and registration). Its refresh token, and every
+    access token made from it, carry its id (`sid`). Ending it (`ended_at`) refuses its refresh
+    token at once and its access tokens at the media service within seconds (revocation marks,
+    common.revocation).
+
+    The refresh token in force is recorded (`refresh_jti`, its `refresh_iat` and `expires_at`:
+    enough to sign it again). With rotation on, a refresh replaces it and records the one it
+    replaced (`previous_refresh_jti`, `rotated_at`): presented again within the grace window,
+    that one gets the same successor; later, it ends the session (reuse)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sessions")
+    device = models.CharField(max_length=DEVICE_MAX_LENGTH, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    refresh_jti = models.CharField(max_length=64)
+    refresh_iat = models.BigIntegerField()
+    previous_refresh_jti = models.CharField(max_length=64, blank=True)
+    rotated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "ended_at"], name="accounts_session_user_open")]
+
+    def __str__(self) -> str:
+        return f"{self.device or 'device'} ({self.user_id})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.ended_at is None and self.expires_at > timezone.now()

@@ -1,6 +1,7 @@
 from django.db.models import QuerySet
+from django.utils import timezone
 
-from accounts.models import User, fold
+from accounts.models import Session, User, fold
 
 
 def user_by_login_identifier(*, identifier: str) -> User | None:
@@ -26,6 +27,17 @@ def email_taken(*, email: str, exclude_pk: int | None = None) -> bool:
 
 def phone_number_taken(*, phone_number: str, exclude_pk: int | None = None) -> bool:
     return _other_users(exclude_pk).filter(phone_number=phone_number).exists()
+
+
+def session_list(*, user_id: int) -> QuerySet[Session]:
+    """The user's live sessions (not ended, refresh token not expired), last used first."""
+    return Session.objects.filter(
+        user_id=user_id, ended_at__isnull=True, expires_at__gt=timezone.now()
+    ).order_by("-last_used_at", "-created_at")
+
+
+def session_active(*, user_id: int, session_id: str) -> bool:
+    return session_list(user_id=user_id).filter(pk=session_id).exists()
 
 
 def _other_users(exclude_pk: int | None) -> QuerySet[User]:

@@ -59,6 +59,40 @@ class RegisterAccountThrottle(_RateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": _digest(email.strip().lower())}
 
 
+class PasswordResetAddressThrottle(_ClientAddressThrottle):
+    scope = "password_reset_address"
+
+
+class PasswordResetAccountThrottle(_RateThrottle):
+    """Reset requests per email address (folded; whether or not an account has it, so a 429
+    tells nothing), and confirmations per account (`uid`)."""
+
+    scope = "password_reset_account"
+
+    def get_cache_key(self, request, view) -> str | None:
+        data = _body(request)
+        name = data.get("uid") or data.get("email")
+        if not isinstance(name, str) or not name.strip():
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": _digest(fold(name.strip()))}
+
+
+class PasswordCheckAddressThrottle(_ClientAddressThrottle):
+    scope = "password_check_address"
+
+
+class PasswordCheckAccountThrottle(_RateThrottle):
+    """Attempts of a signed-in account that check its password (change, deletion): a stolen
+    access token must not make the password guessable."""
+
+    scope = "password_check_account"
+
+    def get_cache_key(self, request, view) -> str | None:
+        if request.user is None or not request.user.is_authenticated:
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": f"user-{request.user.pk}"}
+
+
 @dataclass(frozen=True)
 class LoginFailurePolicy:
     """How failed sign-ins slow an attacker down without locking the owner out (the README's

@@ -5,6 +5,7 @@ them at import, so a changed setting would otherwise be ignored until a restart)
 import base64
 import hashlib
 import json
+import uuid
 from datetime import timedelta
 from functools import cache
 from typing import Any
@@ -167,10 +168,28 @@ class _SettingsBound:
         return token_backend()
 
 
+# The session a token belongs to (accounts.models.Session), in refresh and access tokens alike.
+SESSION_ID_CLAIM = "sid"
+
+
 def _set_user_claims(token: tokens.Token, user: User) -> None:
     token[jwt_setting("USER_ID_CLAIM")] = user.pk
     token["email"] = user.email
     token["username"] = user.username
+
+
+def session_id_claim(token: Any) -> str | None:
+    """The `sid` of a verified token: None for a token from before sessions, else a session id
+    (a UUID); anything else raises TokenError."""
+    if SESSION_ID_CLAIM not in token:
+        return None
+    claim = token[SESSION_ID_CLAIM]
+    if isinstance(claim, str) and len(claim) <= 36:
+        try:
+            return str(uuid.UUID(claim))
+        except ValueError:
+            pass
+    raise TokenError("Token has an unusable session id")
 
 
 class AccessToken(_SettingsBound, tokens.AccessToken):
@@ -185,11 +204,13 @@ class RefreshToken(_SettingsBound, tokens.RefreshToken):
     access_token_class = AccessToken
 
     @classmethod
-    def for_user(cls, user: User) -> "RefreshToken":
+    def for_user(cls, user: User, *, session_id: str | None = None) -> "RefreshToken":
         # simplejwt records the outstanding token before a subclass could add its claims;
         # this records the token exactly as issued.
         token = cls()
         _set_user_claims(token, user)
+        if session_id is not None:
+            token[SESSION_ID_CLAIM] = session_id
         OutstandingToken.objects.create(
             user=user,
             jti=token[jwt_setting("JTI_CLAIM")],
@@ -197,6 +218,18 @@ class RefreshToken(_SettingsBound, tokens.RefreshToken):
             created_at=token.current_time,
             expires_at=datetime_from_epoch(token["exp"]),
         )
+        return token
+
+    @classmethod
+    def signed_again(cls, *, user: User, session_id: str, jti: str, iat: int, exp: int):
+        """The refresh token a session recorded (same id, issue time and expiry), signed again:
+        what a refresh within the rotation grace window answers."""
+        token = cls()
+        _set_user_claims(token, user)
+        token[SESSION_ID_CLAIM] = session_id
+        token[jwt_setting("JTI_CLAIM")] = jti
+        token["iat"] = iat
+        token["exp"] = exp
         return token
 
     def access_token_for(self, user: User) -> AccessToken:

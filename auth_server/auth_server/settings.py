@@ -89,6 +89,18 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# Email (password reset): Django's console backend by default; SMTP and others from EMAIL_URL
+# (django-environ: smtp://user:password@host:587, smtp+tls://..., smtp+ssl://..., consolemail://).
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Media Handler <no-reply@localhost>")
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT_SECONDS", default=10)
+# Sent in the background: the answer to a reset request takes as long whether or not it mails.
+EMAIL_IN_BACKGROUND = True
+# How long a password reset code works, and a link to put in the email (a web page of yours
+# that reads `uid` and `token`), e.g. https://app.example.com/reset?uid={uid}&token={token}.
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT_SECONDS", default=3600)
+PASSWORD_RESET_URL = env.str("PASSWORD_RESET_URL", default="")
+
 STATIC_URL = "/api/auth/static/"
 STATIC_ROOT = REPO_ROOT / "var" / "static" / "auth"
 
@@ -101,6 +113,14 @@ REST_FRAMEWORK = {
         "login_address": env.str("LOGIN_IP_THROTTLE_RATE", default="60/min"),
         "register_address": env.str("REGISTER_IP_THROTTLE_RATE", default="60/min"),
         "register_account": env.str("REGISTER_ACCOUNT_THROTTLE_RATE", default="10/min"),
+        # Password reset: requests per client address and per email address, confirmations per
+        # address and per account; password checks of a signed-in account (change, deletion).
+        "password_reset_address": env.str("PASSWORD_RESET_IP_THROTTLE_RATE", default="30/hour"),
+        "password_reset_account": env.str("PASSWORD_RESET_ACCOUNT_THROTTLE_RATE", default="5/hour"),
+        "password_check_address": env.str("PASSWORD_CHECK_IP_THROTTLE_RATE", default="60/hour"),
+        "password_check_account": env.str(
+            "PASSWORD_CHECK_ACCOUNT_THROTTLE_RATE", default="10/hour"
+        ),
     },
 }
 # Failed sign-ins (accounts.throttling.LoginFailurePolicy; the README's "Failed sign-ins").
@@ -111,6 +131,9 @@ LOGIN_FAILURE_POLICY = {
     "window_seconds": env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=3600),
     "account_ceiling": env.int("LOGIN_ACCOUNT_FAILURE_CEILING", default=100),
 }
+# With refresh rotation on (JWT_ROTATE_REFRESH_TOKENS): how long a replaced refresh token still
+# gets its successor (concurrent refreshes, a retried request) before its use ends the session.
+JWT_ROTATION_GRACE_SECONDS = env.int("JWT_ROTATION_GRACE_SECONDS", default=30)
 # Asymmetric signing only: the `kid` of the current key (default: its RFC 7638 thumbprint),
 # and the public keys of earlier signing keys, still published and accepted until the tokens
 # they signed have expired (PEM inline or as paths, comma-separated).

@@ -1,6 +1,8 @@
 """The real settings, adjusted for the test suite: a fast hasher, a private cache, and SQLite
 (or PostgreSQL with TEST_DATABASE=postgres)."""
 
+import tempfile
+
 from .settings import *  # noqa: F403 -- the test settings are the real ones, adjusted
 from .settings import BASE_DIR, env, shared
 
@@ -24,3 +26,17 @@ MEDIA_HANDLER_ENV = "test"
 # tests of hashing itself (test_passwords.py) put the real ones back.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Mail is sent before the answer (test_password_reset.py sends one in the background too), to
+# Django's in-memory outbox (pytest-django).
+EMAIL_IN_BACKGROUND = False
+# Revocation marks go to a file of this run's own.
+REVOCATION_STORE = f"file://{tempfile.mkdtemp(prefix='auth-test-revocations-')}/marks.sqlite3"
+# Messages to the media service (account deletion) go to a file queue of this run's own.
+_job_queue = tempfile.mkdtemp(prefix="auth-test-jobs-")
+CELERY_BROKER_URL = "filesystem://"
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "data_folder_in": f"{_job_queue}/queue",
+    "data_folder_out": f"{_job_queue}/queue",
+    "processed_folder": f"{_job_queue}/processed",
+    "store_processed": False,
+}
