@@ -225,7 +225,11 @@ def password_change(
     _validate_new_password(user, new_password)
     user.set_password(new_password)
     user.save(update_fields=["password"])
-    current = Session.objects.filter(pk=session_id).values_list("refresh_jti", flat=True).first()
+    current = None
+    if session_id is not None:
+        current = (
+            Session.objects.filter(pk=session_id).values_list("refresh_jti", flat=True).first()
+        )
     refresh_tokens_revoke_all(user_id=user.pk, except_jti=current)
     sessions_end(user_id=user.pk, keep_session_id=session_id)
 

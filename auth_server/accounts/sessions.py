@@ -67,7 +67,7 @@ def session_refresh(*, token: RefreshToken, user: User, session_id: str) -> dict
             _touch(session, now)
             successor = _recorded_refresh_token(session, user=user)
             return {"access": str(successor.access_token_for(user)), "refresh": str(successor)}
-        sessions_end(user_id=user.pk, session_ids=[session.pk])
+        sessions_end(user_id=user.pk, session_ids=[session_id])
         raise InvalidGrant(
             "The refresh token was replaced earlier and used again; the session has ended for "
             "safety. Sign in again."

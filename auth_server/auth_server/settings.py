@@ -91,7 +91,7 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # Email (password reset): Django's console backend by default; SMTP and others from EMAIL_URL
 # (django-environ: smtp://user:password@host:587, smtp+tls://..., smtp+ssl://..., consolemail://).
-vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+vars().update(env.email_url_config(env.str("EMAIL_URL", default="") or "consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Media Handler <no-reply@localhost>")
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT_SECONDS", default=10)
 # Sent in the background: the answer to a reset request takes as long whether or not it mails.

@@ -2,6 +2,7 @@
 (or PostgreSQL with TEST_DATABASE=postgres)."""
 
 import tempfile
+from pathlib import Path
 
 from .settings import *  # noqa: F403 -- the test settings are the real ones, adjusted
 from .settings import BASE_DIR, env, shared
@@ -33,6 +34,8 @@ EMAIL_IN_BACKGROUND = False
 REVOCATION_STORE = f"file://{tempfile.mkdtemp(prefix='auth-test-revocations-')}/marks.sqlite3"
 # Messages to the media service (account deletion) go to a file queue of this run's own.
 _job_queue = tempfile.mkdtemp(prefix="auth-test-jobs-")
+for _folder in ("queue", "processed"):
+    Path(_job_queue, _folder).mkdir()
 CELERY_BROKER_URL = "filesystem://"
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "data_folder_in": f"{_job_queue}/queue",

@@ -141,9 +141,10 @@ class RedisStore:
         pipe.zrangebyscore(self.expiry_key, "-inf", now)
         expired = pipe.execute()[-1]
         if expired:
-            self._client.pipeline(transaction=True).hdel(self.hash_key, *expired).zrem(
-                self.expiry_key, *expired
-            ).execute()
+            pruning = self._client.pipeline(transaction=True)
+            pruning.hdel(self.hash_key, *expired)
+            pruning.zrem(self.expiry_key, *expired)
+            pruning.execute()
 
     def follow(self, *, replace_all, add, stop) -> None:
         client = self._redis.Redis.from_url(
