@@ -89,7 +89,7 @@ def marks_for(
     return [Mark(key, now, expires_at) for key in keys]
 
 
-def is_revoked(marks: dict[str, Mark], *, user_id: int, session_id: str | None, iat: int) -> bool:
+def is_revoked(marks: dict[str, Mark], *, user_id: int, session_id: str | None, iat: float) -> bool:
     """Whether a token (its `user_id`, `sid` and `iat` claims) is refused by these marks."""
     if session_id is not None:
         mark = marks.get(session_key(session_id))
@@ -244,7 +244,7 @@ class RevocationList:
         self._owner_pid: int | None = None
         self._loaded = threading.Event()
 
-    def is_revoked(self, *, user_id: int, session_id: str | None, iat: int) -> bool:
+    def is_revoked(self, *, user_id: int, session_id: str | None, iat: float) -> bool:
         self.start()
         return is_revoked(self.marks, user_id=user_id, session_id=session_id, iat=iat)
 
