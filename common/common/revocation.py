@@ -50,6 +50,9 @@ logger = logging.getLogger(__name__)
 # before reconnecting to a store it lost.
 FILE_POLL_SECONDS = 1.0
 RECONNECT_SECONDS = 1.0
+# How long a worker's first check waits for the marks to load (a worker just forked or recycled
+# knows none yet): past it, the store is taken as unreachable and the check fails open.
+FIRST_LOAD_WAIT_SECONDS = 2.0
 # Kept beyond the access lifetime and leeway: clocks of two machines are never quite equal.
 MARK_MARGIN_SECONDS = 60
 
@@ -243,9 +246,13 @@ class RevocationList:
         self._stop = threading.Event()
         self._owner_pid: int | None = None
         self._loaded = threading.Event()
+        self._first_wait_over = False
 
     def is_revoked(self, *, user_id: int, session_id: str | None, iat: float) -> bool:
         self.start()
+        if not self._first_wait_over:
+            self._loaded.wait(FIRST_LOAD_WAIT_SECONDS)
+            self._first_wait_over = True
         return is_revoked(self.marks, user_id=user_id, session_id=session_id, iat=iat)
 
     def start(self) -> None:
@@ -254,7 +261,11 @@ class RevocationList:
         with self._lock:
             if self._owner_pid == os.getpid():
                 return
+            # A forked process: what the parent knew (if anything) is loaded again, its own way.
             self._owner_pid = os.getpid()
+            self._loaded = threading.Event()
+            self._first_wait_over = False
+            self.is_following = False
             self._stop.clear()
             threading.Thread(target=self._follow, name="revocation-marks", daemon=True).start()
 

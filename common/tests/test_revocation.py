@@ -296,3 +296,29 @@ def test_while_redis_is_down_tokens_are_accepted_and_marks_reach_the_worker_afte
     own_redis.start()  # empty: the mark reaches it from the publisher's retry, the worker on reload
     assert wait_for(lambda: worker.is_revoked(user_id=1, session_id="abc", iat=ISSUED), 10)
     assert worker.is_following
+
+
+def test_a_workers_first_check_waits_for_the_marks_to_load(file_store):
+    file_store.publish([mark("s:abc")])
+    worker = RevocationList(file_store)  # not started: a worker just forked
+
+    try:
+        assert worker.is_revoked(user_id=1, session_id="abc", iat=ISSUED)
+    finally:
+        worker.stop()
+
+
+def test_a_first_check_waits_a_bounded_time_when_the_store_is_unreadable(tmp_path):
+    path = tmp_path / "marks.sqlite3"
+    path.mkdir()
+    worker = RevocationList(FileStore(path))
+
+    started = time.monotonic()
+    try:
+        assert not worker.is_revoked(user_id=1, session_id="abc", iat=ISSUED)
+        assert time.monotonic() - started < revocation.FIRST_LOAD_WAIT_SECONDS + 0.5
+        started = time.monotonic()
+        assert not worker.is_revoked(user_id=1, session_id="abc", iat=ISSUED)
+        assert time.monotonic() - started < 0.05  # only the first check waits
+    finally:
+        worker.stop()
