@@ -15,7 +15,7 @@ from common import revocation
 from common.revocation import Mark
 from media_handler.authentication import StatelessJWTAuthentication
 
-from .conftest import assert_status
+from .helpers import assert_status
 
 MEDIA_LIST = "/api/media/media/"
 
