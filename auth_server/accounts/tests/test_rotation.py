@@ -14,6 +14,7 @@ from rest_framework.test import APIClient
 from accounts.models import Session
 from accounts.tests.helpers import PROFILE, REFRESH, bearer, session_of
 from accounts.tokens import RefreshToken
+from common import revocation
 from common.testing import assert_status
 
 pytestmark = pytest.mark.django_db
@@ -155,3 +156,17 @@ def test_concurrent_refreshes_of_one_token_all_get_one_successor(sign_in, rotati
     session = session_of(tokens)
     assert session.refresh_jti == RefreshToken(successor)["jti"]
     assert session.ended_at is None
+
+
+def test_a_reuse_publishes_the_sessions_mark(
+    post_json, sign_in, rotation, settings, published_marks, django_capture_on_commit_callbacks
+):
+    tokens = sign_in()
+    refresh(post_json, tokens["refresh"])
+    late = timezone.now() - timedelta(seconds=settings.JWT_ROTATION_GRACE_SECONDS + 1)
+    Session.objects.filter(pk=session_of(tokens).pk).update(rotated_at=late)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert_invalid_grant(refresh(post_json, tokens["refresh"]))
+
+    assert revocation.session_key(str(session_of(tokens).pk)) in published_marks()
