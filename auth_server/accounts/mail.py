@@ -29,6 +29,28 @@ The code works once, for {hours} hour(s), and not after the password has changed
 """
 
 
+CHANGED_SUBJECT = "Your Media Handler password was changed"
+CHANGED_BODY = """Hello {name},
+
+The password of your Media Handler account was just {how}; {signed_out}.
+
+If this was not you, reset your password now (POST /api/auth/password/reset/ with your email
+address) and check the devices signed in to your account (GET /api/auth/sessions/).
+"""
+
+
+def send_password_changed(*, user: User, by_reset: bool) -> Future | None:
+    """Tells the owner their password changed: if it was not them, they learn it at once."""
+    body = CHANGED_BODY.format(
+        name=user.first_name or user.username,
+        how="reset with a code sent to this address" if by_reset else "changed",
+        signed_out="every device was signed out"
+        if by_reset
+        else "your other devices were signed out",
+    )
+    return send(EmailMessage(CHANGED_SUBJECT, body, to=[user.email]))
+
+
 def send_password_reset(*, user: User, uid: str, token: str) -> Future | None:
     link = ""
     if settings.PASSWORD_RESET_URL:

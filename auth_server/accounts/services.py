@@ -14,7 +14,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.utils import aware_utcnow, datetime_from_epoch
 
 from accounts.exceptions import InvalidGrant
-from accounts.mail import send_password_reset
+from accounts.mail import send_password_changed, send_password_reset
 from accounts.models import (
     EMAIL_FOLDED_MAX_LENGTH,
     USERNAME_FOLDED_MAX_LENGTH,
@@ -214,8 +214,9 @@ def password_change(
     *, user: User, old_password: str, new_password: str, session_id: str | None
 ) -> None:
     """Changes the password of a signed-in user who knows the current one; every other session
-    ends, the current one (`session_id`) keeps working. Raises ApplicationError naming the field
-    at fault: a wrong `old_password`, or a `new_password` Django's validators refuse."""
+    ends, the current one (`session_id`) keeps working, and the owner is told by email. Raises
+    ApplicationError naming the field at fault: a wrong `old_password`, or a `new_password`
+    Django's validators refuse."""
     if not user.check_password(old_password):
         raise ApplicationError(
             "The current password is wrong.",
@@ -232,6 +233,7 @@ def password_change(
         )
     refresh_tokens_revoke_all(user_id=user.pk, except_jti=current)
     sessions_end(user_id=user.pk, keep_session_id=session_id)
+    send_password_changed(user=user, by_reset=False)
 
 
 def password_reset_request(*, email: str) -> None:
@@ -250,13 +252,15 @@ def password_reset_request(*, email: str) -> None:
 
 def password_reset_confirm(*, uid: str, token: str, new_password: str) -> User:
     """Sets a new password with a reset code (uid and token from the email), then ends every
-    session of the account. A code works once, and not after the password changed or it
-    expired (PASSWORD_RESET_TIMEOUT). Raises ApplicationError naming the field at fault."""
+    session of the account and tells the owner by email. A code works once, and not after the
+    password changed or it expired (PASSWORD_RESET_TIMEOUT). Raises ApplicationError naming the
+    field at fault."""
     user = _user_of_reset_code(uid, token)
     _validate_new_password(user, new_password)
     user.set_password(new_password)
     user.save(update_fields=["password"])
     user_sign_out_everywhere(user_id=user.pk)
+    send_password_changed(user=user, by_reset=True)
     return user
 
 

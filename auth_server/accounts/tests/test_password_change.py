@@ -1,6 +1,7 @@
 """POST password/change/: the current password and a new one; the other sessions end."""
 
 import pytest
+from django.core import mail
 
 from accounts.tests.helpers import PROFILE, REFRESH, bearer, session_of
 from common import revocation
@@ -94,3 +95,18 @@ def test_password_checks_are_throttled_per_account(api_client, sign_in, throttle
 
     assert_status(throttled, 429)
     assert int(throttled["Retry-After"]) >= 1
+
+
+def test_the_owner_is_told_by_email(api_client, sign_in, user):
+    change(api_client, sign_in())
+
+    (message,) = mail.outbox
+    assert message.to == ["jane@example.com"]
+    assert message.subject == "Your Media Handler password was changed"
+    assert NEW not in message.body
+
+
+def test_a_refused_change_sends_no_email(api_client, sign_in):
+    change(api_client, sign_in(), old="not-my-password")
+
+    assert mail.outbox == []

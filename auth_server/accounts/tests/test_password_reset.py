@@ -102,6 +102,17 @@ def test_confirming_publishes_marks_for_every_session_and_the_user(
     assert revocation.user_key(user.pk) in marks
 
 
+def test_after_a_reset_the_owner_is_told_by_email(post_json, user):
+    code = request_code(post_json)
+
+    assert_status(post_json(CONFIRM, {**code, "new_password": NEW}), 200)
+
+    assert [m.subject for m in mail.outbox] == [
+        "Reset your Media Handler password",
+        "Your Media Handler password was changed",
+    ]
+
+
 def test_a_code_works_once(post_json, user):
     code = request_code(post_json)
     assert_status(post_json(CONFIRM, {**code, "new_password": NEW}), 200)
