@@ -22,7 +22,7 @@ import requests
 from aiosmtpd.controller import Controller
 
 import devstack
-from devstack import Ports, StackSpec, client
+from devstack import DEFAULT_POSTGRES, Ports, StackSpec, client
 from devstack.client import bearer, expect, register
 from devstack.polling import wait_until
 from devstack.ports import preferred_from_env
@@ -69,6 +69,9 @@ def accounts_stack(tmp_path_factory, inbox):
     spec = StackSpec(
         label="e2eaccounts",
         workdir=tmp_path_factory.mktemp("accounts-stack"),
+        # The suite's database (E2E_DATABASE), as its main stack's.
+        database=os.environ.get("E2E_DATABASE", "sqlite"),
+        postgres_url=os.environ.get("E2E_POSTGRES_URL", DEFAULT_POSTGRES),
         # E2E_ACCOUNTS_GATEWAY_PORT... when set; taken ones fall back to free ports.
         ports=preferred_from_env("E2E_ACCOUNTS", Ports(3010, 8010, 8011)),
         env={
