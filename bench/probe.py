@@ -7,6 +7,11 @@ line.
   on a DRF request — for a token it has seen (the app sends the same one with every call) and
   for the first sight of each token — the database queries it makes, and PyJWT's bare decode
   of the same token as the floor it is compared with.
+- `accounts` (auth_server settings, a throw-away SQLite database): CPU time per login through
+  Django's WSGI handler (the whole view: throttles, password check, session, tokens) with
+  Argon2id at the service's parameters, with PBKDF2 at 1,000,000 iterations (Django's default
+  before) and the hash alone for each and for Keycloak's default (Argon2id, 7 MiB, 5 passes);
+  CPU time per refresh with rotation off and on (each refresh uses the token the last one gave).
 - `pages` (backend_server settings, a throw-away SQLite database, Redis at BENCH_REDIS_URL): CPU
   µs per request through Django's WSGI handler, with the headers the gateway sends, for the ping,
   the ping with one cache read and a cached list page (10 items): where a cached page's time goes
@@ -218,6 +223,131 @@ def _pages(tmp: Path) -> dict:
     return {f"us_cpu_{name}": statistics.median(values) for name, values in rounds.items()}
 
 
+def accounts() -> dict:
+    with tempfile.TemporaryDirectory(prefix="auth-probe-") as tmp:
+        return _accounts(Path(tmp))
+
+
+# What "today's PBKDF2" and Keycloak's default hash cost, beside ours.
+PBKDF2_ITERATIONS = 1_000_000
+KEYCLOAK_ARGON2 = {"memory_cost": 7168, "time_cost": 5, "parallelism": 1}
+
+
+def _accounts(tmp: Path) -> dict:
+    os.environ.update(
+        AUTH_DATABASE_URL=f"sqlite:///{tmp / 'db.sqlite3'}",
+        CACHE_DIR=str(tmp / "cache"),
+        REVOCATION_STORE=f"file://{tmp / 'marks.sqlite3'}",
+        LOGIN_IP_THROTTLE_RATE="1000000/min",
+        REDIS_URL="",
+    )
+    _setup("auth_server")
+    from argon2.low_level import Type, hash_secret_raw
+    from django.contrib.auth.hashers import PBKDF2PasswordHasher, get_hasher
+    from django.core.management import call_command
+    from django.core.wsgi import get_wsgi_application
+    from django.test.utils import override_settings
+
+    from accounts.models import User
+
+    call_command("migrate", verbosity=0)
+    app = get_wsgi_application()
+
+    def post(path: str, body: dict) -> tuple[str, dict]:
+        payload = json.dumps(body).encode()
+        environ = {
+            "REQUEST_METHOD": "POST",
+            "PATH_INFO": path,
+            "SERVER_NAME": "127.0.0.1",
+            "SERVER_PORT": "3700",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "REMOTE_ADDR": "127.0.0.1",
+            "CONTENT_TYPE": "application/json",
+            "CONTENT_LENGTH": str(len(payload)),
+            "HTTP_USER_AGENT": "bench-probe/1.0",
+            "wsgi.url_scheme": "http",
+            "wsgi.input": io.BytesIO(payload),
+            "wsgi.errors": sys.stderr,
+        }
+        answered = []
+        chunks = app(environ, lambda status, _headers, _exc=None: answered.append(status))
+        content = b"".join(chunks)
+        chunks.close()
+        assert answered[0].startswith("200"), (path, answered[0], content[:300])
+        return answered[0], json.loads(content)
+
+    def cpu_per_login(username: str, logins: int) -> float:
+        body = {"username": username, "password": "bench-password"}
+        post("/api/auth/login/", body)  # warm: the first session loads ua-parser's rules
+        started = time.thread_time()
+        for _ in range(logins):
+            post("/api/auth/login/", body)
+        return (time.thread_time() - started) / logins
+
+    pbkdf2 = ["django.contrib.auth.hashers.PBKDF2PasswordHasher"]
+    results: dict = {}
+    argon2 = get_hasher()
+    results["argon2id_params"] = {
+        "memory_kib": argon2.memory_cost,
+        "time_cost": argon2.time_cost,
+        "parallelism": argon2.parallelism,
+    }
+    User.objects.create_user("argon", "argon@example.com", "bench-password")
+    results["argon2id_login_cpu_s"] = cpu_per_login("argon", 40)
+    salt = argon2.salt()
+    results["argon2id_hash_cpu_s"] = _cpu_per_call(lambda: argon2.encode("bench-password", salt))
+    with override_settings(PASSWORD_HASHERS=pbkdf2):
+        User.objects.create_user("pbkdf2", "pbkdf2@example.com", "bench-password")
+        assert PBKDF2PasswordHasher.iterations == PBKDF2_ITERATIONS, PBKDF2PasswordHasher.iterations
+        results["pbkdf2_login_cpu_s"] = cpu_per_login("pbkdf2", 6)
+        hasher = PBKDF2PasswordHasher()
+        results["pbkdf2_hash_cpu_s"] = _cpu_per_call(
+            lambda: hasher.encode("bench-password", salt), number=3
+        )
+    results["keycloak_argon2id_params"] = KEYCLOAK_ARGON2
+    results["keycloak_argon2id_hash_cpu_s"] = _cpu_per_call(
+        lambda: hash_secret_raw(
+            b"bench-password",
+            salt.encode(),
+            time_cost=KEYCLOAK_ARGON2["time_cost"],
+            memory_cost=KEYCLOAK_ARGON2["memory_cost"],
+            parallelism=KEYCLOAK_ARGON2["parallelism"],
+            hash_len=32,
+            type=Type.ID,
+        )
+    )
+
+    _, tokens = post("/api/auth/login/", {"username": "argon", "password": "bench-password"})
+    for rotation in (False, True):
+        jwt = {**settings_simple_jwt(), "ROTATE_REFRESH_TOKENS": rotation}
+        with override_settings(SIMPLE_JWT=jwt):
+            refresh = tokens["refresh"]
+            started = time.thread_time()
+            for _ in range(300):
+                _, answer = post("/api/auth/token/refresh/", {"refresh": refresh})
+                refresh = answer.get("refresh", refresh)
+            key = "on" if rotation else "off"
+            results[f"refresh_rotation_{key}_cpu_s"] = (time.thread_time() - started) / 300
+    return results
+
+
+def settings_simple_jwt() -> dict:
+    from django.conf import settings
+
+    return dict(settings.SIMPLE_JWT)
+
+
+def _cpu_per_call(fn, *, number: int = 10) -> float:
+    """CPU seconds (this thread's) per call: the best of 3 rounds of `number` calls."""
+    rounds = []
+    for _ in range(3):
+        started = time.thread_time()
+        for _ in range(number):
+            fn()
+        rounds.append((time.thread_time() - started) / number)
+    return min(rounds)
+
+
 if __name__ == "__main__":
-    probes = {"hasher": hasher, "verify": verify, "pages": pages}
+    probes = {"hasher": hasher, "verify": verify, "pages": pages, "accounts": accounts}
     print(json.dumps(probes[sys.argv[1]]()))

@@ -111,6 +111,78 @@ profile = extend_schema_view(
         request=serializers.ProfileSerializer(partial=True),
         responses={200: serializers.UserSerializer, 400: BAD_REQUEST, 401: UNAUTHORIZED},
     ),
+    delete=extend_schema(
+        operation_id="profile_destroy",
+        description="Deletes the account, confirmed with its password: every session ends, and "
+        "the media service removes all of the user's media, files and derivatives within a "
+        "minute. 503 when the job queue cannot take that request (nothing is deleted).",
+        request=serializers.AccountDeleteSerializer,
+        responses={
+            204: OpenApiResponse(description="Deleted; no body."),
+            400: BAD_REQUEST,
+            401: UNAUTHORIZED,
+            429: THROTTLED,
+            503: OpenApiResponse(serializers.ErrorSerializer, description="Try again later."),
+        },
+    ),
+)
+
+sessions = extend_schema_view(
+    get=extend_schema(
+        operation_id="sessions_list",
+        description="The caller's signed-in devices, last used first; `current` is the one "
+        "whose token makes the request.",
+        responses={200: serializers.SessionSerializer(many=True), 401: UNAUTHORIZED},
+    )
+)
+
+session = extend_schema_view(
+    delete=extend_schema(
+        operation_id="sessions_destroy",
+        description="Signs that device out: its refresh token is refused (400 `invalid_grant`), "
+        "and its access tokens by the media service within seconds.",
+        responses={
+            204: OpenApiResponse(description="Signed out; no body."),
+            401: UNAUTHORIZED,
+            404: OpenApiResponse(serializers.ErrorSerializer, description="No such session."),
+        },
+    )
+)
+
+password_change = extend_schema_view(
+    post=extend_schema(
+        operation_id="password_change",
+        description="Changes the password; every other session ends, this one keeps working.",
+        request=serializers.PasswordChangeSerializer,
+        responses={
+            200: serializers.DoneSerializer,
+            400: BAD_REQUEST,
+            401: UNAUTHORIZED,
+            429: THROTTLED,
+        },
+    )
+)
+
+password_reset = extend_schema_view(
+    post=extend_schema(
+        operation_id="password_reset",
+        description="Emails a reset code to the account with this address, if there is one: "
+        "the answer is the same either way. " + IGNORES_HEADER,
+        request=serializers.PasswordResetSerializer,
+        responses={202: serializers.DoneSerializer, 400: BAD_REQUEST, 429: THROTTLED},
+        auth=[],
+    )
+)
+
+password_reset_confirm = extend_schema_view(
+    post=extend_schema(
+        operation_id="password_reset_confirm",
+        description="Sets a new password with the code from the email; every session ends. "
+        + IGNORES_HEADER,
+        request=serializers.PasswordResetConfirmSerializer,
+        responses={200: serializers.DoneSerializer, 400: BAD_REQUEST, 429: THROTTLED},
+        auth=[],
+    )
 )
 
 logout = extend_schema_view(

@@ -1,9 +1,15 @@
 from rest_framework import serializers
 
-from accounts.models import USERNAME_MAX_LENGTH, User, username_validator
+from accounts.models import (
+    DEVICE_MAX_LENGTH,
+    EMAIL_MAX_LENGTH,
+    USERNAME_MAX_LENGTH,
+    Session,
+    User,
+    username_validator,
+)
 
 PASSWORD_MAX_LENGTH = 128  # hashing is deliberately slow: no megabyte passwords
-EMAIL_MAX_LENGTH = 254
 NAME_MAX_LENGTH = 150
 # Room for the spaces and dashes people type; the stored form is checked by the model.
 PHONE_NUMBER_INPUT_MAX_LENGTH = 32
@@ -24,6 +30,16 @@ class UserSerializer(serializers.ModelSerializer):
             "date_joined",
         ]
         read_only_fields = fields
+
+
+def device_name_field() -> serializers.CharField:
+    return serializers.CharField(
+        max_length=DEVICE_MAX_LENGTH,
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        help_text="What the sessions list calls this device (else it is read from User-Agent).",
+    )
 
 
 class PasswordField(serializers.CharField):
@@ -54,6 +70,7 @@ class RegisterSerializer(serializers.Serializer):
         allow_null=True,
         help_text="International (E.164) format, e.g. +14155550123.",
     )
+    device_name = device_name_field()
 
 
 class LoginSerializer(serializers.Serializer):
@@ -62,6 +79,7 @@ class LoginSerializer(serializers.Serializer):
     )
     email = serializers.EmailField(max_length=EMAIL_MAX_LENGTH, required=False)
     password = PasswordField()
+    device_name = device_name_field()
 
     def validate(self, attrs):
         identifier = attrs.get("email") or attrs.get("username")
@@ -70,7 +88,11 @@ class LoginSerializer(serializers.Serializer):
                 {"username": ["Send a username or an email address (as `username` or `email`)."]},
                 code="required",
             )
-        return {"identifier": identifier, "password": attrs["password"]}
+        return {
+            "identifier": identifier,
+            "password": attrs["password"],
+            "device_name": attrs.get("device_name"),
+        }
 
 
 class ProfileSerializer(serializers.Serializer):
@@ -92,6 +114,44 @@ class ProfileSerializer(serializers.Serializer):
                 {"password": ["The password cannot be changed through the profile."]}
             )
         return attrs
+
+
+class SessionSerializer(serializers.ModelSerializer):
+    """A signed-in device; `current` is the session of the token making the request."""
+
+    current = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Session
+        fields = ["id", "device", "ip", "created_at", "last_used_at", "current"]
+        read_only_fields = fields
+
+    def get_current(self, session: Session) -> bool:
+        return str(session.pk) == self.context.get("session_id")
+
+
+class PasswordChangeSerializer(serializers.Serializer):
+    old_password = PasswordField()
+    new_password = PasswordField()
+
+
+class PasswordResetSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=EMAIL_MAX_LENGTH)
+
+
+class PasswordResetConfirmSerializer(serializers.Serializer):
+    uid = serializers.CharField(max_length=64, help_text="From the reset email.")
+    token = serializers.CharField(max_length=128, help_text="From the reset email.")
+    new_password = PasswordField()
+
+
+class AccountDeleteSerializer(serializers.Serializer):
+    password = PasswordField(help_text="The account's password, to confirm.")
+
+
+class DoneSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    message = serializers.CharField(help_text="The same sentence, to show a person.")
 
 
 class RefreshSerializer(serializers.Serializer):

@@ -1,13 +1,18 @@
 """Throttles for signing in and registering: generous per client address (many real users share
-one address behind carrier NAT), strict per account (password guessing)."""
+one address behind carrier NAT), strict per account and address for failed sign-ins (password
+guessing), without ever holding an address that has not failed (the owner)."""
 
 import hashlib
 import math
+import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from django.conf import settings
-from rest_framework.throttling import SimpleRateThrottle
+from django.core.cache import cache as default_cache
+from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
+from accounts.models import fold
 from accounts.selectors import user_by_login_identifier
 
 
@@ -54,55 +59,145 @@ class RegisterAccountThrottle(_RateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": _digest(email.strip().lower())}
 
 
-class LoginFailureThrottle(_RateThrottle):
-    """Failed logins per account, from any address and by any of its names (username or email,
-    in any case). Only failures count: the login view records them with `failure_record`, and a
-    successful login forgets them."""
+class PasswordResetAddressThrottle(_ClientAddressThrottle):
+    scope = "password_reset_address"
 
-    scope = "login_account"
 
-    def allow_request(self, request, view) -> bool:
-        if self.rate is None:
-            return True
-        self.key = self.get_cache_key(request, view)
-        if self.key is None:
-            return True
-        self.now = self.timer()
-        self.history = self._recent_history()
-        if len(self.history) >= self.num_requests:
-            return self.throttle_failure()
-        return True
+class PasswordResetAccountThrottle(_RateThrottle):
+    """Reset requests per email address (folded; whether or not an account has it, so a 429
+    tells nothing), and confirmations per account (`uid`)."""
 
-    def failure_record(self, request, view) -> None:
-        self.key = self.get_cache_key(request, view)
-        if self.key is None or self.rate is None:
-            return
-        self.now = self.timer()
-        self.history = self._recent_history()
-        self.throttle_success()
-
-    def failures_forget(self, request, view) -> None:
-        key = self.get_cache_key(request, view)
-        if key is not None:
-            self.cache.delete(key)
+    scope = "password_reset_account"
 
     def get_cache_key(self, request, view) -> str | None:
-        # The account is looked up once per request, however often the key is needed.
-        if not hasattr(request, "_login_failure_key"):
-            request._login_failure_key = self._account_key(request)
-        return request._login_failure_key
+        data = _body(request)
+        name = data.get("uid") or data.get("email")
+        if not isinstance(name, str) or not name.strip():
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": _digest(fold(name.strip()))}
 
-    def _account_key(self, request) -> str | None:
+
+class PasswordCheckAddressThrottle(_ClientAddressThrottle):
+    scope = "password_check_address"
+
+
+class PasswordCheckAccountThrottle(_RateThrottle):
+    """Attempts of a signed-in account that check its password (change, deletion): a stolen
+    access token must not make the password guessable."""
+
+    scope = "password_check_account"
+
+    def get_cache_key(self, request, view) -> str | None:
+        if request.user is None or not request.user.is_authenticated:
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": f"user-{request.user.pk}"}
+
+
+@dataclass(frozen=True)
+class LoginFailurePolicy:
+    """How failed sign-ins slow an attacker down without locking the owner out (the README's
+    "Failed sign-ins"), from the LOGIN_FAILURE_POLICY setting."""
+
+    # Failures of one account from one client address before each attempt must wait...
+    free_failures: int = 5
+    # ...this long after the last failure, doubling with each further failure, up to the cap.
+    backoff_seconds: int = 60
+    backoff_max_seconds: int = 900
+    # Failures are forgotten this long after the last one (and on a successful sign-in).
+    window_seconds: int = 3600
+    # Failures of one account from all addresses within the window past which every address
+    # that has failed on it waits out the window. An address that has not failed is never held.
+    account_ceiling: int = 100
+
+    @classmethod
+    def from_settings(cls) -> "LoginFailurePolicy":
+        return cls(**getattr(settings, "LOGIN_FAILURE_POLICY", {}))
+
+    def backoff(self, failures: int) -> int:
+        """Seconds to wait after the last of `failures` before the next attempt."""
+        if failures < self.free_failures:
+            return 0
+        doublings = min(failures - self.free_failures, 30)
+        return min(self.backoff_seconds * 2**doublings, self.backoff_max_seconds)
+
+
+class LoginFailureThrottle(BaseThrottle):
+    """Failed sign-ins counted per account and client address, with a growing back-off, and
+    per account from all addresses, with a much higher ceiling; an account is named by any of
+    its names (username or email, folded), and a name with no account is counted the same way,
+    so the answers tell nothing. Only failures count: the login view (and the admin's) records
+    them with `failure_record`, and a successful sign-in forgets that address's.
+
+    Never held: an attempt from an address that has no failure on the account, however many
+    other addresses fail on it, so an attacker cannot lock the owner out."""
+
+    cache = default_cache
+
+    def __init__(self) -> None:
+        self.policy = LoginFailurePolicy.from_settings()
+        self.wait_seconds: float | None = None
+
+    def allow_request(self, request, view) -> bool:
+        keys = self._keys(request)
+        if keys is None:
+            return True
+        pair_key, account_key = keys
+        now = time.time()
+        pair = self._load(pair_key, now)
+        if pair is None:
+            return True
+        count, last = pair
+        wait = last + self.policy.backoff(count) - now
+        account = self._load(account_key, now)
+        if account is not None and account[0] >= self.policy.account_ceiling:
+            wait = max(wait, account[1] + self.policy.window_seconds - now)
+        if wait > 0:
+            self.wait_seconds = wait
+            return False
+        return True
+
+    def wait(self) -> float | None:
+        # Retry-After is whole seconds: round up, so that retrying then is never early.
+        return math.ceil(self.wait_seconds) if self.wait_seconds is not None else None
+
+    def failure_record(self, request, view) -> None:
+        keys = self._keys(request)
+        if keys is None:
+            return
+        now = time.time()
+        for key, keep_first in zip(keys, (False, True), strict=True):
+            count, since = self._load(key, now) or (0, now)
+            # The pair remembers its last failure (the back-off runs from it); the account its
+            # first in the window (the ceiling's window runs from it).
+            stamp = since if keep_first else now
+            self.cache.set(key, (count + 1, stamp), self.policy.window_seconds)
+
+    def failures_forget(self, request, view) -> None:
+        keys = self._keys(request)
+        if keys is not None:
+            self.cache.delete(keys[0])
+
+    def _load(self, key: str, now: float) -> tuple[int, float] | None:
+        entry = self.cache.get(key)
+        if not entry or now - entry[1] >= self.policy.window_seconds:
+            return None
+        return entry
+
+    def _keys(self, request) -> tuple[str, str] | None:
+        # The account is looked up once per request, however often the keys are needed.
+        if not hasattr(request, "_login_failure_keys"):
+            request._login_failure_keys = self._account_keys(request)
+        return request._login_failure_keys
+
+    def _account_keys(self, request) -> tuple[str, str] | None:
         data = _body(request)
         identifier = data.get("email") or data.get("username")
         if not isinstance(identifier, str) or not identifier.strip():
             return None
         user = user_by_login_identifier(identifier=identifier)
-        ident = f"user-{user.pk}" if user else _digest(identifier.strip().lower())
-        return self.cache_format % {"scope": self.scope, "ident": ident}
-
-    def _recent_history(self) -> list[float]:
-        return [at for at in self.cache.get(self.key, []) if at > self.now - self.duration]
+        account = f"user-{user.pk}" if user else _digest(fold(identifier.strip()))
+        address = _digest(self.get_ident(request) or "")
+        return f"login_failures_{account}_{address}", f"login_failures_{account}"
 
 
 def _body(request) -> Mapping:

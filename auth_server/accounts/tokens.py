@@ -5,6 +5,7 @@ them at import, so a changed setting would otherwise be ignored until a restart)
 import base64
 import hashlib
 import json
+import uuid
 from datetime import timedelta
 from functools import cache
 from typing import Any
@@ -23,6 +24,8 @@ from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from accounts.models import User
 
+# User ids are signed 64-bit integers in both databases: a larger one could not be looked up.
+MAX_USER_ID = 2**63 - 1
 # The members of each key type that make up its RFC 7638 thumbprint.
 _THUMBPRINT_MEMBERS = {
     "RSA": ("e", "kty", "n"),
@@ -165,10 +168,28 @@ class _SettingsBound:
         return token_backend()
 
 
+# The session a token belongs to (accounts.models.Session), in refresh and access tokens alike.
+SESSION_ID_CLAIM = "sid"
+
+
 def _set_user_claims(token: tokens.Token, user: User) -> None:
     token[jwt_setting("USER_ID_CLAIM")] = user.pk
     token["email"] = user.email
     token["username"] = user.username
+
+
+def session_id_claim(token: Any) -> str | None:
+    """The `sid` of a verified token: None for a token from before sessions, else a session id
+    (a UUID); anything else raises TokenError."""
+    if SESSION_ID_CLAIM not in token:
+        return None
+    claim = token[SESSION_ID_CLAIM]
+    if isinstance(claim, str) and len(claim) <= 36:
+        try:
+            return str(uuid.UUID(claim))
+        except ValueError:
+            pass
+    raise TokenError("Token has an unusable session id")
 
 
 class AccessToken(_SettingsBound, tokens.AccessToken):
@@ -183,11 +204,13 @@ class RefreshToken(_SettingsBound, tokens.RefreshToken):
     access_token_class = AccessToken
 
     @classmethod
-    def for_user(cls, user: User) -> "RefreshToken":
+    def for_user(cls, user: User, *, session_id: str | None = None) -> "RefreshToken":
         # simplejwt records the outstanding token before a subclass could add its claims;
         # this records the token exactly as issued.
         token = cls()
         _set_user_claims(token, user)
+        if session_id is not None:
+            token[SESSION_ID_CLAIM] = session_id
         OutstandingToken.objects.create(
             user=user,
             jti=token[jwt_setting("JTI_CLAIM")],
@@ -197,11 +220,38 @@ class RefreshToken(_SettingsBound, tokens.RefreshToken):
         )
         return token
 
+    @classmethod
+    def signed_again(cls, *, user: User, session_id: str, jti: str, iat: int, exp: int):
+        """The refresh token a session recorded (same id, issue time and expiry), signed again:
+        what a refresh within the rotation grace window answers."""
+        token = cls()
+        _set_user_claims(token, user)
+        token[SESSION_ID_CLAIM] = session_id
+        token[jwt_setting("JTI_CLAIM")] = jti
+        token["iat"] = iat
+        token["exp"] = exp
+        return token
+
     def access_token_for(self, user: User) -> AccessToken:
         """An access token from this refresh token, with the user's claims as they are now."""
         access = self.access_token
         _set_user_claims(access, user)
         return access
+
+
+def user_id_claim(claims: Any) -> int:
+    """The `user_id` of a verified token: a JSON integer (or its decimal string) from 1 to
+    MAX_USER_ID. Anything else (only the signing key can put it there) raises TokenError, so a
+    strange claim is a refused token, never a failed database lookup."""
+    try:
+        claim = claims[jwt_setting("USER_ID_CLAIM")]
+    except KeyError:
+        claim = None
+    if isinstance(claim, str) and claim.isascii() and claim.isdigit() and len(claim) < 20:
+        claim = int(claim)
+    if type(claim) is not int or not 1 <= claim <= MAX_USER_ID:
+        raise TokenError("Token contained no recognizable user identification")
+    return claim
 
 
 def verified_claims_ignoring_expiry(raw_token: str, *, token_type: str) -> dict[str, Any]:
@@ -213,6 +263,7 @@ def verified_claims_ignoring_expiry(raw_token: str, *, token_type: str) -> dict[
         raise TokenError("Token is invalid") from exc
     if claims.get(jwt_setting("TOKEN_TYPE_CLAIM")) != token_type:
         raise TokenError("Token has wrong type")
-    if jwt_setting("USER_ID_CLAIM") not in claims or "exp" not in claims:
-        raise TokenError("Token contained no recognizable user identification")
+    if not isinstance(claims.get("exp"), int):
+        raise TokenError("Token has no expiry")
+    user_id_claim(claims)
     return claims

@@ -66,6 +66,21 @@ CACHES = shared.cache_config(env, key_prefix="auth", directory=CACHE_DIR / "auth
 AUTH_USER_MODEL = "accounts.User"
 # Username or email address, case-insensitively: for the API's login and the admin's.
 AUTHENTICATION_BACKENDS = ["accounts.backends.EmailOrUsernameBackend"]
+# Argon2id first: new passwords, and older hashes at their next sign-in (Django rehashes a
+# password whose hasher or parameters are not the first's). PBKDF2 verifies the hashes made
+# before Argon2id; it is never chosen for a new one.
+PASSWORD_HASHERS = [
+    "accounts.hashers.Argon2idPasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+]
+# OWASP's Password Storage Cheat Sheet: Argon2id with at least 19 MiB of memory, 2 iterations and
+# 1 degree of parallelism. Memory in KiB. The README's "Passwords" says why, and the figures.
+ARGON2 = {
+    "memory_cost": env.int("ARGON2_MEMORY_KIB", default=19456),
+    "time_cost": env.int("ARGON2_TIME_COST", default=2),
+    "parallelism": env.int("ARGON2_PARALLELISM", default=1),
+}
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -74,6 +89,18 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# Email (password reset): Django's console backend by default; SMTP and others from EMAIL_URL
+# (django-environ: smtp://user:password@host:587, smtp+tls://..., smtp+ssl://..., consolemail://).
+vars().update(env.email_url_config(env.str("EMAIL_URL", default="") or "consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Media Handler <no-reply@localhost>")
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT_SECONDS", default=10)
+# Sent in the background: the answer to a reset request takes as long whether or not it mails.
+EMAIL_IN_BACKGROUND = True
+# How long a password reset code works, and a link to put in the email (a web page of yours
+# that reads `uid` and `token`), e.g. https://app.example.com/reset?uid={uid}&token={token}.
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT_SECONDS", default=3600)
+PASSWORD_RESET_URL = env.str("PASSWORD_RESET_URL", default="")
+
 STATIC_URL = "/api/auth/static/"
 STATIC_ROOT = REPO_ROOT / "var" / "static" / "auth"
 
@@ -81,14 +108,32 @@ REST_FRAMEWORK = {
     **REST_FRAMEWORK,
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.AccessTokenAuthentication"],
     # Per client address: generous (carrier NAT puts crowds behind one address). Per account:
-    # strict (failed logins; registration attempts per email address).
+    # strict (registration attempts per email address). Failed sign-ins: LOGIN_FAILURE_POLICY.
     "DEFAULT_THROTTLE_RATES": {
         "login_address": env.str("LOGIN_IP_THROTTLE_RATE", default="60/min"),
         "register_address": env.str("REGISTER_IP_THROTTLE_RATE", default="60/min"),
-        "login_account": env.str("LOGIN_ACCOUNT_THROTTLE_RATE", default="5/min"),
         "register_account": env.str("REGISTER_ACCOUNT_THROTTLE_RATE", default="10/min"),
+        # Password reset: requests per client address and per email address, confirmations per
+        # address and per account; password checks of a signed-in account (change, deletion).
+        "password_reset_address": env.str("PASSWORD_RESET_IP_THROTTLE_RATE", default="30/hour"),
+        "password_reset_account": env.str("PASSWORD_RESET_ACCOUNT_THROTTLE_RATE", default="5/hour"),
+        "password_check_address": env.str("PASSWORD_CHECK_IP_THROTTLE_RATE", default="60/hour"),
+        "password_check_account": env.str(
+            "PASSWORD_CHECK_ACCOUNT_THROTTLE_RATE", default="10/hour"
+        ),
     },
 }
+# Failed sign-ins (accounts.throttling.LoginFailurePolicy; the README's "Failed sign-ins").
+LOGIN_FAILURE_POLICY = {
+    "free_failures": env.int("LOGIN_FAILURES_BEFORE_BACKOFF", default=5),
+    "backoff_seconds": env.int("LOGIN_BACKOFF_SECONDS", default=60),
+    "backoff_max_seconds": env.int("LOGIN_BACKOFF_MAX_SECONDS", default=900),
+    "window_seconds": env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=3600),
+    "account_ceiling": env.int("LOGIN_ACCOUNT_FAILURE_CEILING", default=100),
+}
+# With refresh rotation on (JWT_ROTATE_REFRESH_TOKENS): how long a replaced refresh token still
+# gets its successor (concurrent refreshes, a retried request) before its use ends the session.
+JWT_ROTATION_GRACE_SECONDS = env.int("JWT_ROTATION_GRACE_SECONDS", default=30)
 # Asymmetric signing only: the `kid` of the current key (default: its RFC 7638 thumbprint),
 # and the public keys of earlier signing keys, still published and accepted until the tokens
 # they signed have expired (PEM inline or as paths, comma-separated).

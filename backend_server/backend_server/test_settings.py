@@ -18,3 +18,5 @@ DATABASES = {
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="media-handler-test-"))
 FILE_UPLOAD_TEMP_DIR = str(MEDIA_ROOT / ".incoming")
+# Revocation marks are read from a file of this run's own (the tests publish to it).
+REVOCATION_STORE = f"file://{tempfile.mkdtemp(prefix='media-test-revocations-')}/marks.sqlite3"

@@ -1,6 +1,8 @@
 """The media service's only idea of a user: a verified access token (media_handler.tokens).
 
-`authenticate()` runs no database query: the caller is a TokenOwner built from the claims.
+`authenticate()` runs no database query: the caller is a TokenOwner built from the claims. A
+token the auth service has since revoked (its session ended, or every token of its user) is
+refused from this worker's in-memory copy of the revocation marks (common.revocation).
 """
 
 from typing import cast
@@ -15,6 +17,7 @@ from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.models import TokenUser
 from rest_framework_simplejwt.tokens import Token
 
+from common.revocation import revocation_list
 from media_handler.tokens import user_id_claim, verified_access_token
 
 
@@ -58,10 +61,24 @@ class StatelessJWTAuthentication(JWTStatelessUserAuthentication):
 
     def get_user(self, validated_token: Token) -> TokenOwner:
         try:
-            user_id_claim(validated_token)
+            user_id = user_id_claim(validated_token)
         except (KeyError, ValueError) as exc:
             raise InvalidToken("Token contained no recognizable user identification") from exc
+        if is_revoked(validated_token, user_id=user_id):
+            raise InvalidToken("Token has been revoked")
         return TokenOwner(validated_token)
+
+
+def is_revoked(token: Token, *, user_id: int) -> bool:
+    """Whether the auth service has since ended the token's session or every token of its user:
+    this worker's copy of the revocation marks (common.revocation), in memory, no I/O."""
+    session_id = token.get("sid")
+    iat = token.get("iat")
+    return revocation_list().is_revoked(
+        user_id=user_id,
+        session_id=session_id if isinstance(session_id, str) else None,
+        iat=iat if isinstance(iat, int | float) and not isinstance(iat, bool) else 0,
+    )
 
 
 def caller_id(request: HttpRequest) -> int:

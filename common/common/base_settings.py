@@ -69,6 +69,16 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
 }
 SIMPLE_JWT = shared.simple_jwt(env, REPO_ROOT)
+# Revocation marks (common.revocation): how a sign-out reaches the media service's token check
+# within seconds. Redis when REDIS_URL is set; otherwise a SQLite file in the cache folder, which
+# both services on one machine share. Deployments sharing one Redis give each a namespace; the
+# default is derived from the shared HS256 key, so two stacks with their own keys never mix.
+REVOCATION_STORE = env.str("REVOCATION_STORE", default="") or (
+    env.str("REDIS_URL", default="") or f"file://{CACHE_DIR / 'revocations.sqlite3'}"
+)
+REVOCATION_NAMESPACE = env.str("REVOCATION_NAMESPACE", default="") or shared.revocation_namespace(
+    SIMPLE_JWT
+)
 SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,

@@ -145,6 +145,15 @@ def job_queue_broker(env: environ.Env, *, directory: Path) -> tuple[str, dict]:
     }
 
 
+def revocation_namespace(simple_jwt_settings: dict) -> str:
+    """The Redis key prefix of the revocation marks: from the shared HS256 key when there is one
+    (both services know it, and stacks with different keys never read each other's marks)."""
+    if simple_jwt_settings["ALGORITHM"].startswith("HS"):
+        key = str(simple_jwt_settings["SIGNING_KEY"]).encode()
+        return "media-handler-" + hashlib.sha256(key).hexdigest()[:12]
+    return "media-handler"
+
+
 def read_key(value: str) -> str:
     """A PEM key given inline (newlines may be written `\\n`) or as a path to a PEM file."""
     if not value:

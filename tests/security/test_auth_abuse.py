@@ -6,8 +6,9 @@ import time
 
 from devstack import client
 
-# The per-account limits (LOGIN_ACCOUNT_THROTTLE_RATE, REGISTER_ACCOUNT_THROTTLE_RATE), counted
-# in the cache every gunicorn worker shares (Redis, or files without REDIS_URL).
+# The per-account limits (failed sign-ins per account and address: LOGIN_FAILURES_BEFORE_BACKOFF;
+# REGISTER_ACCOUNT_THROTTLE_RATE), counted in the cache every gunicorn worker shares (Redis, or
+# files without REDIS_URL). Every request here comes from one address, so the attacker's.
 MOST_FAILURES_BEFORE_429 = 5
 MOST_REGISTRATIONS_BEFORE_429 = 10
 

@@ -1,11 +1,13 @@
 import json
+import threading
 
 import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
-from accounts.tests.factories import UserFactory
+from accounts.tests.factories import PASSWORD, UserFactory
 from accounts.tokens import AccessToken, RefreshToken
+from common import revocation
 
 
 @pytest.fixture(autouse=True)
@@ -65,3 +67,36 @@ def throttle_rates(settings):
         settings.REST_FRAMEWORK = rest_framework
 
     return set_rates
+
+
+@pytest.fixture
+def sign_in(post_json, user):
+    """Signs `user` (jane) in through the API, as a device would; returns the login's body."""
+
+    def login(device_name: str | None = None, **headers) -> dict:
+        body = {"username": "jane", "password": PASSWORD}
+        if device_name is not None:
+            body["device_name"] = device_name
+        response = post_json("/api/auth/login/", body, **headers)
+        assert response.status_code == 200, response.content
+        return response.json()
+
+    return login
+
+
+@pytest.fixture
+def published_marks():
+    """The revocation marks published so far, read back from the store as a media worker would."""
+
+    def read() -> dict:
+        loaded: dict = {}
+        stop = threading.Event()
+
+        def replace_all(marks):
+            loaded.update({mark.key: mark for mark in marks})
+            stop.set()
+
+        revocation.revocation_store().follow(replace_all=replace_all, add=replace_all, stop=stop)
+        return loaded
+
+    return read

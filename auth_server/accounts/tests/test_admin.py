@@ -140,3 +140,33 @@ def test_admin_login_of_staff_still_works(user):
 
     assert_status(_admin_login(client, "jane", "strongpassword"), 302)
     assert_status(client.get(ADMIN), 200)
+
+
+def test_admin_guessing_from_one_address_does_not_lock_the_owner_out(user):
+    user.is_staff = True
+    user.save()
+    attacker, owner = Client(REMOTE_ADDR="198.51.100.66"), Client(REMOTE_ADDR="203.0.113.10")
+    for _attempt in range(5):
+        assert_status(_admin_login(attacker, "jane", "guessedpassword"), 200)
+    assert_status(_admin_login(attacker, "jane", "strongpassword"), 429)
+
+    assert_status(_admin_login(owner, "jane", "strongpassword"), 302)
+
+
+def test_admin_refuses_a_username_equal_once_folded(admin_client):
+    UserFactory(username="straße1", email="first@example.com")
+
+    response = admin_client.post(
+        f"{ADMIN}accounts/user/add/",
+        {
+            "username": "STRAẞE1",
+            "email": "second@example.com",
+            "usable_password": "true",
+            "password1": "strongpassword",
+            "password2": "strongpassword",
+        },
+    )
+
+    assert_status(response, 200)  # the form again, with its error
+    assert "A user with that username already exists." in response.content.decode()
+    assert User.objects.filter(username_folded="strasse1").count() == 1

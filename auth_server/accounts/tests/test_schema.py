@@ -28,13 +28,27 @@ def test_schema_describes_every_endpoint_truthfully(api_client):
         "/api/auth/refresh/",
         "/api/auth/profile/",
         "/api/auth/logout/",
+        "/api/auth/sessions/",
+        "/api/auth/sessions/{session_id}/",
+        "/api/auth/password/change/",
+        "/api/auth/password/reset/",
+        "/api/auth/password/reset/confirm/",
         "/api/auth/.well-known/jwks.json",
     }
     assert set(paths["/api/auth/register/"]["post"]["responses"]) == {"201", "400", "429"}
     assert set(paths["/api/auth/login/"]["post"]["responses"]) == {"200", "400", "429"}
     assert set(paths["/api/auth/refresh/"]["post"]["responses"]) == {"200", "400"}
     assert set(paths["/api/auth/logout/"]["post"]["responses"]) == {"205", "400"}
+    assert set(paths["/api/auth/password/reset/"]["post"]["responses"]) == {"202", "400", "429"}
+    assert set(paths["/api/auth/profile/"]["delete"]["responses"]) >= {"204", "400", "401"}
+    assert set(paths["/api/auth/sessions/{session_id}/"]["delete"]["responses"]) == {
+        "204",
+        "401",
+        "404",
+    }
     assert paths["/api/auth/profile/"]["get"]["security"] == [{"jwtAuth": []}]
+    assert paths["/api/auth/sessions/"]["get"]["security"] == [{"jwtAuth": []}]
+    assert "security" not in paths["/api/auth/password/reset/"]["post"]
     assert "security" not in paths["/api/auth/login/"]["post"]
     schemes = response.json()["components"]["securitySchemes"]
     assert schemes["jwtAuth"] == {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}

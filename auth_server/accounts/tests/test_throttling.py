@@ -1,6 +1,10 @@
+# ruff: noqa: RUF001 -- a fullwidth spelling of a username is one of the names tried
+import time
+
 import pytest
 
 from accounts.tests.factories import UserFactory
+from accounts.throttling import LoginFailurePolicy
 from common.testing import assert_status
 
 LOGIN = "/api/auth/login/"
@@ -33,63 +37,127 @@ def assert_throttled(response) -> None:
     assert body["detail"]
 
 
-def test_five_failed_logins_lock_the_account_for_a_while(post_json, user):
-    for _attempt in range(5):
-        assert_status(post_json(LOGIN, BAD), 400)
-
-    locked = post_json(LOGIN, GOOD)
-
-    assert_throttled(locked)
-    assert int(locked["Retry-After"]) <= 60
+ATTACKER = {"REMOTE_ADDR": "198.51.100.66"}
+OWNER = {"REMOTE_ADDR": "203.0.113.10"}
 
 
-def test_account_lock_holds_across_addresses_and_names_of_the_account(post_json, user):
-    names = ["jane", "JANE", "jane@example.com", "Jane@Example.com", "jane"]
-    for n, name in enumerate(names):
+@pytest.fixture
+def policy(settings):
+    """Sets parts of the failed sign-in policy for one test (the rest keep their defaults)."""
+
+    def set_policy(**values: int) -> None:
+        settings.LOGIN_FAILURE_POLICY = {**settings.LOGIN_FAILURE_POLICY, **values}
+
+    return set_policy
+
+
+def fail(post_json, times: int, body=BAD, **headers) -> None:
+    for _attempt in range(times):
+        assert_status(post_json(LOGIN, body, **headers), 400)
+
+
+def test_five_failures_from_one_address_hold_that_address_for_a_minute(post_json, user):
+    fail(post_json, 5, **ATTACKER)
+
+    held = post_json(LOGIN, GOOD, **ATTACKER)
+
+    assert_throttled(held)
+    assert 55 <= int(held["Retry-After"]) <= 60
+
+
+def test_the_owner_signs_in_from_another_address_while_an_attacker_is_held(post_json, user):
+    fail(post_json, 5, **ATTACKER)
+    assert_throttled(post_json(LOGIN, BAD, **ATTACKER))
+
+    assert_status(post_json(LOGIN, GOOD, **OWNER), 200)
+
+
+def test_an_address_that_has_not_failed_is_never_held_even_past_the_account_ceiling(
+    post_json, user, policy
+):
+    policy(account_ceiling=6)
+    for n in range(6):
+        fail(post_json, 1, REMOTE_ADDR=f"198.51.100.{n}")
+
+    assert_status(post_json(LOGIN, GOOD, **OWNER), 200)
+    assert_status(post_json(LOGIN, BAD, REMOTE_ADDR="192.0.2.1"), 400)
+
+
+def test_past_the_account_ceiling_every_address_that_failed_waits_out_the_window(
+    post_json, user, policy
+):
+    policy(account_ceiling=6)
+    for n in range(6):
+        fail(post_json, 1, REMOTE_ADDR=f"198.51.100.{n}")
+
+    held = post_json(LOGIN, GOOD, REMOTE_ADDR="198.51.100.0")
+
+    assert_throttled(held)
+    assert int(held["Retry-After"]) > 3000  # the hour that began with the first failure
+
+
+def test_the_back_off_doubles_with_each_further_failure(post_json, user, policy):
+    policy(free_failures=2, backoff_seconds=1)
+    fail(post_json, 2, **ATTACKER)
+    assert int(post_json(LOGIN, BAD, **ATTACKER)["Retry-After"]) == 1
+
+    time.sleep(1.05)
+    fail(post_json, 1, **ATTACKER)
+
+    held = post_json(LOGIN, GOOD, **ATTACKER)
+    assert_throttled(held)
+    assert int(held["Retry-After"]) == 2
+
+
+def test_the_back_off_is_capped():
+    policy = LoginFailurePolicy(free_failures=5, backoff_seconds=60, backoff_max_seconds=900)
+
+    assert [policy.backoff(n) for n in (4, 5, 6, 7, 8, 9, 1000)] == [0, 60, 120, 240, 480, 900, 900]
+
+
+def test_failures_count_by_every_name_of_the_account(post_json, user):
+    names = ["jane", "JANE", "jane@example.com", "Jane@Example.com", "ｊａｎｅ"]
+    for name in names:
         body = {"username": name, "password": "guessedpassword"}
-        assert_status(post_json(LOGIN, body, **_from(f"10.0.0.{n}")), 400)
+        assert_status(post_json(LOGIN, body, **ATTACKER), 400)
 
-    assert_throttled(post_json(LOGIN, {"email": "jane@example.com", "password": "x"}))
+    assert_throttled(post_json(LOGIN, {"email": "jane@example.com", "password": "x"}, **ATTACKER))
 
 
-def test_successful_logins_do_not_count_towards_the_account_limit(post_json, user):
+def test_successful_logins_do_not_count(post_json, user):
     for _attempt in range(8):
-        assert_status(post_json(LOGIN, GOOD), 200)
+        assert_status(post_json(LOGIN, GOOD, **OWNER), 200)
 
 
-def test_a_successful_login_forgets_earlier_failures(post_json, user):
-    for _attempt in range(4):
-        assert_status(post_json(LOGIN, BAD), 400)
-    assert_status(post_json(LOGIN, GOOD), 200)
+def test_a_successful_login_forgets_that_addresses_failures(post_json, user):
+    fail(post_json, 4, **OWNER)
+    assert_status(post_json(LOGIN, GOOD, **OWNER), 200)
 
-    for _attempt in range(4):
-        assert_status(post_json(LOGIN, BAD), 400)
-    assert_status(post_json(LOGIN, GOOD), 200)
+    fail(post_json, 4, **OWNER)
+    assert_status(post_json(LOGIN, GOOD, **OWNER), 200)
 
 
-def test_a_locked_account_does_not_lock_others(post_json, user):
+def test_a_held_account_does_not_hold_others_from_the_same_address(post_json, user):
     UserFactory(username="john", email="john@example.com")
-    for _attempt in range(5):
-        assert_status(post_json(LOGIN, BAD), 400)
-    assert_throttled(post_json(LOGIN, GOOD))
+    fail(post_json, 5, **ATTACKER)
+    assert_throttled(post_json(LOGIN, GOOD, **ATTACKER))
 
-    assert_status(post_json(LOGIN, {"username": "john", "password": "strongpassword"}), 200)
+    john = {"username": "john", "password": "strongpassword"}
+    assert_status(post_json(LOGIN, john, **ATTACKER), 200)
 
 
-def test_failed_logins_for_an_unknown_name_are_limited_too(post_json, db):
+def test_failed_logins_for_an_unknown_name_are_held_too(post_json, db):
     body = {"username": "ghost", "password": "guessedpassword"}
-    for _attempt in range(5):
-        assert_status(post_json(LOGIN, body), 400)
+    fail(post_json, 5, body, **ATTACKER)
 
-    assert_throttled(post_json(LOGIN, body))
+    assert_throttled(post_json(LOGIN, body, **ATTACKER))
 
 
-def test_the_account_limit_follows_the_setting(post_json, user, throttle_rates):
-    throttle_rates(login_account="2/min")
-    for _attempt in range(2):
-        assert_status(post_json(LOGIN, BAD), 400)
+def test_the_policy_follows_the_setting(post_json, user, policy):
+    policy(free_failures=2)
+    fail(post_json, 2, **ATTACKER)
 
-    assert_throttled(post_json(LOGIN, GOOD))
+    assert_throttled(post_json(LOGIN, GOOD, **ATTACKER))
 
 
 def test_address_limit_throttles_logins_from_one_address(post_json, throttle_rates, db):
@@ -133,8 +201,7 @@ def test_registration_attempts_per_email_are_limited(post_json, db):
 
 
 def test_throttled_answer_never_contains_the_password(post_json, user):
-    for _attempt in range(5):
-        post_json(LOGIN, BAD)
+    fail(post_json, 5)
 
     response = post_json(LOGIN, GOOD)
 

@@ -46,7 +46,16 @@ def signed_in(post_json, user) -> dict:
 def test_access_token_carries_the_contracts_claims(signed_in, user):
     claims = _claims(signed_in["access"])
 
-    assert set(claims) == {"user_id", "email", "username", "token_type", "jti", "exp", "iat"}
+    assert set(claims) == {
+        "user_id",
+        "email",
+        "username",
+        "token_type",
+        "jti",
+        "exp",
+        "iat",
+        "sid",
+    }
     assert claims["user_id"] == user.pk
     assert claims["email"] == "jane@example.com"
     assert claims["username"] == "jane"
