@@ -106,7 +106,9 @@ def _tuned(env: environ.Env, config: dict) -> dict:
     return config
 
 
-def cache_config(env: environ.Env, *, key_prefix: str, directory: Path) -> dict:
+def cache_config(
+    env: environ.Env, *, key_prefix: str, directory: Path, max_entries: int | None = None
+) -> dict:
     """Redis when `REDIS_URL` is set; otherwise files under `directory`.
 
     Throttles and cached counts must be shared by every gunicorn worker: a per-process cache
@@ -122,7 +124,9 @@ def cache_config(env: environ.Env, *, key_prefix: str, directory: Path) -> dict:
             "LOCATION": str(directory),
             # Django culls a third of the entries past MAX_ENTRIES (default 300): far too few
             # when one throttle entry exists per client address and per account.
-            "OPTIONS": {"MAX_ENTRIES": env.int("CACHE_MAX_ENTRIES", default=100_000)},
+            "OPTIONS": {
+                "MAX_ENTRIES": max_entries or env.int("CACHE_MAX_ENTRIES", default=100_000)
+            },
         }
     return {"default": {**backend, "KEY_PREFIX": key_prefix}}
 
