@@ -49,7 +49,18 @@ DATABASES = {
     "default": shared.database_config(env, prefix="BACKEND", sqlite_path=BASE_DIR / "db.sqlite3")
 }
 DATABASE_ROUTERS = ["media_handler.db_routers.NoUserTablesRouter"]
-CACHES = shared.cache_config(env, key_prefix="media", directory=CACHE_DIR / "media")
+CACHES = {
+    **shared.cache_config(env, key_prefix="media", directory=CACHE_DIR / "media"),
+    # The list page cache's own store (media_handler.page_cache), so pages never push out the
+    # throttles' and counts' entries; with files, at most LIST_PAGE_CACHE_MAX_ENTRIES pages of at
+    # most LIST_PAGE_CACHE_MAX_PAGE_BYTES each.
+    "pages": shared.cache_config(
+        env,
+        key_prefix="media-pages",
+        directory=CACHE_DIR / "media-pages",
+        max_entries=env.int("LIST_PAGE_CACHE_MAX_ENTRIES", default=1_000),
+    )["default"],
+}
 
 STATIC_URL = "/api/media/static/"
 STATIC_ROOT = REPO_ROOT / "var" / "static" / "media"
@@ -77,6 +88,8 @@ PAGINATION_EXACT_COUNT_LIMIT = env.int("PAGINATION_EXACT_COUNT_LIMIT", default=1
 PAGINATION_COUNT_CACHE_SECONDS = env.int("PAGINATION_COUNT_CACHE_SECONDS", default=60)
 # Rendered list pages are served again until their owner writes (media_handler.page_cache).
 LIST_PAGE_CACHE = env.bool("LIST_PAGE_CACHE", default=True)
+# A larger page (long descriptions, a hundred items) is built afresh every time.
+LIST_PAGE_CACHE_MAX_PAGE_BYTES = env.int("LIST_PAGE_CACHE_MAX_PAGE_BYTES", default=256 * 1024)
 
 REST_FRAMEWORK = {
     **REST_FRAMEWORK,

@@ -15,7 +15,10 @@ DATABASES = {
         env, name="media_handler_media", sqlite_path=BASE_DIR / "test.sqlite3"
     )
 }
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "pages": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "pages"},
+}
 MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="media-handler-test-"))
 FILE_UPLOAD_TEMP_DIR = str(MEDIA_ROOT / ".incoming")
 # Revocation marks are read from a file of this run's own (the tests publish to it).

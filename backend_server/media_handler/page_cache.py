@@ -2,13 +2,20 @@
 
 The app reloads the first page of its list far more often than its owner uploads or edits:
 rebuilding the page each time (count, query, signed URLs, JSON) costs far more than the rest of
-the request (docs/performance.md). A page is kept under its absolute URL (path, query, host,
-scheme), the accepted media type and the window of signed-URL expiry its file URLs were made in,
-with the owner's *generation*: a random token that every write of the owner's media or
+the request (docs/performance.md). A page is kept under its path and query, the accepted media
+type and the window of signed-URL expiry its file URLs were made in, with the owner's
+*generation*: a random token that every write of the owner's media or
 collections replaces once its transaction commits (see media_handler.signals). A page made under
 an older generation is never served, so an owner sees every write as soon as it has committed;
 and since a page lives only until its URLs' expiry window moves on, a cached answer is
 byte-for-byte the answer the view would build now.
+
+The page's links (signed file URLs, `next`, `previous`) are absolute, on the host the client
+used. A page is kept with a placeholder origin in their place, which each answer replaces with
+its request's own scheme and host: one entry serves every host a client may send, so no client
+can multiply the entries by varying its Host header (or its port). The placeholder is derived
+from SECRET_KEY, so no user's text can hold it. The pages live in their own cache (`pages`),
+bounded in entries, and no page over LIST_PAGE_CACHE_MAX_PAGE_BYTES is kept.
 
 A viewset takes part through CachedListMixin, whose `list` is where a page is looked up: DRF
 has authenticated the caller, checked the view's permissions and throttles and chosen the
@@ -16,15 +23,18 @@ renderer by then, exactly as for any other request. Only the renderer's plain re
 cached (any `Accept` that DRF answers with plain JSON). LIST_PAGE_CACHE=false turns it off.
 """
 
+import contextlib
 import hashlib
+import hmac
 import logging
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.http.response import HttpResponseBase
@@ -43,6 +53,10 @@ logger = logging.getLogger(__name__)
 GENERATION_SECONDS = 24 * 3600
 
 
+def _pages():  # the cache alias of the pages and generations (backend_server.settings)
+    return caches["pages"]
+
+
 def _generation_key(owner: int) -> str:
     return f"list-generation:{owner}"
 
@@ -56,7 +70,7 @@ def owner_changed(owner: int) -> None:
         return
 
     def retire_pages() -> None:
-        cache.set(_generation_key(owner), uuid.uuid4().hex, GENERATION_SECONDS)
+        _pages().set(_generation_key(owner), uuid.uuid4().hex, GENERATION_SECONDS)
 
     transaction.on_commit(retire_pages, robust=True)
 
@@ -70,17 +84,49 @@ class CachedPage:
     seconds_left: int
     found: tuple[str, bytes] | None  # (content type, body)
 
-    def response(self) -> HttpResponse:
+    def response(self, *, origin: str) -> HttpResponse:
+        """The page found, its links on `origin` (the request's scheme and host)."""
         assert self.found is not None, "only a page that was found is answered"
         content_type, body = self.found
-        return HttpResponse(body, content_type=content_type)
+        return HttpResponse(_with_origin(body, origin), content_type=content_type)
 
-    def store(self, body: bytes, content_type: str) -> HttpResponse:
-        try:
-            cache.set(self.key, (self.generation, content_type, body), self.seconds_left)
-        except Exception:
-            logger.warning("list page not cached: the cache is unavailable", exc_info=True)
-        return HttpResponse(body, content_type=content_type)
+    def store(self, body: bytes, content_type: str, *, origin: str) -> HttpResponse:
+        """Keep `body` (rendered with the placeholder origin) and answer it on `origin`."""
+        if len(body) <= settings.LIST_PAGE_CACHE_MAX_PAGE_BYTES:
+            try:
+                _pages().set(self.key, (self.generation, content_type, body), self.seconds_left)
+            except Exception:
+                logger.warning("list page not cached: the cache is unavailable", exc_info=True)
+        return HttpResponse(_with_origin(body, origin), content_type=content_type)
+
+
+def _placeholder_origin() -> str:
+    """The origin cached pages carry in place of the request's: unguessable without SECRET_KEY
+    (so no name or description holds it), and the same in every worker and node."""
+    digest = hmac.new(settings.SECRET_KEY.encode(), b"list-page-origin", "sha256").hexdigest()
+    return f"http://{digest[:32]}.invalid"
+
+
+def _with_origin(body: bytes, origin: str) -> bytes:
+    return body.replace(_placeholder_origin().encode(), origin.encode())
+
+
+def request_origin(request: HttpRequest | Request) -> str:
+    """The scheme and host the client used (the host validated as Django validates it)."""
+    return request.build_absolute_uri("/")[:-1]
+
+
+@contextlib.contextmanager
+def _links_on_placeholder_origin(request: Request) -> Iterator[None]:
+    """While a page is built for the cache, its absolute links are made on the placeholder
+    origin: Django's build_absolute_uri reads the request's cached `_current_scheme_host`."""
+    django_request = request._request
+    real = request_origin(request)
+    django_request.__dict__["_current_scheme_host"] = _placeholder_origin()
+    try:
+        yield
+    finally:
+        django_request.__dict__["_current_scheme_host"] = real
 
 
 def lookup(request: HttpRequest | Request, *, owner: int, media_type: str) -> CachedPage | None:
@@ -120,16 +166,17 @@ def _lookup(request: HttpRequest | Request, owner: int, media_type: str) -> Cach
     # A long list's count may be that old already (media_handler.pagination): a page must not
     # keep a stale count longer than the count cache itself would.
     seconds_left = min(seconds_left, settings.PAGINATION_COUNT_CACHE_SECONDS)
-    identity = f"{owner}|{request.build_absolute_uri()}|{media_type}|{expires}"
+    identity = f"{owner}|{request.get_full_path()}|{media_type}|{expires}"
     key = "list-page:" + hashlib.sha256(identity.encode()).hexdigest()
     generation_key = _generation_key(owner)
-    cached = cache.get_many([generation_key, key])
+    pages = _pages()
+    cached = pages.get_many([generation_key, key])
     generation = cached.get(generation_key)
     if generation is None:
         # Made before the page is read from the database, so a write committed meanwhile
         # replaces it and the page is stored under a generation already retired.
-        cache.add(generation_key, uuid.uuid4().hex, GENERATION_SECONDS)
-        generation = cache.get(generation_key, "")
+        pages.add(generation_key, uuid.uuid4().hex, GENERATION_SECONDS)
+        generation = pages.get(generation_key, "")
     page = cached.get(key)
     found = page[1:] if page is not None and generation and page[0] == generation else None
     return CachedPage(key, generation, seconds_left, found)
@@ -175,9 +222,14 @@ class CachedListMixin(mixins.ListModelMixin, GenericAPIView):
         page = lookup(drf_request, owner=caller_id(drf_request), media_type=renderer.media_type)
         if page is None or page.found is None:
             return None
+        try:
+            origin = request_origin(drf_request)
+        except Exception:  # a Host Django refuses: DRF's path answers it
+            return None
         self.request, self.headers = drf_request, self.default_response_headers
         # DRF's own response headers; it finalizes any HttpResponse, whatever its stubs say.
-        return self.finalize_response(drf_request, page.response(), *args, **kwargs)  # type: ignore[arg-type]
+        response = page.response(origin=origin)
+        return self.finalize_response(drf_request, response, *args, **kwargs)  # type: ignore[arg-type]
 
     def list(  # type: ignore[override]  # DRF answers any HttpResponse a handler returns
         self, request: Request, *args: Any, **kwargs: Any
@@ -188,12 +240,14 @@ class CachedListMixin(mixins.ListModelMixin, GenericAPIView):
         if request.accepted_media_type != renderer.media_type:
             return super().list(request, *args, **kwargs)
         page = lookup(request, owner=caller_id(request), media_type=renderer.media_type)
-        if page is not None and page.found is not None:
-            return page.response()
-        response = super().list(request, *args, **kwargs)
         if page is None:
-            return response
-        body = renderer.render(response.data, renderer.media_type, self.get_renderer_context())
+            return super().list(request, *args, **kwargs)
+        origin = request_origin(request)
+        if page.found is not None:
+            return page.response(origin=origin)
+        with _links_on_placeholder_origin(request):
+            response = super().list(request, *args, **kwargs)
+            body = renderer.render(response.data, renderer.media_type, self.get_renderer_context())
         if isinstance(body, str):
             body = body.encode(renderer.charset or "utf-8")
-        return page.store(body, content_type=renderer.media_type)
+        return page.store(body, content_type=renderer.media_type, origin=origin)

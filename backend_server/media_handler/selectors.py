@@ -39,9 +39,7 @@ def media_get(*, user_id: int, media_id: uuid.UUID | str, include_deleted: bool 
     try:
         return queryset.get(pk=media_id)
     except (Media.DoesNotExist, ValueError, DjangoValidationError) as exc:
-        raise ApplicationError(
-            "No media found with this id.", code="media_not_found", status=HTTPStatus.NOT_FOUND
-        ) from exc
+        raise media_not_found() from exc
 
 
 def media_with_file(*, media_id: uuid.UUID | str) -> Media | None:
@@ -78,8 +76,18 @@ def collection_get(*, user_id: int, collection_id: uuid.UUID | str) -> Collectio
     try:
         return queryset.get(pk=collection_id)
     except (Collection.DoesNotExist, ValueError, DjangoValidationError) as exc:
-        raise ApplicationError(
-            "No collection found with this id.",
-            code="collection_not_found",
-            status=HTTPStatus.NOT_FOUND,
-        ) from exc
+        raise collection_not_found() from exc
+
+
+def media_not_found() -> ApplicationError:
+    return ApplicationError(
+        "No media found with this id.", code="media_not_found", status=HTTPStatus.NOT_FOUND
+    )
+
+
+def collection_not_found() -> ApplicationError:
+    return ApplicationError(
+        "No collection found with this id.",
+        code="collection_not_found",
+        status=HTTPStatus.NOT_FOUND,
+    )

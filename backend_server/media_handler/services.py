@@ -1,11 +1,18 @@
 """Every write of media and collections. Views validate the input's shape and call one of
-these; the rules (ownership, the upload policy, the file/row atomicity) are enforced here."""
+these; the rules (ownership, the upload policy, the file/row atomicity) are enforced here.
+
+A write reads its objects again in its own transaction, their rows locked until it ends
+(`_locked_media`, `_locked_collection`: SELECT ... FOR UPDATE on PostgreSQL; on SQLite the
+write transaction is exclusive from its start). Writes of one object are so put in a line: one
+that finds its object gone (deleted by a request that got there first) is a 404, never a save
+that touches nothing, and a collection being deleted cannot gain a media meanwhile."""
 
 import logging
 import uuid
 from collections.abc import Iterable
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -24,6 +31,42 @@ COLLECTION_EDITABLE_FIELDS = ("name", "description")
 
 def not_your_collection(*, field: str) -> ApplicationError:
     return ApplicationError("No collection of yours has this id.", code="invalid", field=field)
+
+
+def _locked_media(media: Media, *, include_deleted: bool = False) -> Media:
+    """`media` read again with its row locked (inside a transaction); 404 once it is gone, or
+    in the trash unless `include_deleted`."""
+    queryset = Media.objects.select_for_update().filter(pk=media.pk, user=media.user)
+    if not include_deleted:
+        queryset = queryset.filter(is_deleted=False)
+    locked = queryset.first()
+    if locked is None:
+        raise selectors.media_not_found()
+    return locked
+
+
+def _locked_collection(collection: Collection) -> Collection:
+    """`collection` read again with its row locked (inside a transaction); 404 once it is gone."""
+    locked = Collection.objects.select_for_update().filter(pk=collection.pk, user=collection.user)
+    found = locked.first()
+    if found is None:
+        raise selectors.collection_not_found()
+    return found
+
+
+def _locked_owned_collection(
+    *, user_id: int, collection_id: uuid.UUID | str, field: str
+) -> Collection:
+    """The caller's collection `collection_id`, its row locked; else a 400 on `field`."""
+    try:
+        found = (
+            Collection.objects.select_for_update().filter(user=user_id, pk=collection_id).first()
+        )
+    except (ValueError, DjangoValidationError):
+        found = None
+    if found is None:
+        raise not_your_collection(field=field)
+    return found
 
 
 def _owned_collection(
@@ -59,7 +102,12 @@ def media_create(
         "storage_path": data.get("storage_path") or "",
     }
     if upload is None:
-        return Media.objects.create(**fields)
+        with transaction.atomic():
+            if collection is not None:
+                fields["collection"] = _locked_owned_collection(
+                    user_id=user_id, collection_id=collection.pk, field="collection"
+                )
+            return Media.objects.create(**fields)
 
     facts = inspect_upload(upload, declared_type=data["type"])
     storage_path = store_upload(upload, extension=facts.extension)
@@ -74,10 +122,14 @@ def media_create(
     )
     try:
         with transaction.atomic():
+            if collection is not None:
+                # Still there, and kept there until the row is in: not deleted meanwhile.
+                fields["collection"] = _locked_owned_collection(
+                    user_id=user_id, collection_id=collection.pk, field="collection"
+                )
             media = Media.objects.create(**fields)
     except IntegrityError as exc:
         delete_stored_file(storage_path)
-        # The collection was deleted between the check and the insert.
         raise not_your_collection(field="collection") from exc
     except BaseException:
         delete_stored_file(storage_path)
@@ -91,29 +143,35 @@ def media_update(*, media: Media, data: dict[str, Any]) -> Media:
     changes = {field: data[field] for field in MEDIA_EDITABLE_FIELDS if field in data}
     if "description" in changes:
         changes["description"] = changes["description"] or ""
-    new_type = changes.get("type", media.type)
-    if media.has_file and new_type != media_family(media.mime_type):
-        raise type_mismatch(new_type, media.mime_type)
-    for field, value in changes.items():
-        setattr(media, field, value)
-    media.save(update_fields=[*changes, "updated_at"])
+    with transaction.atomic():
+        media = _locked_media(media)
+        new_type = changes.get("type", media.type)
+        if media.has_file and new_type != media_family(media.mime_type):
+            raise type_mismatch(new_type, media.mime_type)
+        for field, value in changes.items():
+            setattr(media, field, value)
+        media.save(update_fields=[*changes, "updated_at"])
     return media
 
 
 def media_soft_delete(*, media: Media) -> Media:
     """Move the media to its owner's trash; row and file stay until purge_deleted_media."""
-    media.is_deleted = True
-    media.deleted_at = timezone.now()
-    media.save(update_fields=["is_deleted", "deleted_at", "updated_at"])
+    with transaction.atomic():
+        media = _locked_media(media)
+        media.is_deleted = True
+        media.deleted_at = timezone.now()
+        media.save(update_fields=["is_deleted", "deleted_at", "updated_at"])
     return media
 
 
 def media_restore(*, media: Media) -> Media:
     """Take the media out of the trash (a live media is left as it is)."""
-    if media.is_deleted:
-        media.is_deleted = False
-        media.deleted_at = None
-        media.save(update_fields=["is_deleted", "deleted_at", "updated_at"])
+    with transaction.atomic():
+        media = _locked_media(media, include_deleted=True)
+        if media.is_deleted:
+            media.is_deleted = False
+            media.deleted_at = None
+            media.save(update_fields=["is_deleted", "deleted_at", "updated_at"])
     return media
 
 
@@ -155,15 +213,19 @@ def collection_update(*, collection: Collection, data: dict[str, Any]) -> Collec
     changes = {field: data[field] for field in COLLECTION_EDITABLE_FIELDS if field in data}
     if "description" in changes:
         changes["description"] = changes["description"] or ""
-    for field, value in changes.items():
-        setattr(collection, field, value)
-    collection.save(update_fields=[*changes, "updated_at"])
+    with transaction.atomic():
+        collection = _locked_collection(collection)
+        for field, value in changes.items():
+            setattr(collection, field, value)
+        collection.save(update_fields=[*changes, "updated_at"])
     return collection
 
 
 def collection_delete(*, collection: Collection) -> None:
     """Delete the collection; its media stay, detached (also those in the trash)."""
     with transaction.atomic():
+        # Locked first: a media being added waits, then finds the collection gone.
+        collection = _locked_collection(collection)
         Media.objects.filter(collection=collection).update(
             collection=None, updated_at=timezone.now()
         )
@@ -173,15 +235,20 @@ def collection_delete(*, collection: Collection) -> None:
 def collection_add_media(*, media: Media, collection_id: uuid.UUID | str) -> Media:
     """Put the media in the media owner's collection `collection_id`; any other collection is
     a 400 on `collection_id`, so no path can mix owners."""
-    collection = _owned_collection(
-        user_id=media.user, collection_id=collection_id, field="collection_id"
-    )
-    media.collection = collection
-    media.save(update_fields=["collection", "updated_at"])
+    with transaction.atomic():
+        # The collection first, as collection_delete locks it: the two wait for each other.
+        collection = _locked_owned_collection(
+            user_id=media.user, collection_id=collection_id, field="collection_id"
+        )
+        media = _locked_media(media)
+        media.collection = collection
+        media.save(update_fields=["collection", "updated_at"])
     return media
 
 
 def collection_remove_media(*, media: Media) -> Media:
-    media.collection = None
-    media.save(update_fields=["collection", "updated_at"])
+    with transaction.atomic():
+        media = _locked_media(media)
+        media.collection = None
+        media.save(update_fields=["collection", "updated_at"])
     return media

@@ -87,7 +87,13 @@ def test_database_config(env: environ.Env, *, name: str, sqlite_path: Path) -> d
         # One name per checkout, so two checkouts (worktrees) can test on one server at once.
         checkout = hashlib.sha256(str(sqlite_path.parent.resolve()).encode()).hexdigest()[:6]
         return _tuned(env, env.db_url_config(f"{base.rstrip('/')}/{name}_{checkout}"))
-    return {"ENGINE": "django.db.backends.sqlite3", "NAME": str(sqlite_path)}
+    config = _tuned(env, {"ENGINE": "django.db.backends.sqlite3", "NAME": str(sqlite_path)})
+    # A file, configured as the services' (WAL, writers queued by IMMEDIATE transactions): the
+    # tests that race real threads need it (SQLite's shared in-memory database locks whole
+    # tables instead). Nothing of a test database needs to survive a power cut.
+    config["TEST"] = {"NAME": str(sqlite_path)}
+    config["OPTIONS"]["init_command"] = "PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF;"
+    return config
 
 
 def _tuned(env: environ.Env, config: dict) -> dict:
@@ -106,7 +112,9 @@ def _tuned(env: environ.Env, config: dict) -> dict:
     return config
 
 
-def cache_config(env: environ.Env, *, key_prefix: str, directory: Path) -> dict:
+def cache_config(
+    env: environ.Env, *, key_prefix: str, directory: Path, max_entries: int | None = None
+) -> dict:
     """Redis when `REDIS_URL` is set; otherwise files under `directory`.
 
     Throttles and cached counts must be shared by every gunicorn worker: a per-process cache
@@ -122,7 +130,9 @@ def cache_config(env: environ.Env, *, key_prefix: str, directory: Path) -> dict:
             "LOCATION": str(directory),
             # Django culls a third of the entries past MAX_ENTRIES (default 300): far too few
             # when one throttle entry exists per client address and per account.
-            "OPTIONS": {"MAX_ENTRIES": env.int("CACHE_MAX_ENTRIES", default=100_000)},
+            "OPTIONS": {
+                "MAX_ENTRIES": max_entries or env.int("CACHE_MAX_ENTRIES", default=100_000)
+            },
         }
     return {"default": {**backend, "KEY_PREFIX": key_prefix}}
 

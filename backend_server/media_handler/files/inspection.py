@@ -19,9 +19,13 @@ import magic
 import mutagen
 from django.core.files.uploadedfile import UploadedFile
 from PIL import Image
+from pillow_heif import register_heif_opener
 
 from common.exceptions import ApplicationError
 from media_handler.models import MediaType
+
+# HEIC/HEIF (iPhone photos) open like any other image (AVIF is Pillow's own).
+register_heif_opener()
 
 logger = logging.getLogger(__name__)
 
@@ -164,6 +168,9 @@ def read_metadata(upload: UploadedFile, mime_type: str) -> dict[str, Any]:
 
 
 def _image_size(source: str | IO[bytes]) -> dict[str, Any]:
+    """The image's size from its header (Image.open decodes no pixel). Fails closed: an image
+    the decoder cannot open, or whose header declares more pixels than MAX_IMAGE_PIXELS, is
+    refused, since it could be served (and its derivatives made) only blind."""
     try:
         with warnings.catch_warnings():
             # Past MAX_IMAGE_PIXELS Pillow warns, past twice that it raises: both are refused.
@@ -174,9 +181,13 @@ def _image_size(source: str | IO[bytes]) -> dict[str, Any]:
         raise ApplicationError(
             "The image has too many pixels.", code="invalid", field="file"
         ) from exc
-    except Exception:  # Pillow raises many types for damaged files; metadata is optional
-        logger.info("could not read image size of %s", source, exc_info=True)
-        return {"width": None, "height": None}
+    except Exception as exc:  # Pillow raises many types (SyntaxError, OSError...) for damage
+        logger.info("refused an image that cannot be read: %s", source, exc_info=True)
+        raise ApplicationError(
+            "The image cannot be read: it is damaged, or of a kind this service does not accept.",
+            code="invalid",
+            field="file",
+        ) from exc
     return {"width": width, "height": height}
 
 

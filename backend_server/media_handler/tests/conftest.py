@@ -1,7 +1,7 @@
 from collections.abc import Callable
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import caches
 from rest_framework.test import APIClient
 
 from media_handler.pagination import recent_counts
@@ -17,9 +17,10 @@ LAYOUTS = {
 
 @pytest.fixture(autouse=True)
 def _nothing_cached():
-    """Each test starts with an empty cache (the database is rolled back, the cache is not)."""
+    """Each test starts with empty caches (the database is rolled back, the caches are not)."""
     recent_counts.clear()
-    cache.clear()
+    for cache in caches.all():
+        cache.clear()
 
 
 @pytest.fixture(autouse=True)
@@ -63,8 +64,7 @@ def layout(request) -> dict[str, str]:
 def unreachable_cache(settings):
     """Redis on a port nothing listens on: every cache call fails, as while Redis is down."""
     working = settings.CACHES
-    settings.CACHES = {
-        "default": {"BACKEND": "common.cache.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
-    }
+    unreachable = {"BACKEND": "common.cache.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
+    settings.CACHES = {"default": unreachable, "pages": unreachable}
     yield
     settings.CACHES = working

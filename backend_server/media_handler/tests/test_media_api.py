@@ -290,8 +290,9 @@ def test_add_to_collection_does_not_load_the_collections_media(
     collection = CollectionFactory(user=ALICE)
     MediaFactory.create_batch(3, user=ALICE, collection=collection)
     media = MediaFactory(user=ALICE)
-    # The media, the collection, the update.
-    with django_assert_num_queries(3):
+    # The media; then, in a transaction (a savepoint here), the collection and the media locked,
+    # and the update.
+    with django_assert_num_queries(6):
         response = alice.post(
             detail(layout, media, "add-to-collection/"), {"collection_id": str(collection.pk)}
         )

@@ -268,7 +268,7 @@ def test_a_page_read_before_a_write_committed_is_never_served(alice):
     stale = page_cache.lookup(request, owner=ALICE, media_type=JSON)  # the page is being built ...
 
     MediaFactory(user=ALICE)  # ... when a write commits
-    stale.store(b'{"stale": true}', JSON)
+    stale.store(b'{"stale": true}', JSON, origin="http://testserver")
 
     assert page_cache.lookup(request, owner=ALICE, media_type=JSON).found is None
     assert "stale" not in alice.get(LIST).json()
@@ -355,3 +355,60 @@ def test_with_the_cache_off_nothing_is_cached(alice, settings, django_assert_num
 
     with django_assert_num_queries(2):
         alice.get(LIST)
+
+
+def pages_kept() -> int:
+    """How many list pages the pages cache holds (its generations left out)."""
+    store = page_cache._pages()
+    return sum(1 for key in store._cache if ":list-page:" in key)  # LocMemCache's own dict
+
+
+def test_one_kept_page_serves_every_host_with_links_on_its_own_host(
+    alice, django_assert_num_queries
+):
+    MediaFactory.create_batch(7, user=ALICE, checksum_sha256="ab" * 32)
+    first = alice.get(LIST, HTTP_HOST="photos.example:3000").json()
+
+    with django_assert_num_queries(0):  # the kept page
+        other = alice.get(LIST, HTTP_HOST="192.0.2.7:8443").json()
+
+    assert first["next"].startswith("http://photos.example:3000/api/media/")
+    assert other["next"].startswith("http://192.0.2.7:8443/api/media/")
+    assert all(
+        m["file"].startswith("http://192.0.2.7:8443/api/media/files/") for m in other["results"]
+    )
+    assert other["results"] == [
+        {**m, "file": m["file"].replace("photos.example:3000", "192.0.2.7:8443")}
+        for m in first["results"]
+    ]
+
+
+def test_varying_the_host_keeps_no_more_pages(alice):
+    MediaFactory(user=ALICE, checksum_sha256="ab" * 32)
+    for n in range(50):
+        response = alice.get(LIST, HTTP_HOST=f"x{n}.example:{3000 + n}")
+        assert response.json()["results"][0]["file"].startswith(f"http://x{n}.example:{3000 + n}/")
+
+    assert pages_kept() == 1
+
+
+def test_the_placeholder_origin_never_reaches_a_client(alice):
+    MediaFactory.create_batch(7, user=ALICE, checksum_sha256="ab" * 32)
+    fresh = alice.get(LIST).content
+    kept = alice.get(LIST).content
+
+    assert fresh == kept
+    assert b".invalid" not in kept
+    assert page_cache._placeholder_origin().encode() not in kept
+
+
+def test_a_page_larger_than_the_limit_is_built_afresh_every_time(
+    alice, settings, django_assert_num_queries
+):
+    settings.LIST_PAGE_CACHE_MAX_PAGE_BYTES = 200
+    MediaFactory.create_batch(3, user=ALICE)
+    alice.get(LIST)
+
+    assert pages_kept() == 0
+    with django_assert_num_queries(2):  # the count and the page, again
+        assert alice.get(LIST).json()["count"] == 3

@@ -3,6 +3,8 @@ import hashlib
 import io
 import os
 import re
+import struct
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -470,3 +472,61 @@ def test_ffprobe_reads_the_duration_mutagen_cannot_when_installed(alice, tmp_pat
     response = upload(alice, "/api/media/", truncated, filename="clip.mp4", media_type="video")
     assert_status(response, 201)
     assert response.data["duration"] == 3.25
+
+
+def png_declaring(width: int, height: int, *, broken_text_chunk: bool = False) -> bytes:
+    """A PNG whose header declares `width` x `height` pixels, with one row of real data (the
+    rest is never reached: the header is all that is read), and a tEXt chunk whose CRC is
+    wrong when `broken_text_chunk`."""
+
+    def chunk(kind: bytes, data: bytes, *, crc_ok: bool = True) -> bytes:
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc ^ (not crc_ok))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    text = chunk(b"tEXt", b"Comment\x00hello", crc_ok=not broken_text_chunk)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + text
+        + chunk(b"IDAT", zlib.compress(b"\x00" + b"\x00" * 3 * min(width, 64)))
+        + chunk(b"IEND", b"")
+    )
+
+
+@pytest.mark.parametrize("broken_text_chunk", [False, True], ids=["plain", "bad CRC tEXt"])
+def test_an_image_declaring_too_many_pixels_is_400_however_it_is_damaged(
+    alice, layout, settings, broken_text_chunk
+):
+    bomb = png_declaring(30_000, 30_000, broken_text_chunk=broken_text_chunk)
+    response = upload(alice, layout["media"], bomb)
+    assert_status(response, 400)
+    assert stored_files(settings.MEDIA_ROOT) == []
+    assert Media.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        png_declaring(4, 4, broken_text_chunk=True),
+        b"\xff\xd8\xff\xe0" + b"\x00" * 200,
+    ],
+    ids=["bad CRC", "JPEG marker and junk"],
+)
+def test_an_image_the_decoder_cannot_open_is_400(alice, layout, settings, content):
+    response = upload(alice, layout["media"], content)
+    assert_status(response, 400)
+    assert "cannot be read" in response.json()["file"][0]
+    assert stored_files(settings.MEDIA_ROOT) == []
+
+
+@pytest.mark.parametrize(
+    ("format_name", "mime_type"), [("HEIF", "image/heic"), ("AVIF", "image/avif")]
+)
+def test_phone_photo_formats_are_read(alice, layout, format_name, mime_type):
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 30), "green").save(buffer, format=format_name)
+    response = upload(alice, layout["media"], buffer.getvalue(), filename="IMG_0001.heic")
+    assert_status(response, 201)
+    assert (response.json()["width"], response.json()["height"]) == (40, 30)
+    assert response.json()["mime_type"] in (mime_type, "image/heif")
