@@ -12,15 +12,6 @@ DATABASES = {
         env, name="media_handler_auth", sqlite_path=BASE_DIR / "test.sqlite3"
     )
 }
-if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    # A file, as the services use (WAL, writers queued by IMMEDIATE transactions): the tests that
-    # race real threads need it; SQLite's shared in-memory database locks whole tables instead.
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "test_database.sqlite3")}
-    DATABASES["default"]["OPTIONS"] = {
-        "transaction_mode": "IMMEDIATE",
-        "timeout": 20,
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF;",
-    }
 # A test run: the start-up check for production settings stays quiet (common.checks).
 MEDIA_HANDLER_ENV = "test"
 # A fast hasher: Argon2id at the real parameters costs tens of milliseconds a password. The
