@@ -7,7 +7,6 @@ write transaction is exclusive from its start). Writes of one object are so put 
 that finds its object gone (deleted by a request that got there first) is a 404, never a save
 that touches nothing, and a collection being deleted cannot gain a media meanwhile."""
 
-import functools
 import logging
 import uuid
 from collections.abc import Iterable
@@ -158,9 +157,7 @@ def media_create(
         raise
     # Robust: the upload has succeeded; a queue that cannot be reached leaves it `pending`,
     # for `generate_derivatives --missing`.
-    transaction.on_commit(
-        functools.partial(media_queue_derivatives, media_id=media.pk), robust=True
-    )
+    transaction.on_commit(lambda: media_queue_derivatives(media_id=media.pk), robust=True)
     return media
 
 
@@ -249,7 +246,7 @@ def _derivatives_record(media: Media, made: Derivatives) -> str | None:
             current.processing_attempts = 0
             current.save(update_fields=[*DERIVED_FIELDS, "updated_at"])
             stale = [path for path in old_paths if path and path not in new_paths]
-            transaction.on_commit(functools.partial(_delete_files, stale), robust=True)
+            transaction.on_commit(lambda: _delete_files(stale), robust=True)
     except BaseException:
         _delete_files(new_paths)
         Media.objects.filter(pk=media.pk).update(processing_attempts=0)
