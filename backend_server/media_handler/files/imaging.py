@@ -29,9 +29,14 @@ PREVIEW_JPEG_QUALITY = 85
 PREVIEW_WEBP_QUALITY = 85
 # libwebp's effort (0 fastest .. 6 smallest): past 4 it costs far more than it saves here.
 WEBP_METHOD = 4
-# Each downscale first shrinks by whole factors (Image.reduce, fast), then resamples with
-# LANCZOS from at least this many times the target size (the quality of a direct LANCZOS).
+# Each downscale first shrinks by whole factors (Image.reduce, fast), then resamples from at
+# least this many times the target size (the quality of a direct resampling).
 REDUCING_GAP = 2.0
+# The preview is resampled from at most twice its size (after DCT scaling): Hamming's short
+# filter is sharp enough there and several times cheaper than Lanczos (docs/performance.md);
+# the thumbnail, a far larger reduction, gets Lanczos.
+PREVIEW_RESAMPLING = Image.Resampling.HAMMING
+THUMBNAIL_RESAMPLING = Image.Resampling.LANCZOS
 
 # What EXIF orientation tag values ask for (ImageOps.exif_transpose's table).
 ORIENTATION_TRANSPOSES = {
@@ -91,7 +96,7 @@ def make_pictures(image: Image.Image) -> Pictures:
         # to the smallest scale still at least the preview's size.
         image.draft("RGB", (PREVIEW_MAX_SIDE, PREVIEW_MAX_SIDE))
         image.load()
-        preview = _shrunk(image, PREVIEW_MAX_SIDE)
+        preview = _shrunk(image, PREVIEW_MAX_SIDE, PREVIEW_RESAMPLING)
         if preview is image:  # small already: kept once the source is closed
             preview = image.copy()
     except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as exc:
@@ -101,7 +106,7 @@ def make_pictures(image: Image.Image) -> Pictures:
     preview = _displayable(_in_srgb(preview, icc_profile))
     if orientation in ORIENTATION_TRANSPOSES:
         preview = preview.transpose(ORIENTATION_TRANSPOSES[orientation])
-    thumbnail = _shrunk(preview, THUMBNAIL_MAX_SIDE)
+    thumbnail = _shrunk(preview, THUMBNAIL_MAX_SIDE, THUMBNAIL_RESAMPLING)
     has_alpha = preview.mode == "RGBA"
     width, height = _upright_size(image.size, orientation)
     return Pictures(
@@ -150,14 +155,14 @@ def _upright_size(size: tuple[int, int], orientation: int) -> tuple[int, int]:
     return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
 
 
-def _shrunk(image: Image.Image, max_side: int) -> Image.Image:
+def _shrunk(image: Image.Image, max_side: int, resample: Image.Resampling) -> Image.Image:
     if image.mode not in RESIZABLE_MODES:
         image = _displayable(image)
     if max(image.size) <= max_side:
         return image
     scale = max_side / max(image.size)
     size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
-    return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=REDUCING_GAP)
+    return image.resize(size, resample, reducing_gap=REDUCING_GAP)
 
 
 def _displayable(image: Image.Image) -> Image.Image:
