@@ -132,14 +132,9 @@ def thumbhash_placeholder(image: Image.Image) -> str:
     return base64.b64encode(hashed).decode("ascii")
 
 
-def upright_size(path: str) -> tuple[int, int] | None:
-    """The displayed size of the picture at `path` (its EXIF orientation applied), read from
-    its header; None when it cannot be read."""
-    try:
-        with Image.open(path) as image:
-            return _upright_size(image.size, _orientation(image))
-    except Exception:  # Pillow raises many types for damaged files
-        return None
+def displayed_size(image: Image.Image) -> tuple[int, int]:
+    """The size of an opened picture as it is shown: its EXIF orientation applied."""
+    return _upright_size(image.size, _orientation(image))
 
 
 def _orientation(image: Image.Image) -> int:
