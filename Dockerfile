@@ -14,7 +14,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     MEDIA_ROOT=/app/media \
     DEV_SECRETS_FILE=/app/var/secrets/dev-secrets.json
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libmagic1 \
+    && apt-get install -y --no-install-recommends libmagic1 ffmpeg \
     && rm -rf /var/lib/apt/lists/*
 # Uploads are written 0640; the group's id is the nginx user's group in the nginx image (101),
 # so the gateway container reads them from the shared volume and nothing else can.

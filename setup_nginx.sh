@@ -116,6 +116,10 @@ cat >&2 <<EOF
   them under gunicorn (gateway/gunicorn.conf.py, with GUNICORN_SERVICE=auth or media: uploads
   are streamed to the media service's threaded workers) with USE_X_FORWARDED_HOST=true,
   TRUSTED_PROXY_COUNT=1 and USE_X_ACCEL_REDIRECT=true, e.g. from ./run_with_gateway.sh.
+  Run the media service's job worker beside them, with the same environment (thumbnails,
+  previews and clean-ups wait for it; uploads stay `processing: pending` without it):
+    celery --workdir backend_server -A backend_server worker --queues media --concurrency 2
+  (one process per core; ffmpeg must be installed: scripts/install_system_packages.sh).
   Once the site serves HTTPS (certbot --nginx), add TRUST_X_FORWARDED_PROTO=true.
 
 EOF

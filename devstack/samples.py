@@ -10,12 +10,13 @@ import math
 import random
 import struct
 import subprocess
+import tempfile
 import wave
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageDraw
+from PIL import ExifTags, Image, ImageDraw
 
 
 @dataclass(frozen=True)
@@ -145,6 +146,70 @@ def png_from_chunks(header: bytes, idat: bytes) -> bytes:
         + png_chunk(b"IDAT", idat)
         + png_chunk(b"IEND", b"")
     )
+
+
+def phone_photo_bytes(width: int = 1200, height: int = 800) -> bytes:
+    """A camera's JPEG: EXIF orientation 6 (shown a quarter turn clockwise), a GPS position and
+    a red top-left quarter, so that a derivative shows whether it was turned."""
+    image = Image.new("RGB", (width, height), (0, 80, 255))
+    ImageDraw.Draw(image).rectangle((0, 0, width // 2 - 1, height // 2 - 1), fill=(255, 0, 0))
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = 6
+    exif[ExifTags.IFD.GPSInfo] = {
+        ExifTags.GPS.GPSLatitudeRef: "N",
+        ExifTags.GPS.GPSLatitude: (52.0, 31.0, 12.0),
+    }
+    return _saved(image, "JPEG", quality=85, exif=exif)
+
+
+def picture_bytes(image_format: str, size=(640, 480), **options: object) -> bytes:
+    """A sky with a sun in `image_format`: "HEIF" (an iPhone's, by pillow-heif), "AVIF",
+    "WEBP", "GIF", ..."""
+    if image_format == "HEIF":
+        import pillow_heif  # the media service's own dependency
+
+        pillow_heif.register_heif_opener()
+    width, height = size
+    image = Image.new("RGB", size, (70, 110, 200))
+    sun = (width // 4, height // 4, width // 2, height // 2)
+    ImageDraw.Draw(image).ellipse(sun, fill=(255, 220, 120))
+    return _saved(image, image_format, **options)
+
+
+def ffmpeg_bytes(suffix: str, *arguments: str) -> bytes:
+    """What `ffmpeg <arguments> <a file ending in suffix>` writes."""
+    with tempfile.TemporaryDirectory() as directory:
+        output = Path(directory) / f"sample{suffix}"
+        subprocess.run(  # noqa: S603
+            ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", *arguments, str(output)],  # noqa: S607
+            check=True,
+            timeout=120,
+        )
+        return output.read_bytes()
+
+
+def black_start_video_bytes(suffix: str = ".mp4", *codec: str) -> bytes:
+    """4 s of 320x240 video whose first second is black: its poster must come from later."""
+    return ffmpeg_bytes(
+        suffix,
+        "-f", "lavfi", "-i", "color=c=black:s=320x240:r=25:d=1",
+        "-f", "lavfi", "-i", "testsrc2=s=320x240:r=25:d=3",
+        "-filter_complex", "[0:v][1:v]concat=n=2:v=1:a=0[v]", "-map", "[v]",
+        *(codec or ("-c:v", "libx264", "-pix_fmt", "yuv420p", "-preset", "ultrafast")),
+    )  # fmt: skip
+
+
+def song_with_cover_bytes(suffix: str, *codec: str) -> bytes:
+    """2 s of a tone with an embedded 300x300 cover picture (ID3 APIC, MP4 covr, FLAC PICTURE)."""
+    with tempfile.TemporaryDirectory() as directory:
+        cover = Path(directory) / "cover.png"
+        cover.write_bytes(png_bytes(300, 300))
+        return ffmpeg_bytes(
+            suffix,
+            "-f", "lavfi", "-i", "sine=frequency=440:duration=2", "-i", str(cover),
+            "-map", "0:a", "-map", "1:v", *codec,
+            "-c:v", "png" if suffix == ".flac" else "mjpeg", "-disposition:v", "attached_pic",
+        )  # fmt: skip
 
 
 def _saved(image: Image.Image, image_format: str, **options: object) -> bytes:

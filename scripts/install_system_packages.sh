@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The Debian packages the stack needs: nginx (+ njs for the gateway's /health), libmagic for
-# upload sniffing. Installs only what is missing; says what to do when it cannot install.
+# upload sniffing, ffmpeg (and ffprobe) for video posters, audio cover art and their facts.
+# Installs only what is missing; says what to do when it cannot install.
 set -o errexit -o nounset -o pipefail
 
 missing=()
 command -v nginx >/dev/null 2>&1 || missing+=(nginx)
 ls /usr/lib/nginx/modules/ngx_http_js_module.so >/dev/null 2>&1 || missing+=(libnginx-mod-http-js)
 ldconfig -p 2>/dev/null | grep -q 'libmagic\.so\.1' || missing+=(libmagic1)
+{ command -v ffmpeg && command -v ffprobe; } >/dev/null 2>&1 || missing+=(ffmpeg)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
@@ -19,4 +21,4 @@ fi
 echo "Installing system packages: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-exec apt-get install -y -qq "${missing[@]}"
+exec apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -6,9 +6,11 @@ Redis when REDIS_URL is set, else a server-less queue of files under JOB_QUEUE_D
 """
 
 import os
+import resource
 from pathlib import Path
 
 from celery import Celery
+from celery.signals import worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend_server.settings")
 
@@ -24,3 +26,14 @@ def _make_queue_folders(sender: Celery, **kwargs) -> None:
     for option in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
         if options.get(option):
             Path(options[option]).mkdir(parents=True, exist_ok=True)
+
+
+@worker_process_init.connect
+def _limit_memory(**kwargs) -> None:
+    # Each process that runs jobs gets an address-space ceiling: an allocation past it fails
+    # (MemoryError, the job's media `failed`) instead of growing the process without bound.
+    from django.conf import settings
+
+    limit = settings.JOB_WORKER_MEMORY_LIMIT_MB * 1024 * 1024
+    if limit > 0:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))

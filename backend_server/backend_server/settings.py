@@ -82,6 +82,19 @@ FILE_URL_MAX_AGE_SECONDS = env.int("FILE_URL_MAX_AGE_SECONDS", default=3600)
 USE_X_ACCEL_REDIRECT = env.bool("USE_X_ACCEL_REDIRECT", default=False)
 X_ACCEL_REDIRECT_PREFIX = env.str("X_ACCEL_REDIRECT_PREFIX", default="/_protected_media/")
 ORPHAN_GRACE_SECONDS = env.int("ORPHAN_GRACE_SECONDS", default=3600)
+# Derivatives (thumbnail, preview, placeholder: media_handler.files.derivatives), made by the
+# job worker. A picture or video frame of more pixels is never decoded (Pillow's own default).
+DERIVATIVES_MAX_PIXELS = env.int("DERIVATIVES_MAX_PIXELS", default=89_478_485)
+# One file's job: past this it is stopped and the media marked `failed`.
+DERIVATIVES_TIME_LIMIT_SECONDS = env.int("DERIVATIVES_TIME_LIMIT_SECONDS", default=120)
+# Each ffprobe/ffmpeg run: wall-clock and CPU seconds, address space.
+DERIVATIVES_TOOL_TIMEOUT_SECONDS = env.int("DERIVATIVES_TOOL_TIMEOUT_SECONDS", default=60)
+DERIVATIVES_TOOL_MEMORY_MB = env.int("DERIVATIVES_TOOL_MEMORY_MB", default=1024)
+# The address space of each job worker process (backend_server.celery): a hostile picture
+# makes its job fail with MemoryError instead of taking the machine's memory.
+JOB_WORKER_MEMORY_LIMIT_MB = env.int("JOB_WORKER_MEMORY_LIMIT_MB", default=1024)
+# A worker process whose resident memory has grown past this (KiB) is replaced after its job.
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = 400_000
 # Lists count exactly up to this many rows per request; past it, the exact count is cached
 # for PAGINATION_COUNT_CACHE_SECONDS (see media_handler.pagination and docs/performance.md).
 PAGINATION_EXACT_COUNT_LIMIT = env.int("PAGINATION_EXACT_COUNT_LIMIT", default=1_000)

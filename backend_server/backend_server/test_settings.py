@@ -5,6 +5,8 @@ cache included (the tests run the on-commit hooks that retire its pages)."""
 import tempfile
 from pathlib import Path
 
+import environ
+
 from .settings import *  # noqa: F403 -- the test settings are the real ones, adjusted
 from .settings import BASE_DIR, env, shared
 
@@ -23,3 +25,12 @@ MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="media-handler-test-"))
 FILE_UPLOAD_TEMP_DIR = str(MEDIA_ROOT / ".incoming")
 # Revocation marks are read from a file of this run's own (the tests publish to it).
 REVOCATION_STORE = f"file://{tempfile.mkdtemp(prefix='media-test-revocations-')}/marks.sqlite3"
+# Jobs the tests queue (an upload's derivatives) land in files of this run, never in var/jobs
+# nor on a Redis some worker reads, whatever the environment says; the tests run the task
+# functions themselves.
+JOB_QUEUE_DIR = MEDIA_ROOT / ".jobs"
+_no_broker_configured = environ.Env()
+_no_broker_configured.ENVIRON = {}
+CELERY_BROKER_URL, CELERY_BROKER_TRANSPORT_OPTIONS = shared.job_queue_broker(
+    _no_broker_configured, directory=JOB_QUEUE_DIR
+)

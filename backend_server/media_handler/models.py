@@ -9,6 +9,14 @@ class MediaType(models.TextChoices):
     AUDIO = "audio", "Audio"
 
 
+class Processing(models.TextChoices):
+    """Where a media's derivatives (thumbnail, preview, placeholder) stand."""
+
+    PENDING = "pending", "Pending"
+    READY = "ready", "Ready"
+    FAILED = "failed", "Failed"
+
+
 class Collection(models.Model):
     """A user's named group of media. `user` is the access token's `user_id`: this service
     has no user table, so ownership is a plain integer."""
@@ -36,6 +44,11 @@ class Media(models.Model):
     (`checksum_sha256` is set); `storage_path` is then relative to MEDIA_ROOT and was chosen by
     the server. Without a file, `storage_path` and `size` are free values given by the client
     and are never used to reach the disk.
+
+    The derivatives of a stored file (media_handler.files.derivatives) are made by the job
+    worker after the upload has been answered: `processing` is `pending` until then, `ready`
+    once they are stored (or when there is nothing to make: a record without a file), `failed`
+    when the file cannot be read (the reason, for operators only, in `processing_error`).
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -50,6 +63,18 @@ class Media(models.Model):
     width = models.PositiveIntegerField(null=True, blank=True)
     height = models.PositiveIntegerField(null=True, blank=True)
     duration = models.FloatField(null=True, blank=True)
+    codec = models.CharField(max_length=64, blank=True, default="")
+    processing = models.CharField(
+        max_length=7, choices=Processing.choices, default=Processing.READY
+    )
+    # Never shown to the owner: the worker's log has it too.
+    processing_error = models.CharField(max_length=500, blank=True, default="")
+    # Runs started and not finished: a file that kills its worker is given up after a few.
+    processing_attempts = models.PositiveSmallIntegerField(default=0)
+    # Storage names of the derivatives, next to the original; "" when there is none.
+    thumbnail_path = models.CharField(max_length=1024, blank=True, default="")
+    preview_path = models.CharField(max_length=1024, blank=True, default="")
+    placeholder = models.CharField(max_length=64, blank=True, default="")
     collection = models.ForeignKey(
         Collection, on_delete=models.SET_NULL, null=True, blank=True, related_name="media"
     )

@@ -1,7 +1,7 @@
-"""The HTTP answer that carries a media's bytes, for the two views that serve them (the signed
-URL and the owner's `file/` action): nginx sends them (X-Accel-Redirect) for a request through
-the gateway, else they are streamed from the storage here, with single-range support
-(RFC 9110)."""
+"""The HTTP answer that carries a media's bytes (its file, thumbnail or preview), for the views
+that serve them (the signed URLs and the owner's `file/` action): nginx sends them
+(X-Accel-Redirect) for a request through the gateway, else they are streamed from the storage
+here, with single-range support (RFC 9110)."""
 
 import logging
 import re
@@ -17,7 +17,9 @@ from django.utils.http import content_disposition_header
 from rest_framework import status
 from rest_framework.exceptions import NotFound
 
+from media_handler.files.derivatives import DERIVATIVE_NAME, content_type_of
 from media_handler.files.inspection import media_family
+from media_handler.files.signing import stored_path
 from media_handler.files.storage import open_stored, stored_size
 from media_handler.models import Media
 
@@ -32,23 +34,32 @@ ByteRange = tuple[int, int]
 UNSATISFIABLE: Literal["unsatisfiable"] = "unsatisfiable"
 
 
-def serve_file(request: HttpRequest, media: Media, *, max_age: int = 0) -> HttpResponseBase:
-    """The bytes of `media`, with the headers that keep a browser from running them."""
+def serve_file(
+    request: HttpRequest, media: Media, *, kind: str = "file", max_age: int = 0
+) -> HttpResponseBase:
+    """The bytes of `media`'s `kind` (its file, or its thumbnail or preview), with the headers
+    that keep a browser from running them."""
+    if kind == "file":
+        storage_path, content_type = media.storage_path, media.mime_type
+        as_attachment = media_family(media.mime_type) is None
+    else:
+        storage_path = stored_path(media, kind)
+        content_type, as_attachment = content_type_of(storage_path), False
     response: HttpResponseBase
     if sent_by_gateway(request):
-        response = HttpResponse(content_type=media.mime_type)
-        response["X-Accel-Redirect"] = f"{settings.X_ACCEL_REDIRECT_PREFIX}{media.storage_path}"
+        response = HttpResponse(content_type=content_type)
+        response["X-Accel-Redirect"] = f"{settings.X_ACCEL_REDIRECT_PREFIX}{storage_path}"
     else:
         try:
-            response = _streamed(request, media)
+            response = _streamed(request, storage_path, content_type)
         except FileNotFoundError as exc:
             # A row whose file is gone (removed by hand, a lost volume): ours to fix, not a crash.
-            logger.error("stored file missing for media %s: %s", media.pk, media.storage_path)
-            raise NotFound("The file of this media is missing.", code="file_missing") from exc
+            logger.error("stored %s missing for media %s: %s", kind, media.pk, storage_path)
+            raise NotFound(f"The {kind} of this media is missing.", code="file_missing") from exc
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Disposition"] = (
         content_disposition_header(
-            as_attachment=media_family(media.mime_type) is None, filename=download_name(media)
+            as_attachment=as_attachment, filename=download_name(media, storage_path)
         )
         or ""
     )
@@ -67,28 +78,32 @@ def sent_by_gateway(request: HttpRequest) -> bool:
     )
 
 
-def download_name(media: Media) -> str:
-    """The media's name as an ASCII file name with the stored file's extension."""
+def download_name(media: Media, storage_path: str = "") -> str:
+    """The media's name as an ASCII file name with the served file's extension (a derivative's
+    name says which it is: `<name>.thumbnail.webp`)."""
+    storage_path = storage_path or media.storage_path
     ascii_name = unicodedata.normalize("NFKD", media.name).encode("ascii", "ignore").decode()
     stem = re.sub(r"[^A-Za-z0-9._-]+", "_", PurePosixPath(ascii_name).stem).strip("._") or "media"
-    return f"{stem[:100]}{PurePosixPath(media.storage_path).suffix}"
+    derivative = DERIVATIVE_NAME.match(storage_path)
+    kind = f".{derivative['kind']}" if derivative else ""
+    return f"{stem[:100]}{kind}{PurePosixPath(storage_path).suffix}"
 
 
-def _streamed(request: HttpRequest, media: Media) -> HttpResponseBase:
-    size = stored_size(media.storage_path)
+def _streamed(request: HttpRequest, storage_path: str, content_type: str) -> HttpResponseBase:
+    size = stored_size(storage_path)
     byte_range = requested_range(request.headers.get("Range", ""), size)
     response: HttpResponseBase
     if byte_range is None:
-        response = FileResponse(open_stored(media.storage_path), content_type=media.mime_type)
+        response = FileResponse(open_stored(storage_path), content_type=content_type)
     elif byte_range == UNSATISFIABLE:
         response = HttpResponse(status=status.HTTP_416_REQUESTED_RANGE_NOT_SATISFIABLE)
         response["Content-Range"] = f"bytes */{size}"
     else:
         start, end = byte_range
         response = StreamingHttpResponse(
-            _read_range(media.storage_path, start, end),
+            _read_range(storage_path, start, end),
             status=status.HTTP_206_PARTIAL_CONTENT,
-            content_type=media.mime_type,
+            content_type=content_type,
         )
         response["Content-Range"] = f"bytes {start}-{end}/{size}"
         response["Content-Length"] = str(end - start + 1)

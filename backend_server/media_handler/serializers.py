@@ -4,7 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from media_handler.files.signing import signed_file_url
-from media_handler.models import Collection, Media, MediaType
+from media_handler.models import Collection, Media, MediaType, Processing
 
 # The mobile app's upload form sends every optional field, unset ones as "" or "null".
 FORM_NONE_VALUES = ("", "null")
@@ -32,6 +32,24 @@ class MediaSerializer(serializers.ModelSerializer):
         help_text="A signed, expiring URL of the bytes that needs no Authorization header; "
         "null for a record without a file."
     )
+    thumbnail = serializers.SerializerMethodField(
+        help_text="A signed URL of a WebP at most 320 px on its longest side, signed like "
+        "`file`; null while `processing` is pending, or when there is nothing to show."
+    )
+    preview = serializers.SerializerMethodField(
+        help_text="A signed URL of a JPEG or WebP at most 1440 px on its longest side, signed "
+        "like `file`; null while `processing` is pending, or when there is nothing to show."
+    )
+    placeholder = serializers.SerializerMethodField(
+        help_text="A ThumbHash (base64 of its bytes) to paint before the thumbnail loads; null "
+        "when there is none."
+    )
+    processing = serializers.ChoiceField(
+        choices=Processing.choices,
+        read_only=True,
+        help_text="The derivatives: `pending` until the worker has made them, `ready`, or "
+        "`failed` (the file cannot give any). `ready` for a record without a file.",
+    )
     collection = serializers.UUIDField(source="collection_id", read_only=True, allow_null=True)
     description = description_field(default="")
 
@@ -50,6 +68,11 @@ class MediaSerializer(serializers.ModelSerializer):
             "width",
             "height",
             "duration",
+            "codec",
+            "thumbnail",
+            "preview",
+            "placeholder",
+            "processing",
             "collection",
             "is_deleted",
             "user",
@@ -63,6 +86,18 @@ class MediaSerializer(serializers.ModelSerializer):
     @extend_schema_field(serializers.URLField(allow_null=True))
     def get_file(self, media: Media) -> str | None:
         return signed_file_url(self.context["request"], media)
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_thumbnail(self, media: Media) -> str | None:
+        return signed_file_url(self.context["request"], media, kind="thumbnail")
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_preview(self, media: Media) -> str | None:
+        return signed_file_url(self.context["request"], media, kind="preview")
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_placeholder(self, media: Media) -> str | None:
+        return media.placeholder or None
 
     def to_representation(self, media: Media) -> dict:
         # The fields above describe the representation (schema, writes); reading builds it
@@ -82,6 +117,11 @@ class MediaSerializer(serializers.ModelSerializer):
             "width": media.width,
             "height": media.height,
             "duration": media.duration,
+            "codec": media.codec,
+            "thumbnail": self.get_thumbnail(media),
+            "preview": self.get_preview(media),
+            "placeholder": self.get_placeholder(media),
+            "processing": media.processing,
             "collection": str(media.collection_id) if media.collection_id else None,
             "is_deleted": media.is_deleted,
             "user": media.user,

@@ -12,20 +12,39 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
+from common import messages
 from common.exceptions import ApplicationError
 from media_handler import selectors
+from media_handler.files.derivatives import (
+    DerivativeError,
+    Derivatives,
+    derivative_name,
+    make_derivatives,
+)
 from media_handler.files.inspection import inspect_upload, media_family, type_mismatch
-from media_handler.files.storage import delete_stored_file, store_upload
-from media_handler.models import Collection, Media
+from media_handler.files.storage import (
+    delete_stored_file,
+    local_copy,
+    store_bytes,
+    store_upload,
+)
+from media_handler.models import Collection, Media, Processing
 
 logger = logging.getLogger(__name__)
 
 MEDIA_EDITABLE_FIELDS = ("name", "type", "description")
+# The job that makes a media's derivatives (media_handler.tasks), published by name.
+MAKE_DERIVATIVES_TASK = "media.make_derivatives"
+# Runs of it that started and never finished (the worker was killed: out of memory, past the
+# hard time limit): after this many the file is given up on.
+MAX_PROCESSING_ATTEMPTS = 3
 COLLECTION_EDITABLE_FIELDS = ("name", "description")
 
 
@@ -88,8 +107,9 @@ def media_create(
     With a file, the size, path and file facts come from the bytes (whatever the client said)
     and the declared `type` must match the sniffed content. The file is written first and the
     row second, in a transaction; if the row cannot be written the file is deleted, so a failed
-    upload leaves neither. Raises ApplicationError: 400 for a refused file or a collection that
-    is not the caller's, 507 when the storage is full.
+    upload leaves neither. Its derivatives are queued once the row has committed (`processing`
+    is `pending` until the worker has made them). Raises ApplicationError: 400 for a refused
+    file or a collection that is not the caller's, 507 when the storage is full.
     """
     collection = _owned_collection(user_id=user_id, collection_id=data.get("collection"))
     fields = {
@@ -119,6 +139,7 @@ def media_create(
         width=facts.width,
         height=facts.height,
         duration=facts.duration,
+        processing=Processing.PENDING,
     )
     try:
         with transaction.atomic():
@@ -134,7 +155,145 @@ def media_create(
     except BaseException:
         delete_stored_file(storage_path)
         raise
+    # Robust: the upload has succeeded; a queue that cannot be reached leaves it `pending`,
+    # for `generate_derivatives --missing`.
+    transaction.on_commit(lambda: media_queue_derivatives(media_id=media.pk), robust=True)
     return media
+
+
+def media_queue_derivatives(*, media_id: uuid.UUID | str, force: bool = False) -> None:
+    """Ask the job worker to make the derivatives of a media (media_make_derivatives)."""
+    messages.publish(MAKE_DERIVATIVES_TASK, media_id=str(media_id), force=force)
+
+
+def media_make_derivatives(*, media_id: uuid.UUID | str, force: bool = False) -> str | None:
+    """Make and store the thumbnail, preview and placeholder of a media's file, with the facts
+    only decoding gives (a video's displayed size and codec, a photo's upright size); the media
+    is then `ready`. Returns its processing state, None when there is no such media.
+
+    Idempotent: a media already `ready` is left as it is (unless `force`), one without a file
+    or gone has nothing to make, and the derivatives it had before are deleted once the new
+    ones are recorded. A file that cannot give derivatives (damaged, a decompression bomb, a
+    tool that fails or exceeds its limits) makes the media `failed`, with the reason logged;
+    faults of the database or the storage are raised, for the job to try again.
+    """
+    media = Media.objects.filter(pk=media_id).first()
+    if media is None or not media.has_file:
+        return None
+    if media.processing == Processing.READY and not force:
+        return media.processing
+    Media.objects.filter(pk=media.pk).update(processing_attempts=F("processing_attempts") + 1)
+    media.refresh_from_db(fields=["processing_attempts"])
+    if media.processing_attempts > MAX_PROCESSING_ATTEMPTS:
+        return _processing_failed(
+            media, f"given up: {media.processing_attempts - 1} runs never finished"
+        )
+    try:
+        with local_copy(media.storage_path) as path:
+            made = make_derivatives(
+                path, mime_type=media.mime_type, max_pixels=settings.DERIVATIVES_MAX_PIXELS
+            )
+    except DerivativeError as exc:
+        return _processing_failed(media, str(exc))
+    except FileNotFoundError:
+        return _processing_failed(media, f"the stored file {media.storage_path} is missing")
+    except BaseException:
+        Media.objects.filter(pk=media.pk).update(processing_attempts=0)
+        raise
+    return _derivatives_record(media, made)
+
+
+def _derivatives_record(media: Media, made: Derivatives) -> str | None:
+    """Store the derivatives' files, then record them on the row (if it is still there, with
+    the same file); the files it had before go once that has committed."""
+    new_paths: list[str] = []
+    try:
+        if made.pictures is not None:
+            new_paths.append(
+                store_bytes(
+                    derivative_name(media.storage_path, kind="thumbnail", extension="webp"),
+                    made.pictures.thumbnail,
+                )
+            )
+            new_paths.append(
+                store_bytes(
+                    derivative_name(
+                        media.storage_path,
+                        kind="preview",
+                        extension=made.pictures.preview_extension,
+                    ),
+                    made.pictures.preview,
+                )
+            )
+        with transaction.atomic():
+            current = (
+                Media.objects.select_for_update()
+                .filter(pk=media.pk, storage_path=media.storage_path)
+                .first()
+            )
+            if current is None:  # purged meanwhile
+                _delete_files(new_paths)
+                return None
+            old_paths = [current.thumbnail_path, current.preview_path]
+            current.thumbnail_path, current.preview_path = new_paths or ["", ""]
+            current.placeholder = made.pictures.placeholder if made.pictures else ""
+            current.codec = made.codec
+            current.width = made.width or current.width
+            current.height = made.height or current.height
+            current.duration = current.duration or made.duration
+            current.processing = Processing.READY
+            current.processing_error = ""
+            current.processing_attempts = 0
+            current.save(update_fields=[*DERIVED_FIELDS, "updated_at"])
+            stale = [path for path in old_paths if path and path not in new_paths]
+            transaction.on_commit(lambda: _delete_files(stale), robust=True)
+    except BaseException:
+        _delete_files(new_paths)
+        Media.objects.filter(pk=media.pk).update(processing_attempts=0)
+        raise
+    return Processing.READY
+
+
+DERIVED_FIELDS = [
+    "thumbnail_path",
+    "preview_path",
+    "placeholder",
+    "codec",
+    "width",
+    "height",
+    "duration",
+    "processing",
+    "processing_error",
+    "processing_attempts",
+]
+
+
+def media_processing_failed(*, media_id: uuid.UUID | str, reason: str) -> str | None:
+    """Mark a media's derivatives `failed` (the job ran out of time, say); `reason` is logged
+    and kept for operators, never shown to the owner."""
+    media = Media.objects.filter(pk=media_id).first()
+    return None if media is None else _processing_failed(media, reason)
+
+
+def _processing_failed(media: Media, reason: str) -> str | None:
+    logger.warning("derivatives of media %s failed: %s", media.pk, reason)
+    with transaction.atomic():
+        current = Media.objects.select_for_update().filter(pk=media.pk).first()
+        if current is None:  # purged meanwhile
+            return None
+        current.processing = Processing.FAILED
+        current.processing_error = reason[:500]
+        current.processing_attempts = 0
+        current.save(
+            update_fields=["processing", "processing_error", "processing_attempts", "updated_at"]
+        )
+    return Processing.FAILED
+
+
+def _delete_files(paths: Iterable[str]) -> None:
+    for path in paths:
+        if path:
+            delete_stored_file(path)
 
 
 def media_update(*, media: Media, data: dict[str, Any]) -> Media:
@@ -177,9 +336,16 @@ def media_restore(*, media: Media) -> Media:
 
 def media_purge(*, media_items: Iterable[Media]) -> int:
     """Delete rows and their files for good. The rows go first, in one transaction; the files
-    follow once it has committed (a file left behind by a crash is an orphan the sweep finds)."""
+    follow once it has committed, derivatives with their original (a file left behind by a
+    crash is an orphan the sweep finds)."""
     media_items = list(media_items)
-    stored_paths = [media.storage_path for media in media_items if media.has_file]
+    stored_paths = [
+        path
+        for media in media_items
+        if media.has_file
+        for path in (media.storage_path, media.thumbnail_path, media.preview_path)
+        if path
+    ]
 
     def delete_files() -> None:
         for path in stored_paths:

@@ -1,13 +1,19 @@
 """Jobs of the media service's worker (backend_server/celery.py): each loads ids and calls a
-service. Named explicitly: the auth service publishes them by name (common.messages)."""
+service. Named explicitly: they are published by name (common.messages), also by the auth
+service."""
 
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from media_handler import services
 
 # Retried until the database answers again: the request to run them is durable, so is the run.
 DATABASE_OUTAGE = (OperationalError, InterfaceError)
+# Faults that pass: the database away, the storage unreachable or full for a while. A file
+# that cannot give derivatives is no fault of this kind: it is marked `failed`, not retried.
+TRANSIENT_FAULTS = (*DATABASE_OUTAGE, OSError)
 
 
 @shared_task(
@@ -21,3 +27,25 @@ def purge_user(*, user_id: int) -> int:
     """The account of `user_id` was deleted (the auth service's message): delete their media,
     files and collections."""
     return services.user_purge(user_id=user_id)
+
+
+@shared_task(
+    name="media.make_derivatives",
+    autoretry_for=TRANSIENT_FAULTS,
+    retry_backoff=True,
+    retry_backoff_max=600,
+    max_retries=8,
+    # The soft limit interrupts the job (the media is then `failed`); the hard one, a little
+    # later, ends the worker process whatever it is doing.
+    soft_time_limit=settings.DERIVATIVES_TIME_LIMIT_SECONDS,
+    time_limit=settings.DERIVATIVES_TIME_LIMIT_SECONDS + 30,
+)
+def make_derivatives(*, media_id: str, force: bool = False) -> str | None:
+    """Make the thumbnail, preview and placeholder of a media (services.media_make_derivatives)."""
+    try:
+        return services.media_make_derivatives(media_id=media_id, force=force)
+    except SoftTimeLimitExceeded:
+        return services.media_processing_failed(
+            media_id=media_id,
+            reason=f"took longer than {settings.DERIVATIVES_TIME_LIMIT_SECONDS} s",
+        )

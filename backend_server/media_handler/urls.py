@@ -41,9 +41,24 @@ mobile_layout.register("collection", CollectionViewSet, basename="mobile-collect
 mobile_layout.register("", MediaViewSet, basename="mobile-media")
 
 urlpatterns = [
-    # Named with its slash, so that the signed URLs this service builds are canonical.
+    # Named with their slash, so that the signed URLs this service builds are canonical.
     path("files/<uuid:media_id>/", SignedFileView.as_view(), name="media-file-signed"),
     re_path(rf"^files/(?P<media_id>{UUID_PATTERN})/?$", SignedFileView.as_view()),
+    *(
+        route
+        for kind in ("thumbnail", "preview")
+        for route in (
+            path(
+                f"files/<uuid:media_id>/{kind}/",
+                SignedFileView.as_view(kind=kind),
+                name=f"media-{kind}-signed",
+            ),
+            re_path(
+                rf"^files/(?P<media_id>{UUID_PATTERN})/{kind}/?$",
+                SignedFileView.as_view(kind=kind),
+            ),
+        )
+    ),
     re_path(r"^token-check/?$", TokenCheckView.as_view(), name="token-check"),
     re_path(r"^schema/?$", SpectacularAPIView.as_view(), name="schema"),
     re_path(r"^docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),

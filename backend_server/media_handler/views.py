@@ -162,11 +162,14 @@ class CollectionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
 @schema.signed_file_view
 class SignedFileView(APIView):
-    """The bytes behind a signed `file` URL. The signature is the permission: no Authorization
-    is read, so the mobile app can load the URL straight into an image view."""
+    """The bytes behind a signed `file`, `thumbnail` or `preview` URL. The signature is the
+    permission: no Authorization is read, so the mobile app can load the URL straight into an
+    image view."""
 
     authentication_classes = []
     permission_classes = [AllowAny]
+
+    kind = "file"  # or "thumbnail", "preview" (media_handler.urls)
 
     def get(self, request: Request, media_id: str) -> HttpResponseBase:
         media = selectors.media_with_file(media_id=media_id)
@@ -174,12 +177,16 @@ class SignedFileView(APIView):
             raise NotFound("No file found with this id.", code="file_not_found")
         expires = request.query_params.get("expires", "")
         if not signature_is_valid(
-            media, expires=expires, signature=request.query_params.get("signature", "")
+            media,
+            expires=expires,
+            signature=request.query_params.get("signature", ""),
+            kind=self.kind,
         ):
             raise PermissionDenied(
                 "This file link is invalid or has expired.", code="bad_signature"
             )
-        return serve_file(request, media, max_age=int(expires) - int(timezone.now().timestamp()))
+        max_age = int(expires) - int(timezone.now().timestamp())
+        return serve_file(request, media, kind=self.kind, max_age=max_age)
 
 
 @schema.token_check_view

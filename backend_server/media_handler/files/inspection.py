@@ -22,6 +22,7 @@ from PIL import Image
 from pillow_heif import register_heif_opener
 
 from common.exceptions import ApplicationError
+from media_handler.files.imaging import displayed_size
 from media_handler.models import MediaType
 
 # HEIC/HEIF (iPhone photos) open like any other image (AVIF is Pillow's own).
@@ -154,7 +155,8 @@ def upload_checksum(upload: UploadedFile) -> str:
 
 
 def read_metadata(upload: UploadedFile, mime_type: str) -> dict[str, Any]:
-    """width/height for images, duration for audio/video; None where unreadable."""
+    """width/height for images (as shown: EXIF orientation applied; HEIC too), duration for
+    audio/video; None where unreadable. A video's size is read by the job worker (ffprobe)."""
     # The temporary file's path where there is one: ffprobe reads only paths.
     source: str | IO[bytes] = (
         upload.temporary_file_path() if hasattr(upload, "temporary_file_path") else upload
@@ -176,7 +178,8 @@ def _image_size(source: str | IO[bytes]) -> dict[str, Any]:
             # Past MAX_IMAGE_PIXELS Pillow warns, past twice that it raises: both are refused.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(source) as image:
-                width, height = image.size
+                # As shown: a phone photo held upright is taller than wide, whatever its pixels.
+                width, height = displayed_size(image)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ApplicationError(
             "The image has too many pixels.", code="invalid", field="file"

@@ -7,18 +7,23 @@ Names are relative to the storage's root: `uploads/YYYY/MM/DD/<uuid>.<extension>
 client's file name.
 """
 
+import contextlib
 import errno
 import functools
 import logging
 import os
 import posixpath
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
 from http import HTTPStatus
 from typing import Any
 
+from django.conf import settings
 from django.core.files import File
+from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, Storage
 from django.core.files.uploadedfile import UploadedFile
 from django.utils import timezone
@@ -104,6 +109,57 @@ def new_upload_name(extension: str) -> str:
 def open_stored(storage_path: str) -> File:
     """The stored file, open for binary reading. Raises FileNotFoundError when it is gone."""
     return media_storage().open(_upload_name(storage_path), "rb")
+
+
+@contextlib.contextmanager
+def local_copy(storage_path: str) -> Iterator[str]:
+    """A path on this machine's disk with the stored file's bytes, for the tools that read only
+    paths (ffmpeg): the stored file itself when the storage keeps it on this machine (Django's
+    `Storage.path()`), else a temporary copy, deleted afterwards. Raises FileNotFoundError when
+    the file is gone."""
+    storage = media_storage()
+    name = _upload_name(storage_path)
+    try:
+        path = storage.path(name)
+    except NotImplementedError:
+        path = None
+    if path is not None:
+        if not os.path.isfile(path):
+            raise FileNotFoundError(storage_path)
+        yield path
+        return
+    with (
+        temporary_file(suffix=posixpath.splitext(name)[1]) as copy_path,
+        storage.open(name, "rb") as source,
+        open(copy_path, "wb") as copy,
+    ):
+        shutil.copyfileobj(source, copy, 1024 * 1024)
+        copy.close()
+        yield copy_path
+
+
+@contextlib.contextmanager
+def temporary_file(*, suffix: str = "") -> Iterator[str]:
+    """The path of a new empty file in the service's temporary directory (local, swept by
+    sweep_orphan_files if a killed process leaves it), deleted afterwards."""
+    os.makedirs(settings.FILE_UPLOAD_TEMP_DIR, exist_ok=True)
+    handle, path = tempfile.mkstemp(dir=settings.FILE_UPLOAD_TEMP_DIR, suffix=suffix)
+    os.close(handle)
+    try:
+        yield path
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+
+
+def store_bytes(name: str, content: bytes) -> str:
+    """Store `content` under `name` (a new name under uploads/: derivatives); returns the name
+    the storage kept. On failure nothing is left in the storage."""
+    try:
+        return media_storage().save(_upload_name(name), ContentFile(content))
+    except BaseException:
+        delete_stored_file(name)
+        raise
 
 
 def stored_size(storage_path: str) -> int:

@@ -31,6 +31,16 @@ def both_representations(media) -> tuple[dict, dict]:
         {"type": "audio", "mime_type": "audio/x-wav", "duration": 1.25, "size": 2**40},
         {"is_deleted": True, "deleted_at": datetime(2026, 1, 2, 3, 4, 5, 678, tzinfo=UTC)},
         {"description": 'Ünïcode ✓ "quoted"', "name": "名前.jpg", "user": 2**63 - 1},
+        {
+            "mime_type": "video/mp4",
+            "checksum_sha256": "cd" * 32,
+            "codec": "h264",
+            "thumbnail_path": "uploads/v.mp4.thumbnail-0123456789ab.webp",
+            "preview_path": "uploads/v.mp4.preview-0123456789ab.jpg",
+            "placeholder": "3vcNrYpwhHx3h3h3d3h3d49393pm",
+            "processing": "ready",
+        },
+        {"mime_type": "image/heic", "checksum_sha256": "ef" * 32, "processing": "failed"},
     ],
 )
 def test_fast_representation_matches_the_declared_fields(db, fields):

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
+from media_handler.files.derivatives import original_of
 from media_handler.files.storage import delete_stored_file, stored_files
 from media_handler.models import Media
 
@@ -16,7 +17,8 @@ BATCH_SIZE = 500
 class Command(BaseCommand):
     help = (
         "Delete stored files that no media row refers to (left by a crash between the file and "
-        "the row) and abandoned temporary uploads, once older than ORPHAN_GRACE_SECONDS."
+        "the row; derivatives whose media is gone or has newer ones) and abandoned temporary "
+        "files, once older than ORPHAN_GRACE_SECONDS."
     )
 
     def add_arguments(self, parser):
@@ -48,11 +50,16 @@ class Command(BaseCommand):
         old_files = list(stored_files(modified_before=cutoff))
         for start in range(0, len(old_files), BATCH_SIZE):
             batch = old_files[start:][:BATCH_SIZE]
-            known = set(
-                Media.objects.filter(storage_path__in=batch)
+            # A derivative's name starts with its original's: the rows are found by the
+            # original's path alone (indexed), whichever kind of file the batch holds.
+            originals = {original_of(name) or name for name in batch}
+            known = {
+                path
+                for paths in Media.objects.filter(storage_path__in=originals)
                 .exclude(checksum_sha256="")
-                .values_list("storage_path", flat=True)
-            )
+                .values_list("storage_path", "thumbnail_path", "preview_path")
+                for path in paths
+            }
             yield from (storage_path for storage_path in batch if storage_path not in known)
 
     def _stale_temporary(self, cutoff: float) -> Iterator[Path]:
