@@ -141,4 +141,10 @@ JWT_KEY_ID = env.str("JWT_KEY_ID", default="")
 JWT_PREVIOUS_PUBLIC_KEYS = [
     shared.read_key(key) for key in env.list("JWT_PREVIOUS_PUBLIC_KEYS", default=[])
 ]
-SPECTACULAR_SETTINGS = {**SPECTACULAR_SETTINGS, "TITLE": "Media Handler: auth service"}
+SPECTACULAR_SETTINGS = {
+    **SPECTACULAR_SETTINGS,
+    "TITLE": "Media Handler: auth service",
+    "SCHEMA_PATH_PREFIX": "/api/auth",
+    # Relative: the gateway (or this service on its own port) that served the schema.
+    "SERVERS": [{"url": "/api/auth", "description": "The gateway's auth service prefix."}],
+}

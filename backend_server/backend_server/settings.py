@@ -12,6 +12,7 @@ from common.base_settings import (
     INSTALLED_APPS,
     REPO_ROOT,
     REST_FRAMEWORK,
+    SPECTACULAR_POSTPROCESSING_HOOKS,
     SPECTACULAR_SETTINGS,
     env,
 )
@@ -107,15 +108,17 @@ LIST_PAGE_CACHE_MAX_PAGE_BYTES = env.int("LIST_PAGE_CACHE_MAX_PAGE_BYTES", defau
 REST_FRAMEWORK = {
     **REST_FRAMEWORK,
     "DEFAULT_AUTHENTICATION_CLASSES": ["media_handler.authentication.StatelessJWTAuthentication"],
-    "DEFAULT_PARSER_CLASSES": [
-        "common.parsers.JSONParser",
-        "rest_framework.parsers.FormParser",
-        "common.parsers.MultiPartParser",
-    ],
     "DEFAULT_PAGINATION_CLASS": "media_handler.pagination.PageNumberPagination",
 }
 SPECTACULAR_SETTINGS = {
     **SPECTACULAR_SETTINGS,
     "TITLE": "Media Handler: media service",
-    "PREPROCESSING_HOOKS": ["media_handler.schema.drop_slashless_alias"],
+    "SCHEMA_PATH_PREFIX": "/api/media",
+    # Relative: the gateway (or this service on its own port) that served the schema.
+    "SERVERS": [{"url": "/api/media", "description": "The gateway's media service prefix."}],
+    "PREPROCESSING_HOOKS": ["media_handler.schema.canonical_endpoints"],
+    "POSTPROCESSING_HOOKS": [
+        *SPECTACULAR_POSTPROCESSING_HOOKS,
+        "media_handler.schema.optional_create_body",
+    ],
 }

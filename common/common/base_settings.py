@@ -79,6 +79,11 @@ REVOCATION_STORE = env.str("REVOCATION_STORE", default="") or (
 REVOCATION_NAMESPACE = env.str("REVOCATION_NAMESPACE", default="") or shared.revocation_namespace(
     SIMPLE_JWT
 )
+# drf-spectacular's own enum naming, then the field errors of the 400 body (common.schema).
+SPECTACULAR_POSTPROCESSING_HOOKS = [
+    "drf_spectacular.hooks.postprocess_schema_enums",
+    "common.schema.describe_field_errors",
+]
 SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -87,6 +92,9 @@ SPECTACULAR_SETTINGS = {
     # and every operation in them says what it needs.
     "SERVE_AUTHENTICATION": [],
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    # Paths relative to the service's prefix, which `servers` names (each service sets both).
+    "SCHEMA_PATH_PREFIX_TRIM": True,
+    "POSTPROCESSING_HOOKS": SPECTACULAR_POSTPROCESSING_HOOKS,
 }
 
 # Configured origins; every origin while none is configured (development).

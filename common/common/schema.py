@@ -1,0 +1,67 @@
+"""What both services' OpenAPI schemas share (drf-spectacular): the two error bodies every
+operation may answer with, the one security scheme name, and the hooks that keep each schema
+to one canonical operation per action, relative to the gateway's prefix of the service."""
+
+from typing import Any
+
+from rest_framework import serializers
+
+# The name both schemas give their Bearer access-token scheme.
+SECURITY_SCHEME = "bearerAuth"
+BEARER_SCHEME = {
+    "type": "http",
+    "scheme": "bearer",
+    "bearerFormat": "JWT",
+    "description": "An access token from the auth service (`POST /api/auth/login/`).",
+}
+
+
+class ErrorSerializer(serializers.Serializer):
+    """A request-level error (401, 403, 404, 413, 429, ...): DRF's `detail`, plus `code` and
+    `message` (schema only: the error handler writes the body)."""
+
+    detail = serializers.CharField()
+    code = serializers.CharField(help_text="Machine-readable.")
+    message = serializers.CharField(help_text="One human-readable sentence.")
+
+
+class ValidationErrorSerializer(serializers.Serializer):
+    """Invalid input (400): one list of messages per field at fault (`non_field_errors` for the
+    body as a whole, `detail` for a body that could not be read), plus `code` and `message`."""
+
+    code = serializers.CharField(help_text="`invalid`, or `parse_error` for a malformed body.")
+    message = serializers.CharField(help_text="The first problem, naming its field.")
+    non_field_errors = serializers.ListField(child=serializers.CharField(), required=False)
+    detail = serializers.CharField(required=False, help_text="A body that could not be read.")
+
+
+# The lists of messages of the fields at fault, by the field's name.
+FIELD_ERRORS = {"type": "array", "items": {"type": "string"}}
+
+
+def describe_field_errors(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """Postprocessing hook: every component derived from ValidationError takes the fields at
+    fault as additional properties, each a list of messages (a serializer cannot say so)."""
+    for name, component in result.get("components", {}).get("schemas", {}).items():
+        if name.endswith("ValidationError") or name == "RefreshError":
+            component["additionalProperties"] = FIELD_ERRORS
+    return result
+
+
+def canonical_only(
+    endpoints: list[tuple[str, str, str, Any]], *, aliases: tuple[str, ...] = ()
+) -> list[tuple[str, str, str, Any]]:
+    """The endpoints less the aliases that route the same views: a path without its trailing
+    slash when the path with it is there, and those matching one of `aliases` (a path, or a
+    prefix ending in `*`). They still route; the schema describes each action once."""
+    paths = {endpoint[0] for endpoint in endpoints}
+
+    def is_alias(path: str) -> bool:
+        if not path.endswith("/") and f"{path}/" in paths:
+            return True
+        return any(
+            path.startswith(alias[:-1]) if alias.endswith("*") else path == alias
+            for alias in aliases
+        )
+
+    return [endpoint for endpoint in endpoints if not is_alias(endpoint[0])]
