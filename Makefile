@@ -137,6 +137,10 @@ security: $(INSTALLED) ## OWASP API Top 10 attacks over HTTP against the real st
 fuzz: $(INSTALLED) ## schemathesis on both OpenAPI schemas, 200 cases per operation (FUZZ_MAX_EXAMPLES)
 	FUZZ_MAX_EXAMPLES=$${FUZZ_MAX_EXAMPLES:-200} $(RELIABILITY_PYTEST) tests/fuzz $(PYTEST_ARGS)
 
+.PHONY: client-check
+client-check: $(INSTALLED) ## Clients generated (openapi-python-client) from both schemas run the whole flow through the gateway
+	$(RELIABILITY_PYTEST) tests/client $(PYTEST_ARGS)
+
 soak: $(INSTALLED) ## 50 clients for 5 minutes through the gateway on PostgreSQL: no 5xx, no lost or orphan file, flat memory
 	SOAK_SECONDS=$${SOAK_SECONDS:-300} $(RELIABILITY_PYTEST) tests/soak $(PYTEST_ARGS)
 
