@@ -1,5 +1,9 @@
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerView,
+)
 
 from accounts import views
 
@@ -24,4 +28,9 @@ urlpatterns = [
     path(".well-known/jwks.json", views.JWKSView.as_view(), name="jwks"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="accounts:schema"), name="docs"),
+    path(
+        "redoc/",
+        SpectacularRedocView.as_view(url_name="accounts:schema", template_name="common/redoc.html"),
+        name="redoc",
+    ),
 ]

@@ -10,6 +10,7 @@ from common.base_settings import (
     REPO_ROOT,
     REST_FRAMEWORK,
     SPECTACULAR_SETTINGS,
+    STATIC_DIR,
     env,
 )
 
@@ -32,6 +33,7 @@ MIDDLEWARE = [
     "common.request_id.RequestIdMiddleware",
     "common.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -102,7 +104,7 @@ PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT_SECONDS", default=3600)
 PASSWORD_RESET_URL = env.str("PASSWORD_RESET_URL", default="")
 
 STATIC_URL = "/api/auth/static/"
-STATIC_ROOT = REPO_ROOT / "var" / "static" / "auth"
+STATIC_ROOT = STATIC_DIR / "auth"
 
 REST_FRAMEWORK = {
     **REST_FRAMEWORK,

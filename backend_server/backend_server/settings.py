@@ -14,6 +14,7 @@ from common.base_settings import (
     REST_FRAMEWORK,
     SPECTACULAR_POSTPROCESSING_HOOKS,
     SPECTACULAR_SETTINGS,
+    STATIC_DIR,
     env,
 )
 
@@ -30,6 +31,7 @@ MIDDLEWARE = [
     "common.request_id.RequestIdMiddleware",
     "common.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -64,7 +66,7 @@ CACHES = {
 }
 
 STATIC_URL = "/api/media/static/"
-STATIC_ROOT = REPO_ROOT / "var" / "static" / "media"
+STATIC_ROOT = STATIC_DIR / "media"
 
 # Files. Uploads stream to a temporary file on disk (never whole in memory) and are moved
 # under MEDIA_ROOT/uploads/YYYY/MM/DD/ once they are checked.

@@ -36,3 +36,5 @@ CELERY_BROKER_URL, CELERY_BROKER_TRANSPORT_OPTIONS = shared.job_queue_broker(
 )
 # JSON is what every operation but the upload reads; an upload's test says format="multipart".
 REST_FRAMEWORK = {**REST_FRAMEWORK, "TEST_REQUEST_DEFAULT_FORMAT": "json"}
+# No collectstatic before the tests: an empty folder, the apps' own files served (WhiteNoise).
+STATIC_ROOT = Path(tempfile.mkdtemp(prefix="media-test-static-"))

@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "corsheaders",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "common.apps.CommonConfig",
 ]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -95,7 +96,22 @@ SPECTACULAR_SETTINGS = {
     # Paths relative to the service's prefix, which `servers` names (each service sets both).
     "SCHEMA_PATH_PREFIX_TRIM": True,
     "POSTPROCESSING_HOOKS": SPECTACULAR_POSTPROCESSING_HOOKS,
+    # Swagger UI and ReDoc from drf-spectacular-sidecar's static files: no CDN, works offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
+
+# Static files (the admin's, the docs'): `collectstatic` (run by run_with_gateway.sh and
+# run_local.sh) writes them with hashed names under STATIC_DIR/<service>; each service serves
+# its own with WhiteNoise, through the gateway or not, hashed names cached for a year. Before
+# any collectstatic (tests, a bare `runserver`) the apps' own files are served, as named.
+STATIC_DIR = Path(env.str("STATIC_DIR", default=str(REPO_ROOT / "var" / "static")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "common.staticfiles.StaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
 
 # Configured origins; every origin while none is configured (development).
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])

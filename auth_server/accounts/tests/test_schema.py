@@ -1,3 +1,5 @@
+import re
+
 import pytest
 import yaml
 from django.core.management import call_command
@@ -83,8 +85,30 @@ def test_error_bodies_are_components(api_client):
     assert components["RefreshError"]["additionalProperties"] == field_errors
 
 
-def test_swagger_docs_are_served(api_client):
-    response = api_client.get("/api/auth/docs/", HTTP_AUTHORIZATION="Bearer ")
-
+@pytest.mark.parametrize("page", ["/api/auth/docs/", "/api/auth/redoc/"])
+def test_docs_load_their_assets_from_this_service_only(api_client, page):
+    response = api_client.get(page, HTTP_AUTHORIZATION="Bearer ")
     assert_status(response, 200)
-    assert b"swagger" in response.content.lower()
+
+    assets = re.findall(r'(?:src|href)="([^"]+)"', response.content.decode())
+
+    assert assets
+    assert all(asset.startswith("/api/auth/static/drf_spectacular_sidecar/") for asset in assets)
+    for asset in assets:
+        served = api_client.get(asset)
+        assert_status(served, 200)
+        served.close()
+
+
+def test_admin_login_page_has_its_stylesheet(api_client):
+    response = api_client.get("/api/auth/admin/login/")
+    assert_status(response, 200)
+
+    stylesheets = re.findall(r'<link rel="stylesheet" href="([^"]+)"', response.content.decode())
+
+    assert "/api/auth/static/admin/css/base.css" in stylesheets
+    for stylesheet in stylesheets:
+        served = api_client.get(stylesheet)
+        assert_status(served, 200)
+        assert served["Content-Type"].startswith("text/css")
+        served.close()

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from openapi_spec_validator import validate
 
@@ -145,10 +147,20 @@ def test_error_bodies_are_components(schema):
     assert set(components["Error"]["required"]) == {"detail", "code", "message"}
 
 
-def test_swagger_ui_is_served(anonymous):
-    response = anonymous.get("/api/media/docs/")
+@pytest.mark.parametrize("page", ["/api/media/docs/", "/api/media/redoc/"])
+def test_docs_load_their_assets_from_this_service_only(anonymous, page):
+    response = anonymous.get(page)
     assert_status(response, 200)
-    assert b"swagger" in response.content.lower()
+
+    html = response.content.decode()
+    assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+
+    assert assets
+    assert all(asset.startswith("/api/media/static/drf_spectacular_sidecar/") for asset in assets)
+    for asset in assets:
+        served = anonymous.get(asset)
+        assert_status(served, 200)
+        served.close()
 
 
 def test_ping_and_health_need_no_token(anonymous):
