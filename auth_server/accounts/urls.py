@@ -1,9 +1,5 @@
 from django.urls import path
-from drf_spectacular.views import (
-    SpectacularAPIView,
-    SpectacularRedocView,
-    SpectacularSwaggerView,
-)
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts import views
 
@@ -28,9 +24,4 @@ urlpatterns = [
     path(".well-known/jwks.json", views.JWKSView.as_view(), name="jwks"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="accounts:schema"), name="docs"),
-    path(
-        "redoc/",
-        SpectacularRedocView.as_view(url_name="accounts:schema", template_name="common/redoc.html"),
-        name="redoc",
-    ),
 ]

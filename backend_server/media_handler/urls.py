@@ -2,15 +2,10 @@
 `mobile_media_list`). One set of views,
 routed at both layouts of the spec: the seed README's (`media/`, `collections/`) and the mobile
 app's (media at the root, `collection/`). The trailing slash is optional everywhere, and ids are
-UUIDs, so `ping/`, `health/`, `schema/`, `docs/`, `redoc/`, `static/` and `files/` never read as a
-media id."""
+UUIDs, so `ping/`, `health/`, `schema/`, `docs/` and `files/` never read as a media id."""
 
 from django.urls import URLPattern, URLResolver, path, re_path
-from drf_spectacular.views import (
-    SpectacularAPIView,
-    SpectacularRedocView,
-    SpectacularSwaggerView,
-)
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
 from media_handler.views import (
@@ -67,11 +62,6 @@ urlpatterns = [
     re_path(r"^token-check/?$", TokenCheckView.as_view(), name="token-check"),
     re_path(r"^schema/?$", SpectacularAPIView.as_view(), name="schema"),
     re_path(r"^docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
-    re_path(
-        r"^redoc/?$",
-        SpectacularRedocView.as_view(url_name="schema", template_name="common/redoc.html"),
-        name="redoc",
-    ),
     *seed_layout.urls,
     *mobile_layout.urls,
 ]

@@ -96,10 +96,10 @@ SPECTACULAR_SETTINGS = {
     # Paths relative to the service's prefix, which `servers` names (each service sets both).
     "SCHEMA_PATH_PREFIX_TRIM": True,
     "POSTPROCESSING_HOOKS": SPECTACULAR_POSTPROCESSING_HOOKS,
-    # Swagger UI and ReDoc from drf-spectacular-sidecar's static files: no CDN, works offline.
+    # Swagger UI from drf-spectacular-sidecar's static files: no CDN, works offline. (No ReDoc
+    # page: its bundle always loads the Redocly logo from a CDN.)
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
 }
 
 # Static files (the admin's, the docs'): `collectstatic` (run by run_with_gateway.sh and
