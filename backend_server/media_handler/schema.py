@@ -22,7 +22,6 @@ from common.schema import (
     SECURITY_SCHEME,
     ErrorSerializer,
     ValidationErrorSerializer,
-    canonical_only,
 )
 from media_handler.models import MediaType
 from media_handler.serializers import (
@@ -43,13 +42,16 @@ class StatelessJWTScheme(OpenApiAuthenticationExtension):
         return BEARER_SCHEME
 
 
-# The mobile app's layout (media at the root, `collection/`) and the slashless spellings route
-# the same views as the seed layout's `media/` and `collections/`: the schema shows those once.
-MOBILE_LAYOUT = ("/api/media", "/api/media/", "/api/media/{*", "/api/media/collection/*")
-
-
 def canonical_endpoints(endpoints):
-    return canonical_only(endpoints, aliases=MOBILE_LAYOUT)
+    """Preprocessing hook: the mobile app's layout (media at the root, `collection/`; its routes'
+    basenames start with `mobile-`, media_handler.urls) routes the same views as the seed
+    layout's `media/` and `collections/`: the schema shows those once. (The optional trailing
+    slash is one route, shown with its slash.)"""
+    return [
+        endpoint
+        for endpoint in endpoints
+        if not getattr(endpoint[3], "initkwargs", {}).get("basename", "").startswith("mobile-")
+    ]
 
 
 def optional_create_body(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:

@@ -1,6 +1,5 @@
 """What both services' OpenAPI schemas share (drf-spectacular): the two error bodies every
-operation may answer with, the one security scheme name, and the hooks that keep each schema
-to one canonical operation per action, relative to the gateway's prefix of the service."""
+operation may answer with, their field errors, and the one security scheme name."""
 
 from typing import Any
 
@@ -46,22 +45,3 @@ def describe_field_errors(result: dict[str, Any], **kwargs: Any) -> dict[str, An
         if name.endswith("ValidationError") or name == "RefreshError":
             component["additionalProperties"] = FIELD_ERRORS
     return result
-
-
-def canonical_only(
-    endpoints: list[tuple[str, str, str, Any]], *, aliases: tuple[str, ...] = ()
-) -> list[tuple[str, str, str, Any]]:
-    """The endpoints less the aliases that route the same views: a path without its trailing
-    slash when the path with it is there, and those matching one of `aliases` (a path, or a
-    prefix ending in `*`). They still route; the schema describes each action once."""
-    paths = {endpoint[0] for endpoint in endpoints}
-
-    def is_alias(path: str) -> bool:
-        if not path.endswith("/") and f"{path}/" in paths:
-            return True
-        return any(
-            path.startswith(alias[:-1]) if alias.endswith("*") else path == alias
-            for alias in aliases
-        )
-
-    return [endpoint for endpoint in endpoints if not is_alias(endpoint[0])]
