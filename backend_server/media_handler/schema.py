@@ -23,7 +23,6 @@ from common.schema import (
     ErrorSerializer,
     ValidationErrorSerializer,
 )
-from media_handler.models import MediaType
 from media_handler.serializers import (
     AddToCollectionSerializer,
     CollectionDetailSerializer,
@@ -110,7 +109,10 @@ FILE_RESPONSES: dict[int | tuple[int, str], OpenApiResponse] = {
 }
 
 MEDIA_FILTER_PARAMETERS = [
-    OpenApiParameter("type", enum=MediaType.values, description="Only media of this type."),
+    # The records' own TypeEnum, not a second enum of the same values.
+    OpenApiParameter(
+        "type", {"$ref": "#/components/schemas/TypeEnum"}, description="Only media of this type."
+    ),
     OpenApiParameter("collection", OpenApiTypes.UUID, description="Only this collection's."),
     OpenApiParameter(
         "is_deleted", OpenApiTypes.BOOL, description="`true` lists the trash (default false)."

@@ -163,7 +163,7 @@ def test_media_flow(generated, clients, account):
     # The list, with filters.
     images = parsed(
         api(generated, "media", "media.media_list").sync_detailed(
-            client=media, type_=media_models.MediaListType.IMAGE, search="photo", page_size=5
+            client=media, type_=media_models.TypeEnum.IMAGE, search="photo", page_size=5
         ),
         HTTPStatus.OK,
         media_models.PaginatedMediaList,
