@@ -80,10 +80,12 @@ REVOCATION_STORE = env.str("REVOCATION_STORE", default="") or (
 REVOCATION_NAMESPACE = env.str("REVOCATION_NAMESPACE", default="") or shared.revocation_namespace(
     SIMPLE_JWT
 )
-# drf-spectacular's own enum naming, then the field errors of the 400 body (common.schema).
+# drf-spectacular's own enum naming, then the field errors of the 400 body and the 429 every
+# operation may get (common.schema).
 SPECTACULAR_POSTPROCESSING_HOOKS = [
     "drf_spectacular.hooks.postprocess_schema_enums",
     "common.schema.describe_field_errors",
+    "common.schema.document_throttling",
 ]
 SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",

@@ -1,5 +1,6 @@
 """What both services' OpenAPI schemas share (drf-spectacular): the two error bodies every
-operation may answer with, their field errors, and the one security scheme name."""
+operation may answer with, their field errors, the 429 any of them may get, and the one
+security scheme name."""
 
 from typing import Any
 
@@ -44,4 +45,21 @@ def describe_field_errors(result: dict[str, Any], **kwargs: Any) -> dict[str, An
     for name, component in result.get("components", {}).get("schemas", {}).items():
         if name.endswith("ValidationError") or name == "RefreshError":
             component["additionalProperties"] = FIELD_ERRORS
+    return result
+
+
+GATEWAY_THROTTLED = {
+    "description": "Too many requests: the service's own limits where it has them, and the "
+    "gateway's on requests in progress at once from one address "
+    "(GATEWAY_CONNECTIONS_PER_ADDRESS). Retry after `Retry-After` seconds when given.",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+}
+
+
+def document_throttling(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """Postprocessing hook: a 429 (the Error body) on every operation, which the gateway can
+    answer to any request; operations that describe their own keep it."""
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            operation["responses"].setdefault("429", GATEWAY_THROTTLED)
     return result

@@ -147,6 +147,12 @@ def test_error_bodies_are_components(schema):
     assert set(components["Error"]["required"]) == {"detail", "code", "message"}
 
 
+def test_every_operation_documents_the_gateways_429(schema):
+    for methods in schema["paths"].values():
+        for operation in methods.values():
+            assert response_component(operation, "429") == "#/components/schemas/Error"
+
+
 def test_docs_load_their_assets_from_this_service_only(anonymous):
     page = "/api/media/docs/"
     response = anonymous.get(page)
