@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 import requests
 from conftest import DESKTOP
+from library import create_records
 from playwright.sync_api import expect
 
 from devstack import client, samples
@@ -36,16 +37,6 @@ def seed_library(gateway: str, person: dict) -> dict:
     with requests.Session() as http:
         tokens = client.register(http, gateway, **person)
 
-    def create(index: int) -> None:
-        with requests.Session() as http:
-            response = http.post(
-                f"{gateway}/api/media/media/",
-                json={"name": f"note-{index:04d}.jpg", "type": "image", "size": 1000 + index},
-                headers=client.bearer(tokens),
-                timeout=30,
-            )
-            client.expect(response, 201)
-
     def upload(index: int) -> None:
         name = f"photo-{index:04d}.jpg"
         with requests.Session() as http:
@@ -55,28 +46,24 @@ def seed_library(gateway: str, person: dict) -> dict:
             )
             client.expect(response, 201)
 
-    with ThreadPoolExecutor(max_workers=6) as pool:
-        list(pool.map(create, range(LIBRARY_SIZE - PHOTOS)))
+    create_records(
+        gateway, tokens, [f"note-{index:04d}.jpg" for index in range(LIBRARY_SIZE - PHOTOS)]
+    )
     with ThreadPoolExecutor(max_workers=4) as pool:
         list(pool.map(upload, range(PHOTOS)))
 
-    def photos_ready() -> bool:
+    def newest_photos() -> list[dict]:
         with requests.Session() as http:
-            page = http.get(
+            response = http.get(
                 f"{gateway}/api/media/media/?page_size={PHOTOS}",
                 headers=client.bearer(tokens),
                 timeout=30,
-            ).json()
-        return all(item["processing"] == "ready" for item in page["results"])
+            )
+        return client.expect(response, 200).json()["results"]
 
-    assert wait_until(photos_ready, timeout=300, interval=1), "thumbnails never became ready"
-    with requests.Session() as http:
-        page = http.get(
-            f"{gateway}/api/media/media/?page_size={PHOTOS}",
-            headers=client.bearer(tokens),
-            timeout=30,
-        ).json()
-    return {urlsplit(item["thumbnail"]).path: item for item in page["results"]}
+    ready = lambda: all(item["processing"] == "ready" for item in newest_photos())  # noqa: E731
+    assert wait_until(ready, timeout=300, interval=1), "thumbnails never became ready"
+    return {urlsplit(item["thumbnail"]).path: item for item in newest_photos()}
 
 
 def time_to_first_thumbnail(page, thumbnails: dict) -> float:
