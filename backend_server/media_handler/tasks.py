@@ -8,12 +8,19 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from media_handler import services
+from media_handler.files.storage import OBJECT_STORE_ERRORS, InsufficientStorage, StorageUnavailable
 
 # Retried until the database answers again: the request to run them is durable, so is the run.
 DATABASE_OUTAGE = (OperationalError, InterfaceError)
 # Faults that pass: the database away, the storage unreachable or full for a while. A file
 # that cannot give derivatives is no fault of this kind: it is marked `failed`, not retried.
-TRANSIENT_FAULTS = (*DATABASE_OUTAGE, OSError)
+TRANSIENT_FAULTS = (
+    *DATABASE_OUTAGE,
+    OSError,
+    *OBJECT_STORE_ERRORS,
+    StorageUnavailable,
+    InsufficientStorage,
+)
 
 
 @shared_task(
