@@ -24,6 +24,7 @@ import os
 import posixpath
 import shutil
 import tempfile
+import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import IO, Any
 
+import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
@@ -129,6 +131,27 @@ class S3MediaStorage(S3Storage):
             ),
         )
 
+    # One boto3 session per configuration for the process: a session loads the service model
+    # (a few hundred milliseconds) once, then makes each thread's connection cheaply. Sessions
+    # are not thread-safe, so connections are made under a lock.
+    _sessions: dict[tuple[str | None, ...], boto3.Session] = {}
+    _sessions_lock = threading.Lock()
+
+    def _create_session(self) -> boto3.Session:
+        key = (self.access_key, self.secret_key, self.security_token, self.session_profile)
+        session = self._sessions.get(key)
+        if session is None:
+            session = self._sessions[key] = super()._create_session()
+        return session
+
+    @property
+    def connection(self) -> Any:
+        connection = getattr(self._connections, "connection", None)
+        if connection is None:
+            with self._sessions_lock:
+                connection = super().connection
+        return connection
+
 
 @functools.cache
 def media_storage() -> Storage:
@@ -202,22 +225,25 @@ def store_file(source: str | Path | IO[bytes], *, extension: str) -> StoredFile:
     return StoredFile(name=stored_name, size=reader.size, sha256=reader.digest.hexdigest())
 
 
-class _HashingReader:
-    """A read-once view of a stream that hashes (SHA-256) and counts what is read through it."""
+class _HashingReader(io.RawIOBase):
+    """A read-once view of a stream that hashes (SHA-256) and counts what is read through it;
+    closing it leaves the stream open (the caller's to close)."""
 
     def __init__(self, stream: IO[bytes]) -> None:
+        super().__init__()
         self._stream = stream
         self.digest = hashlib.sha256()
         self.size = 0
 
-    def read(self, size: int = -1) -> bytes:
-        data = self._stream.read(size)
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._stream.read(len(buffer))
+        buffer[: len(data)] = data
         self.digest.update(data)
         self.size += len(data)
-        return data
-
-    def close(self) -> None:
-        pass  # the caller's stream is the caller's to close
+        return len(data)
 
 
 @contextlib.contextmanager

@@ -46,6 +46,21 @@ def stored_object_names() -> list[str]:
     return names
 
 
+def stored_exists(storage_path: str) -> bool:
+    from media_handler.files.storage import media_storage
+
+    return media_storage().exists(storage_path)
+
+
+def put_stored(storage_path: str, content: bytes) -> None:
+    """Put a file straight into the storage in use (a file from before a check, an orphan)."""
+    from django.core.files.base import ContentFile
+
+    from media_handler.files.storage import media_storage
+
+    assert media_storage().save(storage_path, ContentFile(content)) == storage_path
+
+
 def stored_bytes(storage_path: str) -> bytes:
     """The stored file's bytes, from whichever storage is in use."""
     from media_handler.files.storage import open_stored

@@ -209,6 +209,7 @@ def age(path: Path, seconds: int) -> None:
 
 
 @pytest.mark.django_db
+@pytest.mark.local_storage  # ages files by their mtime (the bucket: test_object_storage)
 def test_the_sweep_removes_orphaned_derivatives_and_keeps_current_ones(alice, settings):
     media = Media.objects.get(pk=processed(alice, upload(alice))["id"])
     root = settings.MEDIA_ROOT

@@ -6,6 +6,7 @@ from django.test import RequestFactory
 from django.utils import timezone
 
 from media_handler.files.signing import signed_file_url
+from media_handler.files.storage import media_storage
 from media_handler.models import Media
 
 from .factories import MediaFactory
@@ -264,7 +265,7 @@ def rf_request():
 
 
 def test_a_stored_file_gone_from_disk_is_a_json_404(alice, anonymous, png, settings):
-    (settings.MEDIA_ROOT / png["storage_path"]).unlink()
+    media_storage().delete(png["storage_path"])
     for client, url in [(anonymous, png["file"]), (alice, f"/api/media/{png['id']}/file/")]:
         response = client.get(url)
         assert_status(response, 404)
