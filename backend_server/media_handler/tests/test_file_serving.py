@@ -196,6 +196,7 @@ def test_malformed_or_multiple_ranges_get_the_whole_file(anonymous, wav, header)
     assert body_of(response) == wav["content"]
 
 
+@pytest.mark.local_storage  # nginx reads MEDIA_ROOT (the bucket: test_object_storage)
 def test_x_accel_redirect_mode_lets_nginx_send_the_bytes(anonymous, png, settings):
     settings.USE_X_ACCEL_REDIRECT = True
     response = anonymous.get(png["file"], HTTP_X_SENDFILE_TYPE="X-Accel-Redirect")

@@ -10,6 +10,7 @@ from datetime import timedelta
 from io import StringIO
 
 import pytest
+import requests
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.utils import timezone
@@ -254,3 +255,72 @@ def test_store_file_works_the_same_on_local_disk(db, settings, tmp_path):
     assert stored.sha256 == hashlib.sha256(content).hexdigest()
     assert stored.size == len(content)
     assert (settings.MEDIA_ROOT / stored.name).read_bytes() == content
+
+
+def presigned_from_gateway_location(location: str) -> str:
+    """The presigned URL the gateway's internal location fetches (its regex, in Python)."""
+    prefix = "/_protected_s3/"
+    assert location.startswith(prefix)
+    scheme, rest = location[len(prefix) :].split("/", 1)
+    return f"{scheme}://{rest}"
+
+
+def test_through_the_gateway_nginx_fetches_a_presigned_url_of_the_store(alice, anonymous, bucket):
+    bucket.USE_X_ACCEL_REDIRECT = True
+    content = wav_bytes(2)
+    media = upload(alice, content).json()
+
+    response = anonymous.get(media["file"], HTTP_X_SENDFILE_TYPE="X-Accel-Redirect")
+
+    assert_status(response, 200)
+    assert response.content == b""
+    assert response["X-Content-Type-Options"] == "nosniff"
+    location = response["X-Accel-Redirect"]
+    endpoint = bucket.S3_ENDPOINT_URL.split("://", 1)[1]
+    assert location.startswith(f"/_protected_s3/http/{endpoint}/{bucket.S3_BUCKET}/")
+    assert storage.s3_key(media["storage_path"]) in location
+    # What nginx then does: a GET of the presigned URL, the client's Range passed on.
+    fetched = requests.get(
+        presigned_from_gateway_location(location),
+        headers={"Range": "bytes=10-19"},
+        timeout=10,
+    )
+    assert fetched.status_code == 206
+    assert fetched.content == content[10:20]
+    assert fetched.headers["Content-Type"] == "audio/x-wav"
+    assert fetched.headers["Cache-Control"] == response["Cache-Control"]
+    assert fetched.headers["Content-Disposition"] == response["Content-Disposition"]
+    # The bucket itself stays private: the same object without the signature is refused.
+    unsigned = presigned_from_gateway_location(location).split("?", 1)[0]
+    assert requests.get(unsigned, timeout=10).status_code == 403
+
+
+def test_a_signed_url_redirects_to_the_store_when_asked_to(alice, anonymous, bucket):
+    bucket.S3_REDIRECT_DOWNLOADS = True
+    content = wav_bytes(1)
+    media = upload(alice, content).json()
+
+    response = anonymous.get(media["file"])
+
+    assert_status(response, 302)
+    fetched = requests.get(response["Location"], headers={"Range": "bytes=-4"}, timeout=10)
+    assert fetched.status_code == 206
+    assert fetched.content == content[-4:]
+    assert fetched.headers["Content-Type"] == "audio/x-wav"
+    # The signature is still checked first.
+    assert_status(anonymous.get(media["file"].replace("signature=", "signature=0")), 403)
+
+
+def test_without_the_gateway_the_service_streams_the_objects_bytes_with_range(
+    alice, anonymous, bucket
+):
+    bucket.USE_X_ACCEL_REDIRECT = True
+    content = big_wav(1.5)
+    media = upload(alice, content).json()
+
+    response = anonymous.get(media["file"], HTTP_RANGE=f"bytes={PART - 5}-{PART + 4}")
+
+    assert_status(response, 206)
+    assert "X-Accel-Redirect" not in response
+    assert b"".join(response.streaming_content) == content[PART - 5 : PART + 5]
+    assert response["Content-Range"] == f"bytes {PART - 5}-{PART + 4}/{len(content)}"
