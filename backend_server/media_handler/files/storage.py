@@ -453,6 +453,57 @@ def _upload_name(storage_path: str) -> str:
     return storage_path
 
 
+# Both backends at once (migrate_storage), whatever MEDIA_STORAGE says.
+
+BACKENDS = ("local", "s3")
+
+
+def storage_of(backend: str) -> Storage:
+    """A storage of `backend` (`local`: MEDIA_ROOT, `s3`: the S3_* bucket)."""
+    if backend not in BACKENDS:
+        raise ValueError(f"no storage backend {backend!r}")
+    return S3MediaStorage() if backend == "s3" else LocalMediaStorage()
+
+
+def open_in(storage: Storage, storage_path: str) -> File:
+    """`open_stored` in the given storage."""
+    name = _upload_name(storage_path)
+    if isinstance(storage, S3Storage):
+        return File(_S3ObjectReader(storage, name), name=name)
+    return storage.open(name, "rb")
+
+
+def checksum_in(storage: Storage, storage_path: str) -> str | None:
+    """The SHA-256 of a file as the storage gives its bytes back; None when it is not there."""
+    digest = hashlib.sha256()
+    try:
+        with open_in(storage, storage_path) as stored:
+            while chunk := stored.read(HASH_CHUNK_BYTES):
+                digest.update(chunk)
+    except FileNotFoundError:
+        return None
+    return digest.hexdigest()
+
+
+def copy_between(source: Storage, destination: Storage, storage_path: str) -> str:
+    """Copy a file to the same name in `destination` (replacing what is there), streamed;
+    returns the SHA-256 of the bytes read from `source`. Raises FileNotFoundError when the
+    source has no such file."""
+    name = _upload_name(storage_path)
+    with open_in(source, name) as stored:
+        reader = _HashingReader(stored)
+        if destination.exists(name):
+            destination.delete(name)
+        saved = destination.save(name, File(reader, name=name))  # type: ignore[arg-type]
+    if saved != name:
+        destination.delete(saved)
+        raise RuntimeError(f"{destination} stored {name} as {saved}")
+    return reader.digest.hexdigest()
+
+
+HASH_CHUNK_BYTES = 1024 * 1024
+
+
 # S3 only: what django-storages' Storage API has no word for.
 
 

@@ -58,6 +58,22 @@ def object_store() -> Iterator[dict[str, str]]:
     server.stop()
 
 
+# The smallest part S3 takes: uploads of a few parts stay cheap in tests.
+PART = 5 * 1024 * 1024
+
+
+@pytest.fixture
+def bucket(settings, object_store):
+    """The media storage is the test bucket, under a prefix of this test's own (whatever
+    TEST_MEDIA_STORAGE says)."""
+    for name, value in object_store.items():
+        setattr(settings, name, value)
+    settings.S3_PREFIX = f"test-{uuid.uuid4().hex}"
+    settings.MEDIA_STORAGE = "s3"
+    settings.S3_UPLOAD_PART_BYTES = PART
+    return settings
+
+
 @pytest.fixture(autouse=True)
 def _media_root(settings, tmp_path, request):
     settings.MEDIA_ROOT = tmp_path / "media"

@@ -5,7 +5,6 @@ URLs) and the start-up check of its settings. The rest of the suite runs on a bu
 
 import hashlib
 import io
-import uuid
 from datetime import timedelta
 from io import StringIO
 
@@ -19,6 +18,7 @@ from media_handler.checks import storage_settings_check
 from media_handler.files import storage
 from media_handler.models import Media
 
+from .conftest import PART
 from .factories import MediaFactory
 from .helpers import (
     ALICE,
@@ -29,19 +29,6 @@ from .helpers import (
     stored_object_names,
     wav_bytes,
 )
-
-PART = 5 * 1024 * 1024
-
-
-@pytest.fixture
-def bucket(settings, object_store):
-    """The media storage is the test bucket, under a prefix of this test's own."""
-    for name, value in object_store.items():
-        setattr(settings, name, value)
-    settings.S3_PREFIX = f"test-{uuid.uuid4().hex}"
-    settings.MEDIA_STORAGE = "s3"
-    settings.S3_UPLOAD_PART_BYTES = PART
-    return settings
 
 
 def s3_client():
