@@ -278,7 +278,7 @@ def open_stored(storage_path: str) -> File:
     name = _upload_name(storage_path)
     storage = media_storage()
     if isinstance(storage, S3Storage):
-        return File(_S3ObjectReader(storage, name), name=name)
+        return File(_S3ObjectReader(storage, name), name=name)  # type: ignore[arg-type]
     return storage.open(name, "rb")
 
 
@@ -469,7 +469,7 @@ def open_in(storage: Storage, storage_path: str) -> File:
     """`open_stored` in the given storage."""
     name = _upload_name(storage_path)
     if isinstance(storage, S3Storage):
-        return File(_S3ObjectReader(storage, name), name=name)
+        return File(_S3ObjectReader(storage, name), name=name)  # type: ignore[arg-type]
     return storage.open(name, "rb")
 
 
@@ -553,7 +553,7 @@ class StreamedUpload:
         )
         self.upload_id = created["UploadId"]
 
-    def send_part(self, data: bytes | memoryview) -> None:
+    def send_part(self, data: bytes | bytearray | memoryview) -> None:
         storage = s3_storage()
         number = len(self.parts) + 1
         sent = storage.connection.meta.client.upload_part(

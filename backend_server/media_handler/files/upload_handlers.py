@@ -146,8 +146,8 @@ class HashingTemporaryFileUploadHandler(TemporaryFileUploadHandler):
 
     def new_file(self, *args: Any, **kwargs: Any) -> None:
         FileUploadHandler.new_file(self, *args, **kwargs)
-        self.file = StreamedTemporaryUploadedFile(
-            self.file_name, self.content_type, 0, self.charset, self.content_type_extra
+        self.file: StreamedTemporaryUploadedFile = StreamedTemporaryUploadedFile(
+            self.file_name or "", self.content_type, 0, self.charset, self.content_type_extra
         )
         self.digest = hashlib.sha256()
         self.chunk_in_flight = None
