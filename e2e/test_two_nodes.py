@@ -102,7 +102,7 @@ def answers(url: str) -> bool:
 
 @pytest.fixture(scope="module")
 def two_nodes(stack, tmp_path_factory):
-    """(node A's URL, node B's URL, the two-node gateway's URL, node B's process)."""
+    """(node A's URL, node B's URL, the two-node gateway's URL, node B's process, its log)."""
     workdir = tmp_path_factory.mktemp("two-nodes")
     node_b_port, gateway_port = free_ports(2)
     node_b = start_media_node(stack, workdir, node_b_port)
@@ -117,7 +117,7 @@ def two_nodes(stack, tmp_path_factory):
         assert wait_until(lambda: answers(f"{gateway_url}/api/media/"), 30), (
             workdir / "gateway.log"
         ).read_text()[-3000:]
-        yield stack.media, node_b_url, gateway_url, node_b
+        yield stack.media, node_b_url, gateway_url, node_b, workdir / "node-b.log"
     finally:
         if gateway is not None:
             stop(gateway)
@@ -125,7 +125,7 @@ def two_nodes(stack, tmp_path_factory):
 
 
 def test_what_one_node_stores_the_other_lists_serves_with_range_and_deletes(http, stack, two_nodes):
-    node_a, node_b, _, _ = two_nodes
+    node_a, node_b, _, _, _ = two_nodes
     tokens = client.register(http, stack.gateway)
     content = samples.wav_bytes(2)
 
@@ -150,9 +150,10 @@ def test_what_one_node_stores_the_other_lists_serves_with_range_and_deletes(http
 def test_through_the_shared_gateway_every_request_reaches_a_node_that_serves_it(
     http, stack, two_nodes
 ):
-    _, _, gateway, _ = two_nodes
+    _, _, gateway, _, node_b_log = two_nodes
     tokens = client.register(http, stack.gateway)
     content = samples.wav_bytes(1)
+    served_by_b_before = node_b_log.read_text(errors="replace").count("GET /api/media/")
     created = [
         expect(
             client.upload(http, gateway, tokens, content, media_type="audio", filename="a.wav"), 201
@@ -168,10 +169,13 @@ def test_through_the_shared_gateway_every_request_reaches_a_node_that_serves_it(
             assert fetched["file"].startswith(f"{gateway}/")
             part = expect(http.get(fetched["file"], headers={"Range": "bytes=-16"}), 206)
             assert part.content == content[-16:]
+    # Node B took its share (node A's is the rest: every answer above was right).
+    served_by_b = node_b_log.read_text(errors="replace").count("GET /api/media/")
+    assert served_by_b - served_by_b_before >= 6
 
 
 def test_with_one_node_stopped_mid_run_every_later_request_succeeds(http, stack, two_nodes):
-    _, _, gateway, node_b = two_nodes
+    _, _, gateway, node_b, _ = two_nodes
     tokens = client.register(http, stack.gateway)
     content = samples.wav_bytes(1)
     media = expect(
