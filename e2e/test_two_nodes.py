@@ -8,85 +8,16 @@ Anything uploaded through one node is listed, downloaded (with Range) and delete
 other; with one node stopped mid-run, every request after the stop succeeds on the other."""
 
 import contextlib
-import os
-import signal
-import subprocess
 import threading
 import time
-from pathlib import Path
 
 import pytest
 import requests
 
-from devstack import client, processes, samples
+from devstack import client, samples
 from devstack.client import expect
-from devstack.environment import REPO
-from devstack.polling import wait_until
+from devstack.nodes import start_gateway, start_media_node, stop, wait_for_media
 from devstack.ports import LOOPBACK, free_ports
-
-GUNICORN = REPO / ".venv" / "bin" / "gunicorn"
-
-
-def start_media_node(stack, workdir: Path, port: int) -> subprocess.Popen:
-    env = processes.environment(stack.pid("media"))  # node A's settings, as it started
-    incoming = workdir / "incoming"
-    incoming.mkdir(parents=True)
-    env.update(FILE_UPLOAD_TEMP_DIR=str(incoming), GUNICORN_SERVICE="media")
-    return processes.start_group(
-        [
-            str(GUNICORN),
-            "--config",
-            str(REPO / "gateway" / "gunicorn.conf.py"),
-            "--chdir",
-            str(REPO / "backend_server"),
-            "--bind",
-            f"{LOOPBACK}:{port}",
-            "--workers",
-            "2",
-            "backend_server.wsgi:application",
-        ],
-        cwd=REPO,
-        env=env,
-        log_path=workdir / "node-b.log",
-    )
-
-
-def start_gateway(stack, workdir: Path, port: int, media_nodes: list[int]) -> subprocess.Popen:
-    prefix = workdir / "gateway"
-    (prefix / "logs").mkdir(parents=True)
-    (prefix / "tmp").mkdir()
-    env = {
-        **os.environ,
-        "GATEWAY_PORT": str(port),
-        "GATEWAY_PREFIX": str(prefix),
-        "AUTH_UPSTREAM": f"{LOOPBACK}:{stack.ports.auth}",
-        "MEDIA_UPSTREAM": ",".join(f"{LOOPBACK}:{node}" for node in media_nodes),
-        "MEDIA_ROOT": str(stack.media_root),
-        "MAX_UPLOAD_SIZE": str(stack.max_upload_size),
-        "GATEWAY_ERROR_LOG": str(prefix / "logs" / "error.log"),
-    }
-    subprocess.run(
-        ["bash", str(REPO / "gateway" / "render.sh"), str(prefix / "conf")],
-        env=env,
-        check=True,
-    )
-    nginx = os.environ.get("NGINX", "/usr/sbin/nginx")
-    return processes.start_group(
-        [nginx, "-p", str(prefix), "-c", str(prefix / "conf" / "nginx.conf"), "-g", "daemon off;"],
-        cwd=REPO,
-        env=env,
-        log_path=workdir / "gateway.log",
-    )
-
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        processes.signal_group(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            processes.signal_group(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
 
 
 def upload_sound(http, base: str, tokens: dict, content: bytes) -> dict:
@@ -109,15 +40,13 @@ def two_nodes(stack, tmp_path_factory):
     gateway = None
     try:
         node_b_url = f"http://{LOOPBACK}:{node_b_port}"
-        assert wait_until(lambda: answers(f"{node_b_url}/api/media/"), 60), (
-            workdir / "node-b.log"
-        ).read_text()[-3000:]
+        node_b_log = workdir / f"node-{node_b_port}.log"
+        assert wait_for_media(node_b_url), node_b_log.read_text()[-3000:]
         gateway = start_gateway(stack, workdir, gateway_port, [stack.ports.media, node_b_port])
         gateway_url = f"http://{LOOPBACK}:{gateway_port}"
-        assert wait_until(lambda: answers(f"{gateway_url}/api/media/"), 30), (
-            workdir / "gateway.log"
-        ).read_text()[-3000:]
-        yield stack.media, node_b_url, gateway_url, node_b, workdir / "node-b.log"
+        gateway_log = workdir / f"gateway-{gateway_port}.log"
+        assert wait_for_media(gateway_url, 30), gateway_log.read_text()[-3000:]
+        yield stack.media, node_b_url, gateway_url, node_b, node_b_log
     finally:
         if gateway is not None:
             stop(gateway)
