@@ -37,8 +37,6 @@ def start_media_node(stack: Stack, workdir: Path, port: int) -> subprocess.Popen
             str(REPO / "backend_server"),
             "--bind",
             f"{LOOPBACK}:{port}",
-            "--workers",
-            "2",
             "backend_server.wsgi:application",
         ],
         cwd=REPO,

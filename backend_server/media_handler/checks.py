@@ -83,6 +83,14 @@ def storage_settings_check(app_configs: Iterable[Any] | None, **kwargs: Any) -> 
                 id="media_handler.E007",
             )
         )
+    if settings.S3_UPLOAD_PARTS_IN_FLIGHT < 1:
+        errors.append(
+            Error(
+                f"S3_UPLOAD_PARTS_IN_FLIGHT is {settings.S3_UPLOAD_PARTS_IN_FLIGHT}.",
+                hint="Set S3_UPLOAD_PARTS_IN_FLIGHT to 1 or more.",
+                id="media_handler.E008",
+            )
+        )
     return errors
 
 

@@ -32,7 +32,6 @@ from media_handler.files.signing import stored_path
 from media_handler.files.storage import (
     is_object_store,
     open_stored,
-    s3_presigned_url,
     stored_size,
 )
 from media_handler.models import Media
@@ -69,6 +68,8 @@ def serve_file(
     response: HttpResponseBase
     if is_object_store() and (settings.S3_REDIRECT_DOWNLOADS or sent_by_gateway(request)):
         # The store sends the bytes, with the headers chosen here (S3's response-* overrides).
+        from media_handler.files.s3 import s3_presigned_url
+
         presigned = s3_presigned_url(
             storage_path,
             response_headers={

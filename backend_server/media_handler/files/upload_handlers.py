@@ -1,17 +1,18 @@
 """Django's upload handlers for media (FILE_UPLOAD_HANDLERS): an upload is streamed to a
 temporary file on disk, never held whole in memory, refused past MAX_UPLOAD_SIZE and hashed as
 it arrives. With MEDIA_STORAGE=s3 its bytes also go to the bucket while they arrive, as the
-parts of a multipart upload (storage.StreamedUpload) that the upload's service completes once
+parts of a multipart upload (s3.StreamedUpload) that the upload's service completes once
 the file is checked, and that is aborted otherwise: the temporary file is only the inspection's
 working copy (ffprobe and mutagen seek), gone with the request."""
 
 import contextlib
 import functools
 import hashlib
+from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import magic
 from django.conf import settings
@@ -21,13 +22,15 @@ from django.core.files.uploadhandler import FileUploadHandler, TemporaryFileUplo
 from common.exceptions import ApplicationError
 from media_handler.files.inspection import SNIFF_BYTES, extension_for
 from media_handler.files.storage import (
-    OBJECT_STORE_ERRORS,
     InsufficientStorage,
     StorageUnavailable,
-    StreamedUpload,
     is_object_store,
     is_out_of_space,
+    object_store_errors,
 )
+
+if TYPE_CHECKING:
+    from media_handler.files.s3 import StreamedUpload
 
 # How much of an upload's body Django asks for at a time (its default is 64 KiB): gunicorn
 # copies its whole read-ahead buffer on every read, so small reads copy each byte many times.
@@ -107,7 +110,7 @@ def _partial_file_removed_on_error(handler: TemporaryFileUploadHandler) -> Itera
         if is_out_of_space(exc):
             raise InsufficientStorage() from exc
         raise
-    except OBJECT_STORE_ERRORS as exc:
+    except object_store_errors() as exc:
         with contextlib.suppress(OSError):
             handler.file.close()
         raise StorageUnavailable() from exc
@@ -119,7 +122,7 @@ class StreamedTemporaryUploadedFile(TemporaryUploadedFile):
     its answer is done) aborts one that was never completed: a refused or failed upload leaves
     no object."""
 
-    streamed_upload: StreamedUpload | None = None
+    streamed_upload: "StreamedUpload | None" = None
 
     def close(self) -> None:
         try:
@@ -142,7 +145,7 @@ class HashingTemporaryFileUploadHandler(TemporaryFileUploadHandler):
 
     chunk_size = UPLOAD_CHUNK_BYTES
     chunk_in_flight: Future[None] | None = None
-    part_in_flight: Future[None] | None = None
+    parts_in_flight: "deque[Future[None]]"
 
     def new_file(self, *args: Any, **kwargs: Any) -> None:
         FileUploadHandler.new_file(self, *args, **kwargs)
@@ -151,9 +154,11 @@ class HashingTemporaryFileUploadHandler(TemporaryFileUploadHandler):
         )
         self.digest = hashlib.sha256()
         self.chunk_in_flight = None
-        self.part_in_flight = None
+        self.parts_in_flight = deque()
         self.part = bytearray()
         if is_object_store():
+            from media_handler.files.s3 import StreamedUpload
+
             self.file.streamed_upload = StreamedUpload()
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> None:
@@ -170,17 +175,20 @@ class HashingTemporaryFileUploadHandler(TemporaryFileUploadHandler):
                 self._send_part()
 
     def _send_part(self) -> None:
-        """Hand the gathered bytes to a part sender, once the part before them is in the
-        bucket (parts stay in order, and at most two are in memory)."""
+        """Hand the gathered bytes to a part sender, once fewer than S3_UPLOAD_PARTS_IN_FLIGHT
+        parts are on their way (so at most that many and the one being gathered are in
+        memory)."""
         streamed = self.file.streamed_upload
         assert streamed is not None
-        self._wait_for_part_in_flight()
+        while len(self.parts_in_flight) >= settings.S3_UPLOAD_PARTS_IN_FLIGHT:
+            self._wait_for_oldest_part()
         if not streamed.is_started:
             # The object's name ends in the sniffed type's extension, as inspection's would.
             head = bytes(self.part[:SNIFF_BYTES])
             streamed.start(extension=extension_for(magic.from_buffer(head, mime=True)))
         part, self.part = self.part, bytearray()
-        self.part_in_flight = _part_senders().submit(streamed.send_part, part)
+        number = streamed.next_part_number()
+        self.parts_in_flight.append(_part_senders().submit(streamed.send_part, part, number=number))
 
     def file_complete(self, file_size: int) -> UploadedFile | None:
         self._wait_for_chunk_in_flight()
@@ -214,7 +222,11 @@ class HashingTemporaryFileUploadHandler(TemporaryFileUploadHandler):
                 chunk_in_flight.result()
 
     def _wait_for_part_in_flight(self) -> None:
-        part_in_flight, self.part_in_flight = self.part_in_flight, None
-        if part_in_flight is not None:
-            with _partial_file_removed_on_error(self):
-                part_in_flight.result()
+        """Wait for every part on its way (its error, if any, raised here)."""
+        while self.parts_in_flight:
+            self._wait_for_oldest_part()
+
+    def _wait_for_oldest_part(self) -> None:
+        part_in_flight = self.parts_in_flight.popleft()
+        with _partial_file_removed_on_error(self):
+            part_in_flight.result()

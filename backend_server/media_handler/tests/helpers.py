@@ -34,7 +34,7 @@ def stored_files(media_root) -> list:
 
 
 def stored_object_names() -> list[str]:
-    from media_handler.files.storage import s3_storage
+    from media_handler.files.s3 import s3_storage
 
     storage = s3_storage()
     client = storage.connection.meta.client

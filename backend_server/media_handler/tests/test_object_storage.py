@@ -15,7 +15,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from media_handler.checks import storage_settings_check
-from media_handler.files import storage
+from media_handler.files import s3, storage
 from media_handler.models import Media
 
 from .conftest import PART
@@ -32,7 +32,7 @@ from .helpers import (
 
 
 def s3_client():
-    return storage.s3_storage().connection.meta.client
+    return s3.s3_storage().connection.meta.client
 
 
 def upload(client, content: bytes, *, media_type="audio", filename="song.wav"):
@@ -55,9 +55,7 @@ def test_an_upload_larger_than_a_part_reaches_the_bucket_in_parts(alice, bucket)
     assert body["checksum_sha256"] == hashlib.sha256(content).hexdigest()
     assert stored_object_names() == [body["storage_path"]]
     assert stored_bytes(body["storage_path"]) == content
-    head = s3_client().head_object(
-        Bucket=bucket.S3_BUCKET, Key=storage.s3_key(body["storage_path"])
-    )
+    head = s3_client().head_object(Bucket=bucket.S3_BUCKET, Key=s3.s3_key(body["storage_path"]))
     # A multipart object's ETag ends in its number of parts: sent while the body arrived.
     assert head["ETag"].strip('"').endswith("-3")
     assert body["storage_path"].endswith(".wav")
@@ -67,7 +65,7 @@ def test_a_small_upload_is_one_object_under_the_prefix(alice, bucket):
     response = upload(alice, png_bytes(), media_type="image", filename="p.png")
 
     assert_status(response, 201)
-    key = storage.s3_key(response.json()["storage_path"])
+    key = s3.s3_key(response.json()["storage_path"])
     assert key.startswith(f"{bucket.S3_PREFIX}/uploads/")
     listed = s3_client().list_objects_v2(Bucket=bucket.S3_BUCKET, Prefix=bucket.S3_PREFIX)
     assert [entry["Key"] for entry in listed["Contents"]] == [key]
@@ -159,7 +157,7 @@ def test_the_sweep_removes_old_orphan_objects_and_abandoned_multipart_uploads(
     kept = upload(alice, png_bytes(), media_type="image", filename="p.png").json()
     orphan = "uploads/2026/01/01/" + "0" * 32 + ".png"
     put_stored(orphan, b"orphan")
-    abandoned = storage.StreamedUpload()
+    abandoned = s3.StreamedUpload()
     abandoned.start(extension="wav")  # a process killed mid-upload
     abandoned.send_part(b"x" * PART)
     assert sorted(stored_object_names()) == sorted(
@@ -214,6 +212,7 @@ def test_purge_deletes_the_objects_of_purged_media(
         ({"S3_ENDPOINT_URL": "minio:9000"}, ["media_handler.E005"]),
         ({"S3_ADDRESSING_STYLE": "sideways"}, ["media_handler.E006"]),
         ({"S3_UPLOAD_PART_BYTES": 1024}, ["media_handler.E007"]),
+        ({"S3_UPLOAD_PARTS_IN_FLIGHT": 0}, ["media_handler.E008"]),
         ({"MEDIA_STORAGE": "ftp"}, ["media_handler.E001"]),
         ({"MEDIA_STORAGE": "local", "S3_BUCKET": ""}, []),
     ],
@@ -227,6 +226,7 @@ def test_incomplete_s3_settings_stop_the_start(settings, changes, error_ids):
     settings.S3_SECRET_ACCESS_KEY = "secret"
     settings.S3_ADDRESSING_STYLE = "path"
     settings.S3_UPLOAD_PART_BYTES = PART
+    settings.S3_UPLOAD_PARTS_IN_FLIGHT = 2
     for name, value in changes.items():
         setattr(settings, name, value)
 
@@ -265,7 +265,7 @@ def test_through_the_gateway_nginx_fetches_a_presigned_url_of_the_store(alice, a
     location = response["X-Accel-Redirect"]
     endpoint = bucket.S3_ENDPOINT_URL.split("://", 1)[1]
     assert location.startswith(f"/_protected_s3/http/{endpoint}/{bucket.S3_BUCKET}/")
-    assert storage.s3_key(media["storage_path"]) in location
+    assert s3.s3_key(media["storage_path"]) in location
     # What nginx then does: a GET of the presigned URL, the client's Range passed on.
     fetched = requests.get(
         presigned_from_gateway_location(location),

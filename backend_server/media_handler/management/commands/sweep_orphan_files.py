@@ -8,8 +8,6 @@ from django.utils import timezone
 
 from media_handler.files.derivatives import original_of
 from media_handler.files.storage import (
-    abandoned_multipart_uploads,
-    abort_multipart_upload,
     delete_stored_file,
     is_object_store,
     stored_files,
@@ -48,6 +46,8 @@ class Command(BaseCommand):
                 delete_stored_file(storage_path)
         if is_object_store():
             # Uploads whose process died between their first part and their answer.
+            from media_handler.files.s3 import abandoned_multipart_uploads, abort_multipart_upload
+
             for key, upload_id in abandoned_multipart_uploads(started_before=cutoff):
                 orphans += 1
                 self.stdout.write(f"{verb} the multipart upload of {key}")
