@@ -100,7 +100,7 @@ S3_ADDRESSING_STYLE = env.str(
 # 5 MiB for every part but the last).
 S3_UPLOAD_PART_BYTES = env.int("S3_UPLOAD_PART_BYTES", default=8 * 1024 * 1024)
 # Parts of one upload on their way to the store at once (each is in memory until sent).
-S3_UPLOAD_PARTS_IN_FLIGHT = env.int("S3_UPLOAD_PARTS_IN_FLIGHT", default=2)
+S3_UPLOAD_PARTS_IN_FLIGHT = env.int("S3_UPLOAD_PARTS_IN_FLIGHT", default=4)
 # How long the presigned URLs the gateway (or, with S3_REDIRECT_DOWNLOADS, the client) follows
 # stay valid: only long enough to start the transfer.
 S3_PRESIGNED_URL_SECONDS = env.int("S3_PRESIGNED_URL_SECONDS", default=300)
