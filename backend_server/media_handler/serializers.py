@@ -191,11 +191,3 @@ class CollectionDetailSerializer(CollectionSerializer):
 
 class AddToCollectionSerializer(serializers.Serializer):
     collection_id = serializers.UUIDField()
-
-
-class ErrorSerializer(serializers.Serializer):
-    """Every error body (schema only): DRF's keys plus `code` and `message`."""
-
-    detail = serializers.CharField(required=False)
-    code = serializers.CharField()
-    message = serializers.CharField()
