@@ -255,7 +255,7 @@ def local_copy(storage_path: str) -> Iterator[str]:
         return
     with (
         temporary_file(suffix=posixpath.splitext(name)[1]) as copy_path,
-        storage.open(name, "rb") as source,
+        open_in(storage, name) as source,
         open(copy_path, "wb") as copy,
     ):
         shutil.copyfileobj(source, copy, 1024 * 1024)
