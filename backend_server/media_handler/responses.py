@@ -80,6 +80,9 @@ def serve_file(
         )
         if settings.S3_REDIRECT_DOWNLOADS:
             response = HttpResponseRedirect(presigned)
+            # A client may keep the redirect only while its presigned URL is sure to work.
+            redirect_age = min(max(max_age, 0), settings.S3_PRESIGNED_URL_SECONDS // 2)
+            cache_control = f"private, max-age={redirect_age}"
         else:
             response = HttpResponse(content_type=content_type)
             response["X-Accel-Redirect"] = gateway_s3_location(presigned)

@@ -290,6 +290,8 @@ def test_a_signed_url_redirects_to_the_store_when_asked_to(alice, anonymous, buc
     response = anonymous.get(media["file"])
 
     assert_status(response, 302)
+    # Kept no longer than half the presigned URL's life (300 s), not the signed URL's hour.
+    assert response["Cache-Control"] == "private, max-age=150"
     fetched = requests.get(response["Location"], headers={"Range": "bytes=-4"}, timeout=10)
     assert fetched.status_code == 206
     assert fetched.content == content[-4:]
