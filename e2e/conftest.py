@@ -67,7 +67,7 @@ def is_stored(object_store):
         if object_store is None:
             return (stack.media_root / storage_path).is_file()
         key = f"{stack.env['S3_PREFIX']}/{storage_path}"
-        return object_store.keys(key) == [key]
+        return key in object_store.keys(key)  # derivatives' keys start with their original's
 
     return check
 
