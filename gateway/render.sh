@@ -60,6 +60,26 @@ resolver_pattern='^[][0-9A-Za-z.: -]+$'
 [[ $GATEWAY_RESOLVER =~ $resolver_pattern ]] ||
   fail "GATEWAY_RESOLVER must be name server addresses, not '$GATEWAY_RESOLVER'"
 
+# The store's certificate is checked against the system's CA bundle when the store is https
+# (GATEWAY_CA_BUNDLE to name another); without a bundle nginx cannot check it, and says so here.
+if [ -z "${GATEWAY_CA_BUNDLE:-}" ]; then
+  for candidate in /etc/ssl/certs/ca-certificates.crt /etc/pki/tls/certs/ca-bundle.crt \
+    /etc/ssl/cert.pem; do
+    if [ -f "$candidate" ]; then
+      GATEWAY_CA_BUNDLE=$candidate
+      break
+    fi
+  done
+fi
+if [ -n "${GATEWAY_CA_BUNDLE:-}" ]; then
+  [ -f "$GATEWAY_CA_BUNDLE" ] || fail "GATEWAY_CA_BUNDLE: no file $GATEWAY_CA_BUNDLE"
+  GATEWAY_S3_TLS_VERIFY="proxy_ssl_verify on;
+        proxy_ssl_verify_depth 4;
+        proxy_ssl_trusted_certificate $GATEWAY_CA_BUNDLE;"
+else
+  GATEWAY_S3_TLS_VERIFY="# no CA bundle found (GATEWAY_CA_BUNDLE): an https store's certificate is not checked"
+fi
+
 # `server` lines of an upstream from a comma- or space-separated list of host:port.
 host_port_pattern='^[][A-Za-z0-9.:_-]+$'
 upstream_servers() {
@@ -154,6 +174,7 @@ fi
 names=(
   GATEWAY_PORT AUTH_UPSTREAM MEDIA_UPSTREAM MEDIA_ROOT MAX_UPLOAD_SIZE_HUMAN
   AUTH_UPSTREAM_SERVERS MEDIA_UPSTREAM_SERVERS X_ACCEL_S3_PREFIX GATEWAY_RESOLVER
+  GATEWAY_S3_TLS_VERIFY
   X_ACCEL_REDIRECT_PREFIX GATEWAY_SERVER_NAME GATEWAY_PREFIX GATEWAY_JS_DIR GATEWAY_ACCESS_LOG
   GATEWAY_ERROR_LOG GATEWAY_WORKER_PROCESSES NGINX_MIME_TYPES GATEWAY_SITE_CONF
   CLIENT_MAX_BODY_SIZE MEDIA_STREAMED_UPLOADS NJS_MODULE GATEWAY_USER_DIRECTIVE
