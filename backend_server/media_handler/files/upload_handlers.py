@@ -92,8 +92,8 @@ def _upload_writers() -> ThreadPoolExecutor:
 
 @functools.cache
 def _part_senders() -> ThreadPoolExecutor:
-    """The threads that send upload parts to the bucket (one part in flight per upload, while
-    the next is gathered)."""
+    """The threads that send upload parts to the bucket, shared by a worker process's uploads
+    (each has at most S3_UPLOAD_PARTS_IN_FLIGHT on their way while it gathers the next)."""
     return ThreadPoolExecutor(max_workers=UPLOAD_WRITER_THREADS, thread_name_prefix="upload-part")
 
 
