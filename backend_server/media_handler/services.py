@@ -31,6 +31,7 @@ from media_handler.files.derivatives import (
 from media_handler.files.inspection import inspect_upload, media_family, type_mismatch
 from media_handler.files.storage import (
     delete_stored_file,
+    discard_upload,
     local_copy,
     store_bytes,
     store_upload,
@@ -129,8 +130,12 @@ def media_create(
                 )
             return Media.objects.create(**fields)
 
-    facts = inspect_upload(upload, declared_type=data["type"])
-    storage_path = store_upload(upload, extension=facts.extension)
+    try:
+        facts = inspect_upload(upload, declared_type=data["type"])
+        storage_path = store_upload(upload, extension=facts.extension)
+    except BaseException:
+        discard_upload(upload)
+        raise
     fields.update(
         size=facts.size,
         storage_path=storage_path,
