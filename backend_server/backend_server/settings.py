@@ -5,10 +5,13 @@ This service has no user table: it trusts the access token alone (media_handler.
 
 from pathlib import Path
 
+from corsheaders.defaults import default_headers as default_cors_headers
+
 from common import settings as shared
 from common.base_settings import *  # noqa: F403 -- the shared base, extended below
 from common.base_settings import (
     CACHE_DIR,
+    CORS_EXPOSE_HEADERS,
     INSTALLED_APPS,
     REPO_ROOT,
     REST_FRAMEWORK,
@@ -103,6 +106,38 @@ PAGINATION_COUNT_CACHE_SECONDS = env.int("PAGINATION_COUNT_CACHE_SECONDS", defau
 LIST_PAGE_CACHE = env.bool("LIST_PAGE_CACHE", default=True)
 # A larger page (long descriptions, a hundred items) is built afresh every time.
 LIST_PAGE_CACHE_MAX_PAGE_BYTES = env.int("LIST_PAGE_CACHE_MAX_PAGE_BYTES", default=256 * 1024)
+
+# Browsers may send the tus and idempotency headers, and read the tus answers' headers.
+CORS_ALLOW_HEADERS = [
+    *default_cors_headers,
+    "idempotency-key",
+    "tus-resumable",
+    "upload-length",
+    "upload-offset",
+    "upload-metadata",
+    "upload-checksum",
+    "x-http-method-override",
+]
+CORS_EXPOSE_HEADERS = [
+    *CORS_EXPOSE_HEADERS,
+    "Location",
+    "Idempotent-Replayed",
+    "Media-Id",
+    "Tus-Resumable",
+    "Tus-Version",
+    "Tus-Extension",
+    "Tus-Max-Size",
+    "Tus-Checksum-Algorithm",
+    "Upload-Offset",
+    "Upload-Length",
+    "Upload-Expires",
+    "Upload-Metadata",
+]
+
+# Idempotency-Key (media_handler.idempotency): how long a key's first answer is replayed, and
+# after how long a claim whose request never finished (its process died) is given up.
+IDEMPOTENCY_KEY_SECONDS = env.int("IDEMPOTENCY_KEY_SECONDS", default=24 * 3600)
+IDEMPOTENCY_IN_FLIGHT_SECONDS = env.int("IDEMPOTENCY_IN_FLIGHT_SECONDS", default=600)
 
 REST_FRAMEWORK = {
     **REST_FRAMEWORK,

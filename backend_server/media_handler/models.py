@@ -115,3 +115,29 @@ class Media(models.Model):
     @property
     def has_file(self) -> bool:
         return bool(self.checksum_sha256)
+
+
+class IdempotencyKey(models.Model):
+    """A client's `Idempotency-Key` on a create (media_handler.idempotency): claimed by the
+    first request that brings it, then holding that request's answer, replayed to any repeat
+    of the same request by the same user for IDEMPOTENCY_KEY_SECONDS. In the database, so
+    every node behind the gateway honours it."""
+
+    user = models.PositiveBigIntegerField()
+    key = models.CharField(max_length=255)
+    # What the request was (endpoint and body): a repeat with another body is refused.
+    fingerprint = models.CharField(max_length=64)
+    # Null while the first request is being handled.
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.JSONField(null=True, blank=True)
+    response_headers = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_per_user"),
+        ]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_created_idx")]
+
+    def __str__(self) -> str:
+        return self.key

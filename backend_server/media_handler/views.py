@@ -16,6 +16,7 @@ from media_handler import schema, selectors, services
 from media_handler.authentication import caller_id
 from media_handler.files.signing import signature_is_valid
 from media_handler.filters import StableOrderingFilter
+from media_handler.idempotency import idempotent
 from media_handler.models import Collection, Media
 from media_handler.page_cache import CachedListMixin
 from media_handler.responses import serve_file
@@ -52,6 +53,7 @@ class MediaViewSet(CachedListMixin, viewsets.GenericViewSet):
             include_deleted=self.action == "restore",
         )
 
+    @idempotent("media-create")
     def create(self, request: Request, *args, **kwargs) -> Response:
         serializer = MediaCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -131,6 +133,7 @@ class CollectionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         context = self.get_serializer_context()
         return Response(CollectionDetailSerializer(fresh, context=context).data, status=status_code)
 
+    @idempotent("collection-create")
     def create(self, request: Request, *args, **kwargs) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
