@@ -139,6 +139,9 @@ CORS_EXPOSE_HEADERS = [
 IDEMPOTENCY_KEY_SECONDS = env.int("IDEMPOTENCY_KEY_SECONDS", default=24 * 3600)
 IDEMPOTENCY_IN_FLIGHT_SECONDS = env.int("IDEMPOTENCY_IN_FLIGHT_SECONDS", default=600)
 
+# The change feed (media_handler.changes): how long changes are kept, so how old a cursor may be.
+CHANGE_FEED_RETENTION_SECONDS = env.int("CHANGE_FEED_RETENTION_SECONDS", default=30 * 24 * 3600)
+
 REST_FRAMEWORK = {
     **REST_FRAMEWORK,
     "DEFAULT_AUTHENTICATION_CLASSES": ["media_handler.authentication.StatelessJWTAuthentication"],

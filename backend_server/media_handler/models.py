@@ -101,6 +101,12 @@ class Media(models.Model):
                 name="media_stored_path_idx",
                 condition=~models.Q(checksum_sha256=""),
             ),
+            # The owner's stored copy of some bytes: duplicate uploads and bulk-check.
+            models.Index(
+                fields=["user", "checksum_sha256"],
+                name="media_owner_checksum_idx",
+                condition=~models.Q(checksum_sha256=""),
+            ),
             # purge_deleted_media's scan of the trash.
             models.Index(
                 fields=["deleted_at"],
@@ -141,3 +147,46 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class ChangeKind(models.TextChoices):
+    MEDIA = "media", "Media"
+    COLLECTION = "collection", "Collection"
+
+
+class ChangeOp(models.TextChoices):
+    UPSERT = "upsert", "Upsert"
+    DELETE = "delete", "Delete"
+
+
+class FeedPosition(models.Model):
+    """A user's place in their change feed: the `seq` of their latest Change. Every write that
+    records a change locks this row until it commits, so a user's changes commit in `seq`
+    order and a reader that has seen `seq` n has seen every change before it."""
+
+    user = models.PositiveBigIntegerField(primary_key=True)
+    seq = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.user}@{self.seq}"
+
+
+class Change(models.Model):
+    """One write of a user's media or collection, in the order of their change feed
+    (media_handler.changes). Kept for CHANGE_FEED_RETENTION_SECONDS."""
+
+    user = models.PositiveBigIntegerField()
+    seq = models.PositiveBigIntegerField()
+    kind = models.CharField(max_length=10, choices=ChangeKind.choices)
+    object_id = models.UUIDField()
+    op = models.CharField(max_length=6, choices=ChangeOp.choices)
+    at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "seq"], name="change_feed_order"),
+        ]
+        indexes = [models.Index(fields=["at"], name="change_at_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.object_id} {self.op}"

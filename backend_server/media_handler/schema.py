@@ -17,6 +17,10 @@ from rest_framework.serializers import Serializer
 from media_handler.models import MediaType
 from media_handler.serializers import (
     AddToCollectionSerializer,
+    BulkCheckResultSerializer,
+    BulkCheckSerializer,
+    ChangesPageSerializer,
+    ChangesQuerySerializer,
     CollectionDetailSerializer,
     CollectionSerializer,
     ErrorSerializer,
@@ -91,6 +95,10 @@ media_viewset = extend_schema_view(
     restore=extend_schema(
         request=None, responses={401: UNAUTHORIZED, 200: MediaSerializer, 404: NOT_FOUND}
     ),
+    bulk_check=extend_schema(
+        request=BulkCheckSerializer,
+        responses={401: UNAUTHORIZED, 200: BulkCheckResultSerializer, 400: ERROR},
+    ),
     add_to_collection=extend_schema(
         request=AddToCollectionSerializer,
         responses={401: UNAUTHORIZED, 200: MediaSerializer, 400: ERROR, 404: NOT_FOUND},
@@ -142,3 +150,17 @@ signed_file_view = extend_schema_view(
 
 # The gateway's own question before it streams an upload: not part of the public API.
 token_check_view = extend_schema(exclude=True)
+
+changes_view = extend_schema_view(
+    get=extend_schema(
+        parameters=[ChangesQuerySerializer],
+        responses={
+            401: UNAUTHORIZED,
+            200: ChangesPageSerializer,
+            400: ERROR,
+            410: OpenApiResponse(
+                ErrorSerializer, description="The cursor is too old: start again without it."
+            ),
+        },
+    )
+)

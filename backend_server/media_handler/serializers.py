@@ -193,6 +193,61 @@ class AddToCollectionSerializer(serializers.Serializer):
     collection_id = serializers.UUIDField()
 
 
+# The most checksums one bulk-check asks about (SPEC.md).
+BULK_CHECK_MAX_CHECKSUMS = 1000
+
+
+class BulkCheckSerializer(serializers.Serializer):
+    """SHA-256 checksums (hex) of files a client is about to upload."""
+
+    checksums = serializers.ListField(
+        child=serializers.RegexField(
+            r"^[0-9a-fA-F]{64}$",
+            error_messages={"invalid": "Each checksum is a SHA-256 in hex (64 characters)."},
+        ),
+        allow_empty=True,
+        max_length=BULK_CHECK_MAX_CHECKSUMS,
+    )
+
+    def validate_checksums(self, checksums: list[str]) -> list[str]:
+        return [checksum.lower() for checksum in checksums]
+
+
+class BulkCheckResultSerializer(serializers.Serializer):
+    existing = serializers.DictField(
+        child=serializers.UUIDField(),
+        help_text="The checksums the caller already has (live media), each with a media id.",
+    )
+
+
+class ChangesQuerySerializer(serializers.Serializer):
+    since = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=512,
+        help_text="The `cursor` of the previous page; none for the current state.",
+    )
+    limit = serializers.IntegerField(required=False, default=100, min_value=1, max_value=500)
+
+
+class ChangeSerializer(serializers.Serializer):
+    """One entry of the change feed (schema only; the view builds it)."""
+
+    kind = serializers.ChoiceField(choices=["media", "collection"])
+    id = serializers.UUIDField()
+    op = serializers.ChoiceField(choices=["upsert", "delete"])
+    object = serializers.JSONField(
+        allow_null=True, help_text="As retrieve shows it now; null for `delete`."
+    )
+    at = serializers.DateTimeField()
+
+
+class ChangesPageSerializer(serializers.Serializer):
+    changes = ChangeSerializer(many=True)
+    cursor = serializers.CharField(help_text="Opaque: the `since` of the next call.")
+    has_more = serializers.BooleanField()
+
+
 class ErrorSerializer(serializers.Serializer):
     """Every error body (schema only): DRF's keys plus `code` and `message`."""
 

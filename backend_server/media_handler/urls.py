@@ -10,6 +10,7 @@ from rest_framework.routers import SimpleRouter
 
 from media_handler.views import (
     UUID_PATTERN,
+    ChangesView,
     CollectionViewSet,
     MediaViewSet,
     SignedFileView,
@@ -59,6 +60,7 @@ urlpatterns = [
             ),
         )
     ),
+    re_path(r"^changes/?$", ChangesView.as_view(), name="changes"),
     re_path(r"^token-check/?$", TokenCheckView.as_view(), name="token-check"),
     re_path(r"^schema/?$", SpectacularAPIView.as_view(), name="schema"),
     re_path(r"^docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
