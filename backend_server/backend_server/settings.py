@@ -139,6 +139,22 @@ CORS_EXPOSE_HEADERS = [
 IDEMPOTENCY_KEY_SECONDS = env.int("IDEMPOTENCY_KEY_SECONDS", default=24 * 3600)
 IDEMPOTENCY_IN_FLIGHT_SECONDS = env.int("IDEMPOTENCY_IN_FLIGHT_SECONDS", default=600)
 
+# Resumable uploads (tus, media_handler.uploads): where their bytes wait (every media node must
+# see it; by default MEDIA_ROOT/.resumable, beside the media so a finished one is linked into
+# place), how long an unfinished one lives, how many a user may have open, and after how long a
+# PATCH that never finished (its process died) no longer holds its upload.
+RESUMABLE_UPLOAD_DIR = env.str("RESUMABLE_UPLOAD_DIR", default="")
+RESUMABLE_UPLOAD_EXPIRY_SECONDS = env.int("RESUMABLE_UPLOAD_EXPIRY_SECONDS", default=24 * 3600)
+RESUMABLE_UPLOAD_MAX_OPEN = env.int("RESUMABLE_UPLOAD_MAX_OPEN", default=20)
+RESUMABLE_UPLOAD_WRITE_TIMEOUT_SECONDS = env.int(
+    "RESUMABLE_UPLOAD_WRITE_TIMEOUT_SECONDS", default=600
+)
+
+# `celery -A backend_server beat` (optional: the sweep_expired command from cron does the same).
+CELERY_BEAT_SCHEDULE = {
+    "sweep-expired": {"task": "media.sweep_expired", "schedule": 3600.0},
+}
+
 # The change feed (media_handler.changes): how long changes are kept, so how old a cursor may be.
 CHANGE_FEED_RETENTION_SECONDS = env.int("CHANGE_FEED_RETENTION_SECONDS", default=30 * 24 * 3600)
 

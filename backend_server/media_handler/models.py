@@ -190,3 +190,38 @@ class Change(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.object_id} {self.op}"
+
+
+class Upload(models.Model):
+    """A resumable upload (tus 1.0.0, media_handler.uploads) of `length` bytes, of which the
+    first `offset` have arrived, kept in a file of their own (uploads.services.part_path) until
+    the last byte arrives and the upload becomes a media (`media_id`) through the same service
+    as a multipart upload. Incomplete past `expires_at`, it is gone (sweep_expired)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.PositiveBigIntegerField()
+    length = models.PositiveBigIntegerField()
+    offset = models.PositiveBigIntegerField(default=0)
+    # The media fields from Upload-Metadata, validated at creation.
+    metadata = models.JSONField(default=dict)
+    # The header as the client sent it, echoed by HEAD.
+    raw_metadata = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    # Set while one PATCH writes (or completes) the upload: a second one meanwhile is a 409.
+    writing_since = models.DateTimeField(null=True, blank=True)
+    media_id = models.UUIDField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # A user's open uploads (the bound on them), and the sweep of expired ones.
+            models.Index(fields=["user", "expires_at"], name="upload_owner_expiry_idx"),
+            models.Index(fields=["expires_at"], name="upload_expiry_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pk} {self.offset}/{self.length}"
+
+    @property
+    def is_complete(self) -> bool:
+        return self.media_id is not None
