@@ -179,7 +179,7 @@ def test_a_connection_dropped_mid_chunk_keeps_what_arrived_and_tuspy_resumes(
     )
     upload_url = created.headers["Location"]
 
-    # A PATCH declaring 300 kB, of which 100 kB are sent before the phone loses its network.
+    # A PATCH of the whole file, of which 100 kB are sent before the phone loses its network.
     gateway = urlsplit(stack.gateway)
     sent = 100_000
     with socket.create_connection((gateway.hostname, gateway.port), timeout=10) as raw:
@@ -187,7 +187,8 @@ def test_a_connection_dropped_mid_chunk_keeps_what_arrived_and_tuspy_resumes(
             f"PATCH {urlsplit(upload_url).path} HTTP/1.1\r\nHost: {gateway.netloc}\r\n"
             f"Authorization: Bearer {phone['access']}\r\nTus-Resumable: 1.0.0\r\n"
             "Upload-Offset: 0\r\nContent-Type: application/offset+octet-stream\r\n"
-            f"Content-Length: 300000\r\n\r\n"
+            "X-Request-ID: e2e-dropped-chunk\r\n"
+            f"Content-Length: {len(content)}\r\n\r\n"
         )
         raw.sendall(head.encode() + content[:sent])
         # The bytes are on their way (the gateway checks the token first, then streams them
@@ -195,7 +196,10 @@ def test_a_connection_dropped_mid_chunk_keeps_what_arrived_and_tuspy_resumes(
         time.sleep(0.5)
         raw.shutdown(socket.SHUT_RDWR)
 
-    assert wait_until(lambda: server_offset(upload_url, phone) == sent, 30, interval=0.2)
+    assert wait_until(lambda: server_offset(upload_url, phone) == sent, 30, interval=0.2), (
+        server_offset(upload_url, phone),
+        stack.access_log_line("e2e-dropped-chunk"),
+    )
 
     finished = run_client(
         "tuspy", None, file=path, token=phone["access"], chunk_size=CHUNK, upload_url=upload_url
