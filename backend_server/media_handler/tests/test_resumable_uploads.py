@@ -238,6 +238,13 @@ def test_a_wrong_checksum_is_460_and_the_chunk_is_discarded(alice):
     assert_status(patch(alice, url, 5, b"67890"), 204)  # the upload goes on
 
 
+def test_a_first_chunk_with_a_wrong_checksum_leaves_no_upload(alice):
+    wrong = "sha1 " + base64.b64encode(hashlib.sha1(b"other").digest()).decode()  # noqa: S324
+    response = create(alice, 10, b"12345", HTTP_UPLOAD_CHECKSUM=wrong)
+    assert response.status_code == 460
+    assert Upload.objects.count() == 0
+
+
 def test_an_unknown_checksum_algorithm_is_400(alice):
     url = location(create(alice, 10))
     response = patch(alice, url, 0, b"12345", HTTP_UPLOAD_CHECKSUM="md5 AAAA")

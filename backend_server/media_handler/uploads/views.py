@@ -130,13 +130,18 @@ class UploadListView(TusView):
             raw_metadata=request.headers.get("Upload-Metadata", ""),
         )
         if body_length or length == 0:
-            upload = services.upload_append(
-                upload=upload,
-                offset=0,
-                body=request._request,
-                body_length=body_length,
-                checksum=checksum,
-            )
+            try:
+                upload = services.upload_append(
+                    upload=upload,
+                    offset=0,
+                    body=request._request,
+                    body_length=body_length,
+                    checksum=checksum,
+                )
+            except BaseException:
+                # The client never learns this upload's URL: it must not linger.
+                services.upload_terminate(upload=upload)
+                raise
         location = request.build_absolute_uri(reverse("upload-detail", args=[upload.pk]))
         headers = {"Location": location, **_upload_headers(upload)}
         if not upload.is_complete:
