@@ -105,6 +105,38 @@ def test_an_upload_in_chunks_becomes_a_media_like_a_multipart_upload(alice, sett
     assert len(stored_files(settings.MEDIA_ROOT)) == 1
 
 
+class DroppedConnection:
+    """A request body whose client goes away after `keep` bytes."""
+
+    def __init__(self, content: bytes, keep: int):
+        self.content, self.keep, self.sent = content, keep, 0
+
+    def read(self, size: int = -1) -> bytes:
+        if self.sent >= self.keep:
+            raise OSError("connection reset by peer")
+        chunk = self.content[self.sent : min(self.keep, self.sent + size)]
+        self.sent += len(chunk)
+        return chunk
+
+
+def test_a_dropped_chunk_keeps_what_arrived_and_the_checksum_stays_right(alice):
+    from media_handler.uploads import services
+
+    content = samples.picture_bytes("PNG")
+    url = location(create(alice, len(content)))
+    upload = Upload.objects.get()
+
+    services.upload_append(
+        upload=upload, offset=0, body=DroppedConnection(content, 1234), body_length=len(content)
+    )
+
+    assert head(alice, url)["Upload-Offset"] == "1234"
+    last = patch(alice, url, 1234, content[1234:])
+    assert_status(last, 204)
+    media = Media.objects.get(pk=last["Media-Id"])
+    assert media.checksum_sha256 == hashlib.sha256(content).hexdigest()
+
+
 def test_creation_with_upload_takes_the_first_chunk(alice):
     content = png_bytes()
     response = create(alice, len(content) + 10, content)

@@ -10,6 +10,8 @@ the server's and no other PATCH may hold it), writes at that offset, then moves 
 two PATCHes at once one wins, the other is a 409, and the bytes are never written twice. The
 last byte makes the media through services.media_create, exactly as a multipart upload: the
 same sniffing, declared type, size limit, metadata, duplicate check, storage and derivatives.
+Its SHA-256 is computed as the bytes arrive, the hasher's state kept on the row between PATCHes
+(rehashes: a SHA-256 whose state can be saved), so the finished file is not read again for it.
 """
 
 import base64
@@ -30,6 +32,7 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db.models import Q
 from django.utils import timezone
+from rehashes import PySha256
 
 from common.exceptions import ApplicationError
 from media_handler import selectors, services
@@ -125,6 +128,7 @@ def upload_create(*, user_id: int, length: int, raw_metadata: str) -> Upload:
         )
     upload = Upload(
         user=user_id,
+        sha256_state=PySha256().serialize(),
         length=length,
         metadata=metadata,
         raw_metadata=raw_metadata,
@@ -213,7 +217,12 @@ def upload_append(
             code="upload_too_large",
             status=HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
         )
+    if offset != upload.offset:
+        raise offset_mismatch(offset, upload.offset)
     claimed_at = _claim(upload, offset=offset)
+    # The state read with `upload` is the one at `offset`: offsets only grow, and the claim
+    # found the offset unchanged.
+    sha256 = PySha256.deserialize(bytes(upload.sha256_state))
     path = part_path(upload)
     digest = CHECKSUM_ALGORITHMS[checksum.algorithm]() if checksum else None
     written = 0
@@ -228,6 +237,7 @@ def upload_append(
                         break
                     part.write(chunk)
                     written += len(chunk)
+                    sha256.update(chunk)
                     if digest is not None:
                         digest.update(chunk)
             if checksum is not None and (
@@ -247,15 +257,18 @@ def upload_append(
         _release(upload, claimed_at=claimed_at, offset=offset)
         raise
     upload.offset = offset + written
+    upload.sha256_state = sha256.serialize()
     complete = upload.offset == upload.length
     moved = Upload.objects.filter(pk=upload.pk, writing_since=claimed_at).update(
-        offset=upload.offset, writing_since=claimed_at if complete else None
+        offset=upload.offset,
+        sha256_state=upload.sha256_state,
+        writing_since=claimed_at if complete else None,
     )
     if not moved:  # terminated meanwhile
         path.unlink(missing_ok=True)
         raise upload_not_found()
     if complete:
-        return upload_finish(upload=upload, claimed_at=claimed_at)
+        return upload_finish(upload=upload, claimed_at=claimed_at, sha256=sha256.finalize())
     return upload
 
 
@@ -275,14 +288,18 @@ def _claim(upload: Upload, *, offset: int):
     if current is None:
         raise upload_not_found()
     if current.offset != offset:
-        raise ApplicationError(
-            f"Upload-Offset is {offset} but the server has {current.offset}; ask HEAD.",
-            code="offset_mismatch",
-            status=HTTPStatus.CONFLICT,
-        )
+        raise offset_mismatch(offset, current.offset)
     raise ApplicationError(
         "Another request is writing this upload.",
         code="upload_busy",
+        status=HTTPStatus.CONFLICT,
+    )
+
+
+def offset_mismatch(offset: int, server_offset: int) -> ApplicationError:
+    return ApplicationError(
+        f"Upload-Offset is {offset} but the server has {server_offset}; ask HEAD.",
+        code="offset_mismatch",
         status=HTTPStatus.CONFLICT,
     )
 
@@ -298,7 +315,7 @@ class _PartFile(UploadedFile):
     """The finished upload's file, as services.media_create takes an upload: with a
     `temporary_file_path()`, so the local storage links it into place instead of copying it."""
 
-    def __init__(self, path: Path, *, size: int, name: str) -> None:
+    def __init__(self, path: Path, *, size: int, name: str, sha256: str) -> None:
         super().__init__(
             open(path, "rb"),  # noqa: SIM115 -- closed by media_create's caller, below
             name=name,
@@ -306,19 +323,22 @@ class _PartFile(UploadedFile):
             size=size,
         )
         self.path = path
+        # Read by inspection.upload_checksum, as a multipart upload's streamed hash is.
+        self.sha256_hexdigest = sha256
 
     def temporary_file_path(self) -> str:
         return str(self.path)
 
 
-def upload_finish(*, upload: Upload, claimed_at) -> Upload:
+def upload_finish(*, upload: Upload, claimed_at, sha256: str) -> Upload:
     """Make the media of a complete upload with services.media_create, the multipart upload's
     path; the upload's own file then goes. A file that path refuses takes the upload with it
     (nothing is left behind) and its ApplicationError is raised."""
     path = part_path(upload)
     data = {**upload.metadata}
     try:
-        with _PartFile(path, size=upload.length, name=data.get("name", "upload")) as part:
+        name = data.get("name", "upload")
+        with _PartFile(path, size=upload.length, name=name, sha256=sha256) as part:
             media = services.media_create(user_id=upload.user, data=data, upload=part)
     except BaseException:
         Upload.objects.filter(pk=upload.pk).delete()
