@@ -16,12 +16,13 @@ Its SHA-256 is computed as the bytes arrive, the hasher's state kept on the row 
 
 import base64
 import binascii
-import contextlib
+import functools
 import hashlib
 import logging
 import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from http import HTTPStatus
@@ -36,6 +37,7 @@ from rehashes import PySha256
 
 from common.exceptions import ApplicationError
 from media_handler import selectors, services
+from media_handler.files.storage import InsufficientStorage, is_out_of_space
 from media_handler.files.upload_handlers import UploadTooLarge
 from media_handler.models import Upload
 from media_handler.serializers import MediaCreateSerializer
@@ -46,7 +48,11 @@ CHECKSUM_ALGORITHMS: dict[str, Callable[[], Any]] = {
     "sha1": hashlib.sha1,
     "sha256": hashlib.sha256,
 }
+# Reads of a chunk's body: gunicorn copies its read-ahead buffer on every read, so small reads
+# copy each byte many times (as for multipart uploads, files.upload_handlers).
 READ_BYTES = 1024 * 1024
+# As many as the requests a worker serves at once (GUNICORN_THREADS, 4 by default).
+WRITER_THREADS = 8
 # The Upload-Metadata keys that become the media's fields; others are ignored.
 METADATA_FIELDS = ("name", "type", "description", "collection")
 # HTTP 460, tus's "Checksum Mismatch" (no name in http.HTTPStatus).
@@ -230,16 +236,25 @@ def upload_append(
         with open(path, "r+b") as part:
             part.seek(offset)
             part.truncate()  # bytes past the offset: a writer that died part-way
-            with contextlib.suppress(OSError):  # the client went away: keep what arrived
-                while written < body_length:
-                    chunk = body.read(min(READ_BYTES, body_length - written))
-                    if not chunk:
-                        break
-                    part.write(chunk)
+
+            def store(chunk: bytes) -> None:
+                part.write(chunk)
+                sha256.update(chunk)
+                if digest is not None:
+                    digest.update(chunk)
+
+            # Each chunk is written and hashed on a writer thread while this one reads the
+            # next (one in flight: the bytes stay in order, memory at two reads).
+            in_flight: Future[None] | None = None
+            try:
+                for chunk in _received(body, body_length):
+                    if in_flight is not None:
+                        in_flight.result()
+                    in_flight = _writers().submit(store, chunk)
                     written += len(chunk)
-                    sha256.update(chunk)
-                    if digest is not None:
-                        digest.update(chunk)
+            finally:
+                if in_flight is not None:
+                    in_flight.result()
             if checksum is not None and (
                 written < body_length or digest is None or digest.digest() != checksum.digest
             ):
@@ -253,6 +268,11 @@ def upload_append(
     except FileNotFoundError as exc:
         # Terminated (the file deleted) while this PATCH held it.
         raise upload_not_found() from exc
+    except OSError as exc:
+        _release(upload, claimed_at=claimed_at, offset=offset)
+        if is_out_of_space(exc):
+            raise InsufficientStorage() from exc
+        raise
     except BaseException:
         _release(upload, claimed_at=claimed_at, offset=offset)
         raise
@@ -270,6 +290,28 @@ def upload_append(
     if complete:
         return upload_finish(upload=upload, claimed_at=claimed_at, sha256=sha256.finalize())
     return upload
+
+
+def _received(body: Readable, length: int) -> Iterator[bytes]:
+    """The body's reads, until `length` bytes, or until the client goes away: what arrived
+    before is kept (tus asks a server to keep as much as it received)."""
+    received = 0
+    while received < length:
+        try:
+            chunk = body.read(min(READ_BYTES, length - received))
+        except OSError:
+            return
+        if not chunk:
+            return
+        received += len(chunk)
+        yield chunk
+
+
+@functools.cache
+def _writers() -> ThreadPoolExecutor:
+    """Threads that write and hash chunks, shared by a worker process's requests (each has one
+    chunk in flight); started when first needed."""
+    return ThreadPoolExecutor(max_workers=WRITER_THREADS, thread_name_prefix="tus-writer")
 
 
 def _claim(upload: Upload, *, offset: int):
