@@ -137,6 +137,22 @@ security: $(INSTALLED) ## OWASP API Top 10 attacks over HTTP against the real st
 fuzz: $(INSTALLED) ## schemathesis on both OpenAPI schemas, 200 cases per operation (FUZZ_MAX_EXAMPLES)
 	FUZZ_MAX_EXAMPLES=$${FUZZ_MAX_EXAMPLES:-200} $(RELIABILITY_PYTEST) tests/fuzz $(PYTEST_ARGS)
 
+# A Python client of each service, generated from a running stack's schemas (README, "API").
+GATEWAY_URL ?= http://localhost:3000
+CLIENTS_DIR ?= $(CURDIR)/var/clients
+.PHONY: clients client-check
+clients: $(INSTALLED) ## Generate auth_client and media_client (openapi-python-client) from the stack at GATEWAY_URL into CLIENTS_DIR
+	@mkdir -p $(CLIENTS_DIR)
+	@for service in auth media; do \
+		$(BIN)/openapi-python-client generate --meta none --overwrite \
+			--url "$(GATEWAY_URL)/api/$$service/schema/?format=json" \
+			--output-path "$(CLIENTS_DIR)/$${service}_client" || exit 1; \
+	done
+	@echo "Generated $(CLIENTS_DIR)/auth_client and $(CLIENTS_DIR)/media_client"
+
+client-check: $(INSTALLED) ## Clients generated (openapi-python-client) from both schemas run the whole flow through the gateway
+	$(RELIABILITY_PYTEST) tests/client $(PYTEST_ARGS)
+
 soak: $(INSTALLED) ## 50 clients for 5 minutes through the gateway on PostgreSQL: no 5xx, no lost or orphan file, flat memory
 	SOAK_SECONDS=$${SOAK_SECONDS:-300} $(RELIABILITY_PYTEST) tests/soak $(PYTEST_ARGS)
 

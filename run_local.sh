@@ -31,6 +31,7 @@ export JOB_QUEUE_DIR=${JOB_QUEUE_DIR:-$repo/var/jobs}
 
 require_free_ports "$AUTH_PORT" "$MEDIA_PORT"
 migrate_databases
+collect_static_files
 
 pids=()
 # shellcheck disable=SC2329  # run by the EXIT trap

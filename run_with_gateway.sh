@@ -47,11 +47,14 @@ gateway_prefix=${GATEWAY_PREFIX:-$VAR_DIR/gateway}
 export CACHE_DIR=${CACHE_DIR:-$VAR_DIR/cache}
 # The job queue's messages when REDIS_URL is unset (both services publish, the worker consumes).
 export JOB_QUEUE_DIR=${JOB_QUEUE_DIR:-$VAR_DIR/jobs}
+# The static files the services serve (collect_static_files).
+export STATIC_DIR=${STATIC_DIR:-$VAR_DIR/static}
 export PYTHONUNBUFFERED=1
 
 require_free_ports "$GATEWAY_PORT" "$AUTH_PORT" "$MEDIA_PORT"
 mkdir -p "$run_dir" "$gateway_prefix/logs" "$gateway_prefix/tmp"
 migrate_databases
+collect_static_files
 
 GATEWAY_PORT=$GATEWAY_PORT GATEWAY_PREFIX=$gateway_prefix AUTH_UPSTREAM=127.0.0.1:$AUTH_PORT \
   MEDIA_UPSTREAM=127.0.0.1:$MEDIA_PORT gateway/render.sh "$gateway_prefix/conf"

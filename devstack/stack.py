@@ -175,14 +175,15 @@ class Stack:
                 headers={"X-Request-ID": request_id},
                 timeout=10,
             )
-            if not wait_until(
-                lambda rid=request_id: (
+
+            def logged(rid: str = request_id) -> bool:
+                return (
                     f"rid={rid}" in self.log()
                     and access_log.exists()
                     and f"rid={rid} " in access_log.read_text(errors="replace")
-                ),
-                timeout=5,
-            ):
+                )
+
+            if not wait_until(logged, timeout=5):
                 return False
         return True
 
@@ -258,7 +259,7 @@ def start(spec: StackSpec) -> Stack:
     half-started stack closed). When another process takes one of its ports meanwhile, it
     starts again on free ports."""
     owns_workdir = spec.workdir is None
-    workdir = Path(tempfile.mkdtemp(prefix=f"{spec.label}-")) if owns_workdir else spec.workdir
+    workdir = spec.workdir or Path(tempfile.mkdtemp(prefix=f"{spec.label}-"))
     workdir.mkdir(parents=True, exist_ok=True)
     databases = spec.databases or Databases(
         spec.database, directory=workdir, server=spec.postgres_url, label=spec.label

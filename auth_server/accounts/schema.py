@@ -1,6 +1,7 @@
 """OpenAPI: how drf-spectacular describes the auth service. Each view class carries one of the
 decorators below (`@schema.login` on LoginView...); the extension is imported when the app is
-ready."""
+ready. The error bodies and the security scheme's name are common.schema's, shared with the
+media service."""
 
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from drf_spectacular.utils import (
@@ -12,19 +13,29 @@ from drf_spectacular.utils import (
 from rest_framework.fields import CharField
 
 from accounts import serializers
+from common.schema import (
+    BEARER_SCHEME,
+    SECURITY_SCHEME,
+    ErrorSerializer,
+    ValidationErrorSerializer,
+)
 
 
 class AccessTokenScheme(SimpleJWTScheme):
     # drf-spectacular matches authentication classes exactly, not their subclasses.
     target_class = "accounts.authentication.AccessTokenAuthentication"
+    name = SECURITY_SCHEME
+
+    def get_security_definition(self, auto_schema):
+        return BEARER_SCHEME
 
 
-BAD_REQUEST = OpenApiResponse(serializers.ValidationErrorSerializer, description="Invalid input.")
+BAD_REQUEST = OpenApiResponse(ValidationErrorSerializer, description="Invalid input.")
 UNAUTHORIZED = OpenApiResponse(
-    serializers.ErrorSerializer, description="Missing, bad, expired or wrong-type access token."
+    ErrorSerializer, description="Missing, bad, expired or wrong-type access token."
 )
 THROTTLED = OpenApiResponse(
-    serializers.ErrorSerializer, description="Throttled; retry after `Retry-After` seconds."
+    ErrorSerializer, description="Throttled; retry after `Retry-After` seconds."
 )
 INVALID_GRANT = OpenApiResponse(
     serializers.RefreshErrorSerializer,
@@ -71,7 +82,7 @@ login = extend_schema_view(
                 },
             ),
             400: OpenApiResponse(
-                serializers.ValidationErrorSerializer,
+                ValidationErrorSerializer,
                 description="Invalid input, or wrong credentials (`code` `invalid_credentials`; "
                 "a 400, not a 401, so the mobile app does not try to refresh).",
             ),
@@ -92,9 +103,8 @@ token_refresh = extend_schema_view(
     )
 )
 
-refresh_alias = extend_schema_view(
-    post=extend_schema(operation_id="refresh", description="Alias of token/refresh/.")
-)
+# `refresh/` routes to the same view as `token/refresh/`: one operation in the schema.
+refresh_alias = extend_schema(exclude=True)
 
 profile = extend_schema_view(
     get=extend_schema(
@@ -122,7 +132,7 @@ profile = extend_schema_view(
             400: BAD_REQUEST,
             401: UNAUTHORIZED,
             429: THROTTLED,
-            503: OpenApiResponse(serializers.ErrorSerializer, description="Try again later."),
+            503: OpenApiResponse(ErrorSerializer, description="Try again later."),
         },
     ),
 )
@@ -144,7 +154,7 @@ session = extend_schema_view(
         responses={
             204: OpenApiResponse(description="Signed out; no body."),
             401: UNAUTHORIZED,
-            404: OpenApiResponse(serializers.ErrorSerializer, description="No such session."),
+            404: OpenApiResponse(ErrorSerializer, description="No such session."),
         },
     )
 )
@@ -191,12 +201,12 @@ logout = extend_schema_view(
         description="Revokes the refresh token in the body; with no body, a genuine Bearer access "
         "token (even an expired one) revokes all of its user's refresh tokens. Never a 401.",
         # A Bearer token, or none: drf-spectacular takes security requirements, typed as names.
-        auth=[{"jwtAuth": []}, {}],  # type: ignore[list-item]
+        auth=[{SECURITY_SCHEME: []}, {}],  # type: ignore[list-item]
         request=serializers.LogoutSerializer,
         responses={
             205: OpenApiResponse(description="Logged out; no body."),
             400: OpenApiResponse(
-                serializers.ValidationErrorSerializer,
+                ValidationErrorSerializer,
                 description="Nothing usable: no refresh token and no genuine access token, "
                 "or a refresh token that is not ours (`detail`); or a malformed body (one list "
                 "of messages per field).",

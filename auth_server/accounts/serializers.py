@@ -8,6 +8,7 @@ from accounts.models import (
     User,
     username_validator,
 )
+from common.schema import ValidationErrorSerializer
 
 PASSWORD_MAX_LENGTH = 128  # hashing is deliberately slow: no megabyte passwords
 NAME_MAX_LENGTH = 150
@@ -176,21 +177,6 @@ class LogoutSerializer(serializers.Serializer):
 
 
 # The error bodies, as the OpenAPI schema describes them (common.exceptions makes them).
-class ErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-    code = serializers.CharField(help_text="Machine-readable.")
-    message = serializers.CharField(help_text="One human-readable sentence.")
-
-
-class ValidationErrorSerializer(serializers.Serializer):
-    """One list of messages per field at fault (`non_field_errors` for the body as a whole)."""
-
-    code = serializers.CharField(help_text="`invalid`, or `parse_error` for malformed JSON.")
-    message = serializers.CharField(help_text="The first problem, naming its field.")
-    non_field_errors = serializers.ListField(child=serializers.CharField(), required=False)
-    detail = serializers.CharField(required=False, help_text="Malformed JSON.")
-
-
 class RefreshErrorSerializer(ValidationErrorSerializer):
     """A refused refresh token (`error` is `invalid_grant`, with `detail`), or a malformed body
     (one list of messages per field at fault)."""

@@ -10,6 +10,7 @@ from common.base_settings import (
     REPO_ROOT,
     REST_FRAMEWORK,
     SPECTACULAR_SETTINGS,
+    STATIC_DIR,
     env,
 )
 
@@ -32,6 +33,7 @@ MIDDLEWARE = [
     "common.request_id.RequestIdMiddleware",
     "common.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -102,7 +104,7 @@ PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT_SECONDS", default=3600)
 PASSWORD_RESET_URL = env.str("PASSWORD_RESET_URL", default="")
 
 STATIC_URL = "/api/auth/static/"
-STATIC_ROOT = REPO_ROOT / "var" / "static" / "auth"
+STATIC_ROOT = STATIC_DIR / "auth"
 
 REST_FRAMEWORK = {
     **REST_FRAMEWORK,
@@ -141,4 +143,10 @@ JWT_KEY_ID = env.str("JWT_KEY_ID", default="")
 JWT_PREVIOUS_PUBLIC_KEYS = [
     shared.read_key(key) for key in env.list("JWT_PREVIOUS_PUBLIC_KEYS", default=[])
 ]
-SPECTACULAR_SETTINGS = {**SPECTACULAR_SETTINGS, "TITLE": "Media Handler: auth service"}
+SPECTACULAR_SETTINGS = {
+    **SPECTACULAR_SETTINGS,
+    "TITLE": "Media Handler: auth service",
+    "SCHEMA_PATH_PREFIX": "/api/auth",
+    # Relative: the gateway (or this service on its own port) that served the schema.
+    "SERVERS": [{"url": "/api/auth", "description": "The gateway's auth service prefix."}],
+}

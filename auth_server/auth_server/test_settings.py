@@ -34,3 +34,5 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "processed_folder": f"{_job_queue}/processed",
     "store_processed": False,
 }
+# No collectstatic before the tests: an empty folder, the apps' own files served (WhiteNoise).
+STATIC_ROOT = Path(tempfile.mkdtemp(prefix="auth-test-static-"))

@@ -15,7 +15,9 @@ from common.base_settings import (
     INSTALLED_APPS,
     REPO_ROOT,
     REST_FRAMEWORK,
+    SPECTACULAR_POSTPROCESSING_HOOKS,
     SPECTACULAR_SETTINGS,
+    STATIC_DIR,
     env,
 )
 
@@ -32,6 +34,7 @@ MIDDLEWARE = [
     "common.request_id.RequestIdMiddleware",
     "common.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -66,7 +69,7 @@ CACHES = {
 }
 
 STATIC_URL = "/api/media/static/"
-STATIC_ROOT = REPO_ROOT / "var" / "static" / "media"
+STATIC_ROOT = STATIC_DIR / "media"
 
 # Files. Uploads stream to a temporary file on disk (never whole in memory) and are moved
 # under MEDIA_ROOT/uploads/YYYY/MM/DD/ once they are checked.
@@ -161,15 +164,17 @@ CHANGE_FEED_RETENTION_SECONDS = env.int("CHANGE_FEED_RETENTION_SECONDS", default
 REST_FRAMEWORK = {
     **REST_FRAMEWORK,
     "DEFAULT_AUTHENTICATION_CLASSES": ["media_handler.authentication.StatelessJWTAuthentication"],
-    "DEFAULT_PARSER_CLASSES": [
-        "common.parsers.JSONParser",
-        "rest_framework.parsers.FormParser",
-        "common.parsers.MultiPartParser",
-    ],
     "DEFAULT_PAGINATION_CLASS": "media_handler.pagination.PageNumberPagination",
 }
 SPECTACULAR_SETTINGS = {
     **SPECTACULAR_SETTINGS,
     "TITLE": "Media Handler: media service",
-    "PREPROCESSING_HOOKS": ["media_handler.schema.drop_slashless_alias"],
+    "SCHEMA_PATH_PREFIX": "/api/media",
+    # Relative: the gateway (or this service on its own port) that served the schema.
+    "SERVERS": [{"url": "/api/media", "description": "The gateway's media service prefix."}],
+    "PREPROCESSING_HOOKS": ["media_handler.schema.canonical_endpoints"],
+    "POSTPROCESSING_HOOKS": [
+        *SPECTACULAR_POSTPROCESSING_HOOKS,
+        "media_handler.schema.optional_create_body",
+    ],
 }

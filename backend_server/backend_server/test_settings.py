@@ -8,7 +8,7 @@ from pathlib import Path
 import environ
 
 from .settings import *  # noqa: F403 -- the test settings are the real ones, adjusted
-from .settings import BASE_DIR, env, shared
+from .settings import BASE_DIR, REST_FRAMEWORK, env, shared
 
 # A test run: the start-up check for production settings stays quiet (common.checks).
 MEDIA_HANDLER_ENV = "test"
@@ -34,3 +34,7 @@ _no_broker_configured.ENVIRON = {}
 CELERY_BROKER_URL, CELERY_BROKER_TRANSPORT_OPTIONS = shared.job_queue_broker(
     _no_broker_configured, directory=JOB_QUEUE_DIR
 )
+# JSON is what every operation but the upload reads; an upload's test says format="multipart".
+REST_FRAMEWORK = {**REST_FRAMEWORK, "TEST_REQUEST_DEFAULT_FORMAT": "json"}
+# No collectstatic before the tests: an empty folder, the apps' own files served (WhiteNoise).
+STATIC_ROOT = Path(tempfile.mkdtemp(prefix="media-test-static-"))

@@ -265,11 +265,3 @@ class ChangesPageSerializer(serializers.Serializer):
     changes = ChangeSerializer(many=True)
     cursor = serializers.CharField(help_text="Opaque: the `since` of the next call.")
     has_more = serializers.BooleanField()
-
-
-class ErrorSerializer(serializers.Serializer):
-    """Every error body (schema only): DRF's keys plus `code` and `message`."""
-
-    detail = serializers.CharField(required=False)
-    code = serializers.CharField()
-    message = serializers.CharField()

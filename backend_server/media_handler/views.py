@@ -7,11 +7,13 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.filters import SearchFilter
+from rest_framework.parsers import BaseParser, FormParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common.parsers import JSONParser, MultiPartParser
 from media_handler import changes, schema, selectors, services
 from media_handler.authentication import caller_id
 from media_handler.files.signing import signature_is_valid
@@ -43,6 +45,14 @@ class MediaViewSet(CachedListMixin, viewsets.GenericViewSet):
     search_fields = ["name", "description"]
     ordering_fields = ["created_at", "name", "size"]
     ordering = ["-created_at"]
+
+    def get_parsers(self) -> list[BaseParser]:
+        # Only the create accepts a file (multipart, or a form as the mobile app may send);
+        # every other action reads JSON alone.
+        method = getattr(self.request, "method", None) or ""  # None while the schema is built
+        if self.action_map.get(method.lower()) == "create":
+            return [JSONParser(), FormParser(), MultiPartParser()]
+        return super().get_parsers()
 
     def get_queryset(self) -> QuerySet[Media]:
         return selectors.media_list(

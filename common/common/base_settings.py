@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "corsheaders",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "common.apps.CommonConfig",
 ]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -79,6 +80,13 @@ REVOCATION_STORE = env.str("REVOCATION_STORE", default="") or (
 REVOCATION_NAMESPACE = env.str("REVOCATION_NAMESPACE", default="") or shared.revocation_namespace(
     SIMPLE_JWT
 )
+# drf-spectacular's own enum naming, then the field errors of the 400 body and the 429 every
+# operation may get (common.schema).
+SPECTACULAR_POSTPROCESSING_HOOKS = [
+    "drf_spectacular.hooks.postprocess_schema_enums",
+    "common.schema.describe_field_errors",
+    "common.schema.document_throttling",
+]
 SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -87,7 +95,25 @@ SPECTACULAR_SETTINGS = {
     # and every operation in them says what it needs.
     "SERVE_AUTHENTICATION": [],
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    # Paths relative to the service's prefix, which `servers` names (each service sets both).
+    "SCHEMA_PATH_PREFIX_TRIM": True,
+    "POSTPROCESSING_HOOKS": SPECTACULAR_POSTPROCESSING_HOOKS,
+    # Swagger UI from drf-spectacular-sidecar's static files: no CDN, works offline. (No ReDoc
+    # page: its bundle always loads the Redocly logo from a CDN.)
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
+
+# Static files (the admin's, the docs'): `collectstatic` (run by run_with_gateway.sh and
+# run_local.sh) writes them with hashed names under STATIC_DIR/<service>; each service serves
+# its own with WhiteNoise, through the gateway or not, hashed names cached for a year. Before
+# any collectstatic (tests, a bare `runserver`) the apps' own files are served, as named.
+STATIC_DIR = Path(env.str("STATIC_DIR", default=str(REPO_ROOT / "var" / "static")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "common.staticfiles.StaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
 
 # Configured origins; every origin while none is configured (development).
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])

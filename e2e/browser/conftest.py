@@ -85,6 +85,25 @@ def phone_app(open_app) -> WebApp:
 
 
 @pytest.fixture
+def open_page(browser, web_stack):
+    """Opens a path of the stack that is not the web app (no axe) in a fresh browser context;
+    at the end, no request has left the gateway and no script has failed."""
+    opened: list[WebApp] = []
+
+    def open_at(path: str) -> WebApp:
+        context = browser.new_context(viewport=DESKTOP, base_url=web_stack.gateway)
+        opened.append(WebApp(context.new_page(), web_stack.gateway, SCREENSHOTS))
+        opened[-1].open(path)
+        return opened[-1]
+
+    yield open_at
+    for page in opened:
+        page.page.context.close()
+        page.assert_no_page_errors()
+        assert page.requests, "the page made no request"
+
+
+@pytest.fixture
 def person() -> dict:
     return {
         "first_name": "Grace",

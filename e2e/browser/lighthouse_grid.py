@@ -26,6 +26,7 @@ from stack import web_stack_spec  # noqa: E402
 
 import devstack  # noqa: E402
 from devstack import client, samples  # noqa: E402
+from devstack.polling import wait_until  # noqa: E402
 from devstack.ports import free_ports  # noqa: E402
 
 LIGHTHOUSE = REPO / "web" / "perf" / "node_modules" / ".bin" / "lighthouse"
@@ -48,6 +49,19 @@ def seed(gateway: str, person: dict, count: int) -> None:
 
     with ThreadPoolExecutor(max_workers=6) as pool:
         list(pool.map(upload, range(count)))
+
+    # The grid a person sees once the job worker has caught up: thumbnails, not originals.
+    def pending() -> int:
+        left, url = 0, f"{gateway}/api/media/media/?page_size=100"
+        with requests.Session() as http:
+            while url:
+                page = http.get(url, headers=client.bearer(tokens), timeout=30).json()
+                left += sum(item["processing"] == "pending" for item in page["results"])
+                url = page["next"]
+        return left
+
+    if not wait_until(lambda: pending() == 0, timeout=600, interval=2):
+        raise SystemExit("the job worker did not make the thumbnails within 10 minutes")
 
 
 def lighthouse(url: str, port: int, preset: str) -> dict:

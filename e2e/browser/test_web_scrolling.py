@@ -3,9 +3,8 @@ only a window of tiles. The browser's long tasks (over 50 ms) and its own CPU ac
 scrolling are printed as figures for docs/performance.md, not asserted (speed is measured, not
 tested; long tasks are wall-clock and count the time other processes take the CPU away)."""
 
-from concurrent.futures import ThreadPoolExecutor
-
 import requests
+from library import create_records
 from playwright.sync_api import expect
 
 from devstack import client
@@ -46,22 +45,9 @@ CPU_METRICS = ("ScriptDuration", "LayoutDuration", "RecalcStyleDuration", "TaskD
 
 
 def seed_records(gateway: str, person: dict, count: int) -> None:
-    """Records without a file (as in the seed README's example), made through the public API."""
     with requests.Session() as http:
         tokens = client.register(http, gateway, **person)
-
-    def create(index: int) -> None:
-        with requests.Session() as http:
-            response = http.post(
-                f"{gateway}/api/media/media/",
-                json={"name": f"photo-{index:04d}.jpg", "type": "image", "size": 1000 + index},
-                headers=client.bearer(tokens),
-                timeout=30,
-            )
-            client.expect(response, 201)
-
-    with ThreadPoolExecutor(max_workers=6) as pool:
-        list(pool.map(create, range(count)))
+    create_records(gateway, tokens, [f"photo-{index:04d}.jpg" for index in range(count)])
 
 
 def cpu_seconds(cdp) -> dict:

@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass, field
 
 import requests
+from support.stored import files_under, originals, orphan_derivatives
 
 from devstack import client, samples
 from devstack.polling import wait_until
@@ -161,6 +162,7 @@ def test_postgres_restart_mid_load(http, fault_stack, private_postgres):
         got = http.get(f"{gw}/api/media/{media_id}/file/", headers=headers, timeout=30)
         assert got.status_code == 200, got.text
         assert hashlib.sha256(got.content).hexdigest() == digest
-    on_disk = [p for p in (stack.media_root / "uploads").rglob("*") if p.is_file()]
-    assert len(on_disk) == len(load.uploads)
+    on_disk = files_under(stack.media_root / "uploads", stack.media_root)
+    assert len(originals(on_disk)) == len(load.uploads)
+    assert not orphan_derivatives(on_disk)
     assert client.login(http, gw, tokens["user"]["email"])["access"]

@@ -14,6 +14,8 @@ import signal
 import time
 from http.client import HTTPException
 
+from support.stored import files_under, orphan_derivatives, stored_originals
+
 from devstack import client, processes, samples
 from devstack.polling import wait_until
 
@@ -21,11 +23,8 @@ BODY_BYTES = 4 * 1024 * 1024
 
 
 def stored_uploads(stack) -> set[str]:
-    return {
-        path.relative_to(stack.media_root).as_posix()
-        for path in (stack.media_root / "uploads").rglob("*")
-        if path.is_file()
-    }
+    """The originals stored (the worker adds derivatives of earlier uploads at its own pace)."""
+    return stored_originals(stack.media_root)
 
 
 def temporary_files(stack) -> list:
@@ -110,6 +109,8 @@ def test_worker_killed_mid_upload_leaves_no_row_and_no_visible_file(http, fault_
     assert "removed" in output, output
     assert not temporary_files(stack), output
     assert stored_uploads(stack) == uploads_before, output  # the sweep kept every real file
+    everything = files_under(stack.media_root / "uploads", stack.media_root)
+    assert not orphan_derivatives(everything), output
 
     again = client.upload(http, gw, tokens, samples.png_bytes(seed=8))
     assert again.status_code == 201, again.text

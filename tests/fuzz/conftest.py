@@ -41,7 +41,7 @@ def validate(gw, fuzz_user, schemas):
         operation = schemas[service][path][method]
         case = operation.Case(**parts)
         return case.call_and_validate(
-            base_url=gw,
+            base_url=f"{gw}/api/{service}",  # the schema's paths are relative to its server
             headers=client.bearer(fuzz_user) if headers is None else headers,
             checks=CHECKS,
             timeout=client.TIMEOUT,

@@ -46,7 +46,7 @@ def test_schema_holds_under_fuzzing(gw, fuzz_user, report_dir, service):
         "run",
         f"{gw}/api/{service}/schema/",
         "--url",
-        gw,
+        f"{gw}/api/{service}",  # the schema's server: its paths are relative to it
         "--header",
         f"Authorization: Bearer {fuzz_user['access']}",
         "--checks",

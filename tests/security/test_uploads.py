@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 from conftest import SECURITY_HEADERS
+from support.stored import DERIVATIVE
 
 from devstack import client, samples
 
@@ -20,7 +21,8 @@ STORED_PATH = re.compile(r"^uploads/\d{4}/\d{2}/\d{2}/[0-9a-f]{32}\.[a-z0-9]{1,8
 
 
 def stored_files(stack) -> set[Path]:
-    """Every file under MEDIA_ROOT: the uploads, and temporary files once they should be gone.
+    """Every file under MEDIA_ROOT but derivatives (the job worker makes those of earlier
+    uploads at its own pace): the uploads, and temporary files once they should be gone.
 
     A request's temporary upload is removed when the worker closes the request, which gunicorn
     does just after sending the answer; so temporary files get a few seconds to disappear.
@@ -29,7 +31,11 @@ def stored_files(stack) -> set[Path]:
     deadline = time.monotonic() + 5
     while any(incoming.glob("*")) and time.monotonic() < deadline:
         time.sleep(0.05)
-    return {path for path in stack.media_root.rglob("*") if path.is_file()}
+    return {
+        path
+        for path in stack.media_root.rglob("*")
+        if path.is_file() and not DERIVATIVE.match(path.relative_to(stack.media_root).as_posix())
+    }
 
 
 def media_count(http, gw, tokens) -> int:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from support.stored import files_under, originals, orphan_derivatives
 
 import devstack
 from devstack import client, processes, samples
@@ -367,12 +368,9 @@ def rows_with_files(stack) -> set[str]:
 
 
 def files_on_disk(stack) -> set[str]:
-    uploads = stack.media_root / "uploads"
-    return {
-        path.relative_to(stack.media_root).as_posix()
-        for path in uploads.rglob("*")
-        if path.is_file()
-    }
+    """The originals on disk; a derivative without its original counts as an orphan too."""
+    everything = files_under(stack.media_root / "uploads", stack.media_root)
+    return originals(everything) | orphan_derivatives(everything)
 
 
 def temporary_files(stack) -> list[Path]:

@@ -1,6 +1,9 @@
+import re
+
 import pytest
 import yaml
 from django.core.management import call_command
+from openapi_spec_validator import validate
 
 from common.testing import assert_status
 
@@ -21,41 +24,93 @@ def test_schema_describes_every_endpoint_truthfully(api_client):
 
     assert_status(response, 200)
     paths = response.json()["paths"]
+    # Relative to the server, /api/auth; `refresh/`, an alias of `token/refresh/`, left out.
     assert set(paths) == {
-        "/api/auth/register/",
-        "/api/auth/login/",
-        "/api/auth/token/refresh/",
-        "/api/auth/refresh/",
-        "/api/auth/profile/",
-        "/api/auth/logout/",
-        "/api/auth/sessions/",
-        "/api/auth/sessions/{session_id}/",
-        "/api/auth/password/change/",
-        "/api/auth/password/reset/",
-        "/api/auth/password/reset/confirm/",
-        "/api/auth/.well-known/jwks.json",
+        "/register/",
+        "/login/",
+        "/token/refresh/",
+        "/profile/",
+        "/logout/",
+        "/sessions/",
+        "/sessions/{session_id}/",
+        "/password/change/",
+        "/password/reset/",
+        "/password/reset/confirm/",
+        "/.well-known/jwks.json",
     }
-    assert set(paths["/api/auth/register/"]["post"]["responses"]) == {"201", "400", "429"}
-    assert set(paths["/api/auth/login/"]["post"]["responses"]) == {"200", "400", "429"}
-    assert set(paths["/api/auth/refresh/"]["post"]["responses"]) == {"200", "400"}
-    assert set(paths["/api/auth/logout/"]["post"]["responses"]) == {"205", "400"}
-    assert set(paths["/api/auth/password/reset/"]["post"]["responses"]) == {"202", "400", "429"}
-    assert set(paths["/api/auth/profile/"]["delete"]["responses"]) >= {"204", "400", "401"}
-    assert set(paths["/api/auth/sessions/{session_id}/"]["delete"]["responses"]) == {
+    assert set(paths["/register/"]["post"]["responses"]) == {"201", "400", "429"}
+    assert set(paths["/login/"]["post"]["responses"]) == {"200", "400", "429"}
+    # 429 everywhere: the gateway's limit on requests in progress from one address.
+    assert set(paths["/token/refresh/"]["post"]["responses"]) == {"200", "400", "429"}
+    assert set(paths["/logout/"]["post"]["responses"]) == {"205", "400", "429"}
+    assert set(paths["/password/reset/"]["post"]["responses"]) == {"202", "400", "429"}
+    assert set(paths["/profile/"]["delete"]["responses"]) >= {"204", "400", "401"}
+    assert set(paths["/sessions/{session_id}/"]["delete"]["responses"]) == {
         "204",
         "401",
         "404",
+        "429",
     }
-    assert paths["/api/auth/profile/"]["get"]["security"] == [{"jwtAuth": []}]
-    assert paths["/api/auth/sessions/"]["get"]["security"] == [{"jwtAuth": []}]
-    assert "security" not in paths["/api/auth/password/reset/"]["post"]
-    assert "security" not in paths["/api/auth/login/"]["post"]
+    assert paths["/profile/"]["get"]["security"] == [{"bearerAuth": []}]
+    assert paths["/sessions/"]["get"]["security"] == [{"bearerAuth": []}]
+    assert "security" not in paths["/password/reset/"]["post"]
+    assert "security" not in paths["/login/"]["post"]
     schemes = response.json()["components"]["securitySchemes"]
-    assert schemes["jwtAuth"] == {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    assert list(schemes) == ["bearerAuth"]  # the media service's name too
+    assert schemes["bearerAuth"]["scheme"] == "bearer"
+    assert response.json()["servers"] == [
+        {"url": "/api/auth", "description": "The gateway's auth service prefix."}
+    ]
 
 
-def test_swagger_docs_are_served(api_client):
-    response = api_client.get("/api/auth/docs/", HTTP_AUTHORIZATION="Bearer ")
+def test_schema_is_valid_under_openapi_spec_validator(api_client):
+    response = api_client.get("/api/auth/schema/?format=json")
 
     assert_status(response, 200)
-    assert b"swagger" in response.content.lower()
+    validate(response.json())
+
+
+def test_error_bodies_are_components(api_client):
+    schema = api_client.get("/api/auth/schema/?format=json").json()
+    profile = schema["paths"]["/profile/"]
+    register = schema["paths"]["/register/"]["post"]
+
+    def component(operation: dict, status: str) -> str:
+        return operation["responses"][status]["content"]["application/json"]["schema"]["$ref"]
+
+    assert component(register, "400") == "#/components/schemas/ValidationError"
+    assert component(register, "429") == "#/components/schemas/Error"
+    assert component(profile["get"], "401") == "#/components/schemas/Error"
+    components = schema["components"]["schemas"]
+    field_errors = {"type": "array", "items": {"type": "string"}}
+    assert components["ValidationError"]["additionalProperties"] == field_errors
+    assert components["RefreshError"]["additionalProperties"] == field_errors
+
+
+def test_docs_load_their_assets_from_this_service_only(api_client):
+    page = "/api/auth/docs/"
+    response = api_client.get(page, HTTP_AUTHORIZATION="Bearer ")
+    assert_status(response, 200)
+
+    assets = re.findall(r'(?:src|href)="([^"]+)"', response.content.decode())
+
+    assert assets
+    assert all(asset.startswith("/api/auth/static/drf_spectacular_sidecar/") for asset in assets)
+    for asset in assets:
+        served = api_client.get(asset)
+        assert_status(served, 200)
+        served.close()
+
+
+def test_admin_login_page_has_its_stylesheet(api_client):
+    response = api_client.get("/api/auth/admin/login/")
+    assert_status(response, 200)
+
+    stylesheets = re.findall(r'<link rel="stylesheet" href="([^"]+)"', response.content.decode())
+
+    assert "/api/auth/static/admin/css/base.css" in stylesheets
+    for stylesheet in stylesheets:
+        served = api_client.get(stylesheet)
+        assert_status(served, 200)
+        assert served["Content-Type"].startswith("text/css")
+        served.close()

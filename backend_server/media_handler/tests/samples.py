@@ -3,13 +3,14 @@ pillow-heif, video and audio by ffmpeg's lavfi sources (Debian's ffmpeg)."""
 
 import io
 import struct
-import subprocess
 import tempfile
 import zlib
 from pathlib import Path
 
 import pillow_heif
 from PIL import ExifTags, Image, ImageCms, ImageDraw
+
+from devstack.samples import black_start_video_bytes, ffmpeg_bytes
 
 pillow_heif.register_heif_opener()
 
@@ -105,36 +106,9 @@ def png_bomb(side: int = 10_000) -> bytes:
     )
 
 
-def ffmpeg_output(suffix: str, *arguments: str) -> bytes:
-    """What `ffmpeg <arguments> <output file>` writes."""
-    with tempfile.TemporaryDirectory() as directory:
-        output = Path(directory) / f"sample{suffix}"
-        subprocess.run(  # noqa: S603 -- fixed arguments of the tests' own making
-            ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", *arguments, str(output)],  # noqa: S607
-            check=True,
-            timeout=120,
-        )
-        return output.read_bytes()
-
-
-def video_with_black_start(suffix: str = ".mp4", *codec: str) -> bytes:
-    """4 s of 320x240 video: a black first second, then a bright test pattern."""
-    return ffmpeg_output(
-        suffix,
-        "-f",
-        "lavfi",
-        "-i",
-        "color=c=black:s=320x240:r=25:d=1",
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc2=s=320x240:r=25:d=3",
-        "-filter_complex",
-        "[0:v][1:v]concat=n=2:v=1:a=0[v]",
-        "-map",
-        "[v]",
-        *(codec or ("-c:v", "libx264", "-pix_fmt", "yuv420p", "-preset", "ultrafast")),
-    )
+# One ffmpeg runner and one black-start video for every suite (devstack.samples).
+ffmpeg_output = ffmpeg_bytes
+video_with_black_start = black_start_video_bytes
 
 
 def rotated_mov() -> bytes:

@@ -329,7 +329,9 @@ def test_other_queries_are_built_afresh_every_time(alice, query, django_assert_m
 def test_an_unreachable_cache_fails_no_write_and_no_list(alice, settings, unreachable_cache):
     upload = SimpleUploadedFile("p.png", png_bytes())
 
-    created = alice.post("/api/media/", {"name": "p", "type": "image", "file": upload})
+    created = alice.post(
+        "/api/media/", {"name": "p", "type": "image", "file": upload}, format="multipart"
+    )
     listed = alice.get(LIST)
 
     assert created.status_code == 201, created.content

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.exceptions import ApplicationError
+from media_handler import schema
 from media_handler.authentication import caller_id
 from media_handler.idempotency import idempotent
 from media_handler.models import Upload
@@ -111,6 +112,7 @@ class TusView(APIView):
         )
 
 
+@schema.upload_list_view
 class UploadListView(TusView):
     """`uploads/`: OPTIONS (what this server speaks) and POST (creation, with or without a
     first chunk)."""
@@ -149,6 +151,7 @@ class UploadListView(TusView):
         return Response(status=HTTPStatus.CREATED, headers=headers)
 
 
+@schema.upload_detail_view
 class UploadDetailView(TusView):
     """`uploads/<id>/`: HEAD (where it stands), PATCH (the next chunk), DELETE (termination)."""
 
