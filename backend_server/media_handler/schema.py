@@ -279,6 +279,9 @@ CONFLICT = OpenApiResponse(
     ErrorSerializer, description="Upload-Offset is not the server's, or another PATCH holds it."
 )
 CHUNK = {"application/offset+octet-stream": OpenApiTypes.BINARY}
+TUS_VERSION_MISSING = OpenApiResponse(
+    ErrorSerializer, description="No `Tus-Resumable: 1.0.0`; the answer names `Tus-Version`."
+)
 
 upload_list_view = extend_schema_view(
     post=_op(
@@ -295,7 +298,22 @@ upload_list_view = extend_schema_view(
             OpenApiParameter("Upload-Metadata", OpenApiTypes.STR, location=OpenApiParameter.HEADER),
             IDEMPOTENCY_KEY,
         ],
-        responses={201: None, 400: INVALID, 401: UNAUTHORIZED, 413: TOO_LARGE, 429: ERROR},
+        responses={
+            201: None,
+            400: INVALID,
+            401: UNAUTHORIZED,
+            409: OpenApiResponse(
+                ErrorSerializer, description="A request with this Idempotency-Key is in flight."
+            ),
+            412: TUS_VERSION_MISSING,
+            413: TOO_LARGE,
+            415: OpenApiResponse(ErrorSerializer, description="Not offset+octet-stream."),
+            422: OpenApiResponse(
+                ErrorSerializer, description="This Idempotency-Key came with another request."
+            ),
+            429: OpenApiResponse(ErrorSerializer, description="Too many unfinished uploads."),
+            460: OpenApiResponse(ErrorSerializer, description="Checksum mismatch: discarded."),
+        },
     )
 )
 
@@ -324,6 +342,7 @@ upload_detail_view = extend_schema_view(
             404: NOT_FOUND,
             409: CONFLICT,
             410: OpenApiResponse(ErrorSerializer, description="The upload has expired."),
+            412: TUS_VERSION_MISSING,
             413: TOO_LARGE,
             415: OpenApiResponse(ErrorSerializer, description="Not offset+octet-stream."),
             460: OpenApiResponse(ErrorSerializer, description="Checksum mismatch: discarded."),
@@ -332,6 +351,12 @@ upload_detail_view = extend_schema_view(
     delete=_op(
         "uploads_destroy",
         parameters=TUS_HEADERS,
-        responses={204: None, 401: UNAUTHORIZED, 404: NOT_FOUND},
+        responses={
+            204: None,
+            401: UNAUTHORIZED,
+            404: NOT_FOUND,
+            410: OpenApiResponse(ErrorSerializer, description="The upload has expired."),
+            412: TUS_VERSION_MISSING,
+        },
     ),
 )

@@ -211,13 +211,19 @@ class ChecksumListField(serializers.ListField):
 
     def to_internal_value(self, data):
         checksums = super().to_internal_value(data)
-        bad = {
-            index: [self.error_messages["invalid_checksum"]]
+        bad = [
+            index
             for index, checksum in enumerate(checksums)
             if not (isinstance(checksum, str) and self.pattern.fullmatch(checksum))
-        }
+        ]
         if bad:
-            raise serializers.ValidationError(bad)
+            # One message for the list (the error shape every field has), naming a few items.
+            shown = ", ".join(str(index) for index in bad[:5])
+            more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+            raise serializers.ValidationError(
+                f"{self.error_messages['invalid_checksum']} Not: item {shown}{more}.",
+                code="invalid_checksum",
+            )
         return [checksum.lower() for checksum in checksums]
 
     def run_child_validation(self, data):

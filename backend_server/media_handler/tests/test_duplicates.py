@@ -158,6 +158,7 @@ def test_a_bad_bulk_check_is_400(alice, body):
     response = alice.post("/api/media/bulk-check/", body, format="json")
     assert_status(response, 400)
     assert response.json()["message"]
+    assert all(isinstance(message, str) for message in response.json()["checksums"])
 
 
 def test_bulk_check_needs_a_token(anonymous):
