@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 export PATH := $(BIN):$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run run-local test test-common test-auth test-media test-web test-postgres e2e lint \
+.PHONY: help venv run run-local test test-common test-auth test-media test-media-s3 test-web test-postgres e2e lint \
 	typecheck migrations-check format bench bench-quick soak coverage-erase
 
 help: ## List the targets
@@ -53,6 +53,9 @@ test-media: $(INSTALLED) ## The media service's tests
 test-web: ## The web app's unit tests (vitest; installs its locked npm dependencies first)
 	bash scripts/build_web.sh --deps-only
 	cd web && npm test --silent
+
+test-media-s3: $(INSTALLED) ## The media service's tests with MEDIA_STORAGE=s3, against moto's S3 server
+	cd backend_server && TEST_MEDIA_STORAGE=s3 $(BIN)/pytest -m "not local_storage" $(PYTEST_ARGS)
 
 test-postgres: ## The same suite on PostgreSQL at 127.0.0.1:5432, with the Redis tests (6379)
 	TEST_DATABASE=postgres $(MAKE) test TEST_MARKERS="" PYTEST_ARGS="--create-db $(PYTEST_ARGS)"
@@ -122,6 +125,15 @@ compose-smoke: $(INSTALLED) ## Build and run docker-compose.yml for real under C
 	bash scripts/docker_base_images.sh
 	timeout --kill-after=30 $${COMPOSE_SMOKE_TIMEOUT:-1800} \
 		$(BIN)/python scripts/compose_smoke.py $(COMPOSE_SMOKE_ARGS)
+
+# The suites where files are stored, served and removed, with the stack's files in a bucket of
+# moto's S3 server (the rest of the e2e suite does not touch the storage).
+E2E_S3_SUITES ?= e2e/test_files.py e2e/test_streamed_uploads.py e2e/test_derivatives.py \
+	e2e/test_seed_flows.py e2e/test_mobile_flows.py e2e/test_storage_downloads.py \
+	e2e/test_two_nodes.py e2e/test_accounts.py
+.PHONY: e2e-s3
+e2e-s3: $(INSTALLED) ## The end-to-end suites that store files, with MEDIA_STORAGE=s3 (moto) through the gateway
+	E2E_MEDIA_STORAGE=s3 $(BIN)/pytest -c e2e/pytest.ini $(E2E_S3_SUITES) $(PYTEST_ARGS)
 
 .PHONY: e2e-postgres
 e2e-postgres: ## The end-to-end suite on throw-away PostgreSQL databases at 127.0.0.1:5432

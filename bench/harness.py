@@ -34,7 +34,17 @@ from devstack import (
 )
 from devstack.ports import preferred_from_env
 
-WORKLOADS = ("api", "scale", "upload", "download", "auth", "accounts", "derivatives", "sync")
+WORKLOADS = (
+    "api",
+    "scale",
+    "upload",
+    "download",
+    "auth",
+    "accounts",
+    "derivatives",
+    "objectstore",
+    "sync",
+)
 # Redis as in docker-compose (caches and throttles shared by the workers), on a database index
 # of the bench's own that it empties first; BENCH_REDIS_URL="" measures with the file cache.
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/7")

@@ -65,7 +65,7 @@ def inbox():
 
 
 @pytest.fixture(scope="module")
-def accounts_stack(tmp_path_factory, inbox):
+def accounts_stack(tmp_path_factory, inbox, object_store):
     spec = StackSpec(
         label="e2eaccounts",
         workdir=tmp_path_factory.mktemp("accounts-stack"),
@@ -80,6 +80,7 @@ def accounts_stack(tmp_path_factory, inbox):
             "JWT_ROTATION_GRACE_SECONDS": str(GRACE_SECONDS),
             "RESTART_DELAY_SECONDS": str(RESTART_DELAY_SECONDS),
             "GUNICORN_WORKERS": "2",
+            **(object_store.env(prefix="e2e-accounts") if object_store is not None else {}),
         },
     )
     with devstack.running(spec) as stack:
@@ -213,12 +214,11 @@ def test_password_reset_through_a_real_mail_server(http, accounts_stack, inbox):
     assert wait_until(lambda: len(inbox.to(address)) == 2, 15)
 
 
-def uploaded_files(http, stack, tokens, count: int) -> list:
+def uploaded_files(http, stack, tokens, count: int) -> list[str]:
     paths = []
     for n in range(count):
         media = expect(client.upload(http, stack.gateway, tokens, png_bytes(seed=n)), 201).json()
-        paths.append(stack.media_root / media["storage_path"])
-    assert all(path.is_file() for path in paths)
+        paths.append(media["storage_path"])
     return paths
 
 
@@ -239,22 +239,25 @@ def delete_account(http, stack, tokens) -> requests.Response:
     )
 
 
-def test_account_deletion_removes_the_users_files_within_a_minute(http, accounts_stack):
+def test_account_deletion_removes_the_users_files_within_a_minute(http, accounts_stack, is_stored):
     stack = accounts_stack
     doomed = register(http, stack.gateway, client.unique_email("doomed"))
     keeper = register(http, stack.gateway, client.unique_email("keeper"))
     doomed_files = uploaded_files(http, stack, doomed, 2)
     kept_files = uploaded_files(http, stack, keeper, 1)
+    assert all(is_stored(stack, path) for path in doomed_files + kept_files)
 
     expect(delete_account(http, stack, doomed), 204)
 
     assert refresh(http, stack, doomed["refresh"]).status_code == 400
     assert refused_within(http, stack, doomed, REVOCATION_WINDOW_SECONDS) is not None
-    assert wait_until(lambda: not any(p.exists() for p in doomed_files), 60, interval=0.5)
-    assert all(path.is_file() for path in kept_files)
+    assert wait_until(lambda: not any(is_stored(stack, p) for p in doomed_files), 60, interval=0.5)
+    assert all(is_stored(stack, path) for path in kept_files)
 
 
-def test_account_deletion_while_the_media_service_is_stopped_catches_up(http, accounts_stack):
+def test_account_deletion_while_the_media_service_is_stopped_catches_up(
+    http, accounts_stack, is_stored
+):
     stack = accounts_stack
     doomed = register(http, stack.gateway, client.unique_email("offline"))
     doomed_files = uploaded_files(http, stack, doomed, 2)
@@ -268,10 +271,12 @@ def test_account_deletion_while_the_media_service_is_stopped_catches_up(http, ac
     expect(delete_account(http, stack, doomed), 204)
 
     time.sleep(2)
-    assert all(path.is_file() for path in doomed_files), "deleted while the media service was down"
-    assert wait_until(lambda: not any(p.exists() for p in doomed_files), 60, interval=0.5), (
-        f"the files outlived the media service's restart:\n{stack.tail()}"
+    assert all(is_stored(stack, path) for path in doomed_files), (
+        "deleted while the media service was down"
     )
+    assert wait_until(
+        lambda: not any(is_stored(stack, p) for p in doomed_files), 60, interval=0.5
+    ), f"the files outlived the media service's restart:\n{stack.tail()}"
     assert all(stack.pid(name) != pid for name, pid in stopped.items())
     someone = register(http, stack.gateway, client.unique_email("after"))
     assert wait_until(lambda: media_status(http, stack, someone) == 200, 30)

@@ -29,6 +29,14 @@ MEDIA_ROOT=${MEDIA_ROOT:-$repo/media}
 MEDIA_ROOT=${MEDIA_ROOT%/}
 MAX_UPLOAD_SIZE=${MAX_UPLOAD_SIZE:-1073741824}
 X_ACCEL_REDIRECT_PREFIX=${X_ACCEL_REDIRECT_PREFIX:-/_protected_media/}
+X_ACCEL_S3_PREFIX=${X_ACCEL_S3_PREFIX:-/_protected_s3/}
+# The name server nginx asks for the object store's address (MEDIA_STORAGE=s3 with a host name):
+# the system's first IPv4 one by default.
+if [ -z "${GATEWAY_RESOLVER:-}" ]; then
+  GATEWAY_RESOLVER=$(awk '$1 == "nameserver" && $2 ~ /^[0-9.]+$/ { print $2; exit }' \
+    /etc/resolv.conf 2>/dev/null || true)
+  GATEWAY_RESOLVER=${GATEWAY_RESOLVER:-127.0.0.1}
+fi
 GATEWAY_SERVER_NAME=${GATEWAY_SERVER_NAME:-_}
 GATEWAY_PREFIX=${GATEWAY_PREFIX:-$repo/var/gateway}
 GATEWAY_JS_DIR=${GATEWAY_JS_DIR:-$here}
@@ -46,6 +54,45 @@ GATEWAY_SITE_CONF=$out/media-handler.conf
 [[ $MEDIA_ROOT == /* ]] || fail "MEDIA_ROOT must be an absolute path, not '$MEDIA_ROOT'"
 [[ $GATEWAY_WEB_ROOT == /* ]] || fail "GATEWAY_WEB_ROOT must be an absolute path, not '$GATEWAY_WEB_ROOT'"
 [[ $X_ACCEL_REDIRECT_PREFIX == /*/ ]] || fail "X_ACCEL_REDIRECT_PREFIX must start and end with /"
+[[ $X_ACCEL_S3_PREFIX =~ ^/[A-Za-z0-9_/-]*/$ ]] ||
+  fail "X_ACCEL_S3_PREFIX must start and end with / (letters, digits, _ and - between)"
+resolver_pattern='^[][0-9A-Za-z.: -]+$'
+[[ $GATEWAY_RESOLVER =~ $resolver_pattern ]] ||
+  fail "GATEWAY_RESOLVER must be name server addresses, not '$GATEWAY_RESOLVER'"
+
+# The store's certificate is checked against the system's CA bundle when the store is https
+# (GATEWAY_CA_BUNDLE to name another); without a bundle nginx cannot check it, and says so here.
+if [ -z "${GATEWAY_CA_BUNDLE:-}" ]; then
+  for candidate in /etc/ssl/certs/ca-certificates.crt /etc/pki/tls/certs/ca-bundle.crt \
+    /etc/ssl/cert.pem; do
+    if [ -f "$candidate" ]; then
+      GATEWAY_CA_BUNDLE=$candidate
+      break
+    fi
+  done
+fi
+if [ -n "${GATEWAY_CA_BUNDLE:-}" ]; then
+  [ -f "$GATEWAY_CA_BUNDLE" ] || fail "GATEWAY_CA_BUNDLE: no file $GATEWAY_CA_BUNDLE"
+  GATEWAY_S3_TLS_VERIFY="proxy_ssl_verify on;
+        proxy_ssl_verify_depth 4;
+        proxy_ssl_trusted_certificate $GATEWAY_CA_BUNDLE;"
+else
+  GATEWAY_S3_TLS_VERIFY="# no CA bundle found (GATEWAY_CA_BUNDLE): an https store's certificate is not checked"
+fi
+
+# `server` lines of an upstream from a comma- or space-separated list of host:port.
+host_port_pattern='^[][A-Za-z0-9.:_-]+$'
+upstream_servers() {
+  local variable=$1 list=$2 servers="" node
+  for node in ${list//,/ }; do
+    [[ $node =~ $host_port_pattern ]] || fail "$variable: '$node' is not a host:port"
+    servers+="    server $node max_fails=1 fail_timeout=5s;"$'\n'
+  done
+  [ -n "$servers" ] || fail "$variable names no server"
+  printf '%s' "${servers%$'\n'}"
+}
+AUTH_UPSTREAM_SERVERS=$(upstream_servers AUTH_UPSTREAM "$AUTH_UPSTREAM")
+MEDIA_UPSTREAM_SERVERS=$(upstream_servers MEDIA_UPSTREAM "$MEDIA_UPSTREAM")
 
 # Room above the file limit for the multipart framing and the other form fields: the same room
 # the media service allows (MULTIPART_OVERHEAD_BYTES), so whatever body the service would refuse
@@ -126,6 +173,8 @@ fi
 
 names=(
   GATEWAY_PORT AUTH_UPSTREAM MEDIA_UPSTREAM MEDIA_ROOT MAX_UPLOAD_SIZE_HUMAN
+  AUTH_UPSTREAM_SERVERS MEDIA_UPSTREAM_SERVERS X_ACCEL_S3_PREFIX GATEWAY_RESOLVER
+  GATEWAY_S3_TLS_VERIFY
   X_ACCEL_REDIRECT_PREFIX GATEWAY_SERVER_NAME GATEWAY_PREFIX GATEWAY_JS_DIR GATEWAY_ACCESS_LOG
   GATEWAY_ERROR_LOG GATEWAY_WORKER_PROCESSES NGINX_MIME_TYPES GATEWAY_SITE_CONF
   CLIENT_MAX_BODY_SIZE MEDIA_STREAMED_UPLOADS NJS_MODULE GATEWAY_USER_DIRECTIVE

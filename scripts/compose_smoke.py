@@ -14,6 +14,7 @@ import argparse
 import hashlib
 import io
 import json
+import re
 import secrets
 import shutil
 import signal
@@ -243,6 +244,18 @@ def check_worker(stack: Stack) -> None:
     check("pong" in answer, f"the job worker did not answer a ping: {answer!r}")
 
 
+def check_docs(stack: Stack) -> None:
+    """The API docs render from the image's own static files: Swagger UI's script is linked under
+    a hashed name (collectstatic ran when the image was built) and served for a year."""
+    page = expect(requests.get(f"{stack.url}/api/media/docs/", timeout=30), 200).text
+    scripts = re.findall(r'src="(/api/media/static/[^"]+\.js)"', page)
+    check(bool(scripts), f"the docs page links no script of its own: {page[:500]}")
+    hashed = [src for src in scripts if re.search(r"\.[0-9a-f]{12}\.js$", src)]
+    check(bool(hashed), f"the docs' scripts are not under hashed names: {scripts}")
+    script = expect(requests.get(f"{stack.url}{hashed[0]}", timeout=30), 200)
+    check("immutable" in script.headers.get("Cache-Control", ""), str(script.headers))
+
+
 def verify_survived(stack: Stack, seeded: Seeded) -> None:
     """After `down` and `up`: the account, its token, the record and the file are all there."""
     logged_in = expect(
@@ -290,6 +303,8 @@ def smoke(name: str, command: list[str], workdir: Path) -> Stack:
             seeded = seed(stack)
         with stack.timed("job worker answers"):
             check_worker(stack)
+        with stack.timed("docs from the image's static files"):
+            check_docs(stack)
         with stack.timed("down and up again"):
             stack.compose("down")
             stack.start()

@@ -7,10 +7,11 @@ Redis when REDIS_URL is set, else a server-less queue of files under JOB_QUEUE_D
 
 import os
 import resource
+import sys
 from pathlib import Path
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import worker_init, worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend_server.settings")
 
@@ -37,3 +38,18 @@ def _limit_memory(**kwargs) -> None:
     limit = settings.JOB_WORKER_MEMORY_LIMIT_MB * 1024 * 1024
     if limit > 0:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+@worker_init.connect
+def _refuse_incomplete_storage_settings(**kwargs) -> None:
+    # Django runs no checks in a worker: the storage settings are checked here, as at WSGI start.
+    # (Celery logs and ignores a signal handler's exception: the worker is stopped by hand.)
+    from django.core.exceptions import ImproperlyConfigured
+
+    from media_handler.checks import refuse_incomplete_storage_settings
+
+    try:
+        refuse_incomplete_storage_settings()
+    except ImproperlyConfigured as exc:
+        print(exc, file=sys.stderr, flush=True)
+        raise SystemExit(1) from exc

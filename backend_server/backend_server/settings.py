@@ -74,6 +74,45 @@ STATIC_ROOT = STATIC_DIR / "media"
 # Files. Uploads stream to a temporary file on disk (never whole in memory) and are moved
 # under MEDIA_ROOT/uploads/YYYY/MM/DD/ once they are checked.
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(REPO_ROOT / "media")))
+# Where the files live (media_handler.files.storage): `local` (under MEDIA_ROOT) or `s3` (a
+# bucket of any S3-compatible store, private: every byte still goes out through a signed URL).
+MEDIA_STORAGE = env.str("MEDIA_STORAGE", default="local").strip().lower()
+
+
+def _s3_env(name: str, *aliases: str, default: str = "") -> str:
+    """S3_<name>, else the first of the standard AWS_* names that is set."""
+    for variable in (f"S3_{name}", *aliases):
+        value = env.str(variable, default="").strip()
+        if value:
+            return value
+    return default
+
+
+S3_BUCKET = _s3_env("BUCKET", "AWS_STORAGE_BUCKET_NAME", "AWS_S3_BUCKET")
+S3_ENDPOINT_URL = _s3_env(
+    "ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "AWS_S3_ENDPOINT_URL"
+)
+S3_REGION = _s3_env("REGION", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_S3_REGION_NAME")
+S3_ACCESS_KEY_ID = _s3_env("ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID")
+S3_SECRET_ACCESS_KEY = _s3_env("SECRET_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY")
+# Every key under this prefix (several deployments can share a bucket).
+S3_PREFIX = env.str("S3_PREFIX", default="").strip("/")
+# `path` (bucket in the path: MinIO, moto, most self-hosted stores) or `virtual` (bucket in the
+# host name: AWS); by default path style when an endpoint is given, virtual for AWS.
+S3_ADDRESSING_STYLE = env.str(
+    "S3_ADDRESSING_STYLE", default="path" if S3_ENDPOINT_URL else "virtual"
+)
+# Uploads are sent to the bucket in parts of this size while the body arrives (S3 needs at least
+# 5 MiB for every part but the last).
+S3_UPLOAD_PART_BYTES = env.int("S3_UPLOAD_PART_BYTES", default=8 * 1024 * 1024)
+# Parts of one upload on their way to the store at once (each is in memory until sent).
+S3_UPLOAD_PARTS_IN_FLIGHT = env.int("S3_UPLOAD_PARTS_IN_FLIGHT", default=4)
+# How long the presigned URLs the gateway (or, with S3_REDIRECT_DOWNLOADS, the client) follows
+# stay valid: only long enough to start the transfer.
+S3_PRESIGNED_URL_SECONDS = env.int("S3_PRESIGNED_URL_SECONDS", default=300)
+# A signed file URL answers 302 to a presigned URL of the store instead of the bytes: the store
+# sends them, neither the gateway nor the service (docs/scaling.md says what that changes).
+S3_REDIRECT_DOWNLOADS = env.bool("S3_REDIRECT_DOWNLOADS", default=False)
 FILE_UPLOAD_HANDLERS = [
     # First in the chain: refuses a body past MAX_UPLOAD_SIZE (413) and removes the partial file.
     "media_handler.files.upload_handlers.MaxSizeUploadHandler",
@@ -87,6 +126,9 @@ FILE_URL_MAX_AGE_SECONDS = env.int("FILE_URL_MAX_AGE_SECONDS", default=3600)
 # Behind the gateway Django only checks the signature; nginx sends the bytes.
 USE_X_ACCEL_REDIRECT = env.bool("USE_X_ACCEL_REDIRECT", default=False)
 X_ACCEL_REDIRECT_PREFIX = env.str("X_ACCEL_REDIRECT_PREFIX", default="/_protected_media/")
+# With MEDIA_STORAGE=s3 the gateway fetches the bytes from a presigned URL of the store through
+# this internal location (gateway/templates: `<prefix><scheme>/<host>/<key>?<signature>`).
+X_ACCEL_S3_PREFIX = env.str("X_ACCEL_S3_PREFIX", default="/_protected_s3/")
 ORPHAN_GRACE_SECONDS = env.int("ORPHAN_GRACE_SECONDS", default=3600)
 # Derivatives (thumbnail, preview, placeholder: media_handler.files.derivatives), made by the
 # job worker. A picture or video frame of more pixels is never decoded (Pillow's own default).

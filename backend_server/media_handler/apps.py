@@ -2,6 +2,7 @@ from pathlib import Path
 
 from django.apps import AppConfig
 from django.conf import settings
+from django.core import checks
 
 
 class MediaHandlerConfig(AppConfig):
@@ -13,6 +14,8 @@ class MediaHandlerConfig(AppConfig):
             schema,  # noqa: F401 -- registers the OpenAPI auth extension
             signals,  # noqa: F401 -- connects the list cache's receivers
         )
+        from media_handler.checks import storage_settings_check
 
+        checks.register(storage_settings_check)
         # Django's temporary-file upload handler needs its directory before the first upload.
         Path(settings.FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,9 @@
 """The HTTP answer that carries a media's bytes (its file, thumbnail or preview), for the views
 that serve them (the signed URLs and the owner's `file/` action): nginx sends them
-(X-Accel-Redirect) for a request through the gateway, else they are streamed from the storage
-here, with single-range support (RFC 9110)."""
+(X-Accel-Redirect) for a request through the gateway (from MEDIA_ROOT, or from the bucket through
+a presigned URL it fetches), else they are streamed from the storage here, with single-range
+support (RFC 9110). With S3_REDIRECT_DOWNLOADS the answer is instead a redirect to a presigned
+URL of the store."""
 
 import logging
 import re
@@ -9,9 +11,16 @@ import unicodedata
 from collections.abc import Iterator
 from pathlib import PurePosixPath
 from typing import Literal
+from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import (
+    FileResponse,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    StreamingHttpResponse,
+)
 from django.http.response import HttpResponseBase
 from django.utils.http import content_disposition_header
 from rest_framework import status
@@ -20,7 +29,11 @@ from rest_framework.exceptions import NotFound
 from media_handler.files.derivatives import DERIVATIVE_NAME, content_type_of
 from media_handler.files.inspection import media_family
 from media_handler.files.signing import stored_path
-from media_handler.files.storage import open_stored, stored_size
+from media_handler.files.storage import (
+    is_object_store,
+    open_stored,
+    stored_size,
+)
 from media_handler.models import Media
 
 logger = logging.getLogger(__name__)
@@ -45,8 +58,35 @@ def serve_file(
     else:
         storage_path = stored_path(media, kind)
         content_type, as_attachment = content_type_of(storage_path), False
+    disposition = (
+        content_disposition_header(
+            as_attachment=as_attachment, filename=download_name(media, storage_path)
+        )
+        or ""
+    )
+    cache_control = f"private, max-age={max(max_age, 0)}"
     response: HttpResponseBase
-    if sent_by_gateway(request):
+    if is_object_store() and (settings.S3_REDIRECT_DOWNLOADS or sent_by_gateway(request)):
+        # The store sends the bytes, with the headers chosen here (S3's response-* overrides).
+        from media_handler.files.s3 import s3_presigned_url
+
+        presigned = s3_presigned_url(
+            storage_path,
+            response_headers={
+                "ResponseContentType": content_type,
+                "ResponseContentDisposition": disposition,
+                "ResponseCacheControl": cache_control,
+            },
+        )
+        if settings.S3_REDIRECT_DOWNLOADS:
+            response = HttpResponseRedirect(presigned)
+            # A client may keep the redirect only while its presigned URL is sure to work.
+            redirect_age = min(max(max_age, 0), settings.S3_PRESIGNED_URL_SECONDS // 2)
+            cache_control = f"private, max-age={redirect_age}"
+        else:
+            response = HttpResponse(content_type=content_type)
+            response["X-Accel-Redirect"] = gateway_s3_location(presigned)
+    elif sent_by_gateway(request):
         response = HttpResponse(content_type=content_type)
         response["X-Accel-Redirect"] = f"{settings.X_ACCEL_REDIRECT_PREFIX}{storage_path}"
     else:
@@ -57,14 +97,17 @@ def serve_file(
             logger.error("stored %s missing for media %s: %s", kind, media.pk, storage_path)
             raise NotFound(f"The {kind} of this media is missing.", code="file_missing") from exc
     response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Disposition"] = (
-        content_disposition_header(
-            as_attachment=as_attachment, filename=download_name(media, storage_path)
-        )
-        or ""
-    )
-    response["Cache-Control"] = f"private, max-age={max(max_age, 0)}"
+    response["Content-Disposition"] = disposition
+    response["Cache-Control"] = cache_control
     return response
+
+
+def gateway_s3_location(presigned_url: str) -> str:
+    """The gateway's internal location that fetches `presigned_url` from the store and sends
+    its bytes (Range passed through): `<X_ACCEL_S3_PREFIX><scheme>/<host[:port]><path>?<query>`
+    (gateway/templates/media-handler.conf.template)."""
+    parts = urlsplit(presigned_url)
+    return f"{settings.X_ACCEL_S3_PREFIX}{parts.scheme}/{parts.netloc}{parts.path}?{parts.query}"
 
 
 def sent_by_gateway(request: HttpRequest) -> bool:

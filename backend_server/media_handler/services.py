@@ -33,6 +33,7 @@ from media_handler.files.derivatives import (
 from media_handler.files.inspection import inspect_upload, media_family, type_mismatch
 from media_handler.files.storage import (
     delete_stored_file,
+    discard_upload,
     local_copy,
     store_bytes,
     store_upload,
@@ -133,7 +134,11 @@ def media_create(
             _media_changed(media)
             return media
 
-    facts = inspect_upload(upload, declared_type=data["type"])
+    try:
+        facts = inspect_upload(upload, declared_type=data["type"])
+    except BaseException:
+        discard_upload(upload)
+        raise
     fields.update(
         size=facts.size,
         mime_type=facts.mime_type,
@@ -185,7 +190,13 @@ def _media_create_with_file(
 ) -> Media:
     """The row of a new upload: pointing at `source`'s stored file, else at a newly stored copy
     of `upload`. Raises _SourceGone when `source` was purged meanwhile (nothing is left)."""
-    stored_path = None if source is not None else store_upload(upload, extension=extension)
+    stored_path = None
+    if source is None:
+        try:
+            stored_path = store_upload(upload, extension=extension)
+        except BaseException:
+            discard_upload(upload)
+            raise
     try:
         with transaction.atomic():
             if collection is not None:
@@ -210,16 +221,24 @@ def _media_create_with_file(
             media = Media.objects.create(**fields)
             _media_changed(media)
     except _SourceGone:
-        raise
+        raise  # the caller stores the upload after all: its bytes are still needed
     except IntegrityError as exc:
-        if stored_path is not None:
-            delete_stored_file(stored_path)
+        _drop_upload(upload, stored_path)
         raise not_your_collection(field="collection") from exc
     except BaseException:
-        if stored_path is not None:
-            delete_stored_file(stored_path)
+        _drop_upload(upload, stored_path)
         raise
+    if stored_path is None:
+        discard_upload(upload)  # the bytes are stored already: what was sent of them goes
     return media
+
+
+def _drop_upload(upload: UploadedFile, stored_path: str | None) -> None:
+    """A failed create leaves nothing: the file it stored, or what was sent of the upload."""
+    if stored_path is not None:
+        delete_stored_file(stored_path)
+    else:
+        discard_upload(upload)
 
 
 def media_queue_derivatives(*, media_id: uuid.UUID | str, force: bool = False) -> None:

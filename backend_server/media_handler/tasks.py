@@ -8,12 +8,29 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from media_handler import services
+from media_handler.files.storage import InsufficientStorage, StorageUnavailable, is_object_store
 
 # Retried until the database answers again: the request to run them is durable, so is the run.
 DATABASE_OUTAGE = (OperationalError, InterfaceError)
-# Faults that pass: the database away, the storage unreachable or full for a while. A file
-# that cannot give derivatives is no fault of this kind: it is marked `failed`, not retried.
-TRANSIENT_FAULTS = (*DATABASE_OUTAGE, OSError)
+
+
+def _transient_faults() -> tuple[type[BaseException], ...]:
+    """Faults that pass: the database away, the storage unreachable or full for a while. A file
+    that cannot give derivatives is no fault of this kind: it is marked `failed`, not retried."""
+    faults: tuple[type[BaseException], ...] = (
+        *DATABASE_OUTAGE,
+        OSError,
+        StorageUnavailable,
+        InsufficientStorage,
+    )
+    if is_object_store():  # boto3's own faults (the worker loads boto3 only for a bucket)
+        from media_handler.files.s3 import OBJECT_STORE_ERRORS
+
+        faults += OBJECT_STORE_ERRORS
+    return faults
+
+
+TRANSIENT_FAULTS = _transient_faults()
 
 
 @shared_task(

@@ -1,21 +1,36 @@
 """Django's upload handlers for media (FILE_UPLOAD_HANDLERS): an upload is streamed to a
 temporary file on disk, never held whole in memory, refused past MAX_UPLOAD_SIZE and hashed as
-it arrives."""
+it arrives. With MEDIA_STORAGE=s3 its bytes also go to the bucket while they arrive, as the
+parts of a multipart upload (s3.StreamedUpload) that the upload's service completes once
+the file is checked, and that is aborted otherwise: the temporary file is only the inspection's
+working copy (ffprobe and mutagen seek), gone with the request."""
 
 import contextlib
 import functools
 import hashlib
+from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import magic
 from django.conf import settings
-from django.core.files.uploadedfile import UploadedFile
+from django.core.files.uploadedfile import TemporaryUploadedFile, UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, TemporaryFileUploadHandler
 
 from common.exceptions import ApplicationError
-from media_handler.files.storage import InsufficientStorage, is_out_of_space
+from media_handler.files.inspection import SNIFF_BYTES, extension_for
+from media_handler.files.storage import (
+    InsufficientStorage,
+    StorageUnavailable,
+    is_object_store,
+    is_out_of_space,
+    object_store_errors,
+)
+
+if TYPE_CHECKING:
+    from media_handler.files.s3 import StreamedUpload
 
 # How much of an upload's body Django asks for at a time (its default is 64 KiB): gunicorn
 # copies its whole read-ahead buffer on every read, so small reads copy each byte many times.
@@ -75,19 +90,46 @@ def _upload_writers() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=UPLOAD_WRITER_THREADS, thread_name_prefix="upload-writer")
 
 
+@functools.cache
+def _part_senders() -> ThreadPoolExecutor:
+    """The threads that send upload parts to the bucket, shared by a worker process's uploads
+    (each has at most S3_UPLOAD_PARTS_IN_FLIGHT on their way while it gathers the next)."""
+    return ThreadPoolExecutor(max_workers=UPLOAD_WRITER_THREADS, thread_name_prefix="upload-part")
+
+
 @contextlib.contextmanager
 def _partial_file_removed_on_error(handler: TemporaryFileUploadHandler) -> Iterator[None]:
     """A write error while streaming removes the partial temporary file at once (the multipart
-    parser leaves it open, holding its space, until the garbage collector finds it); a full disk
-    is a 507, not a 500."""
+    parser leaves it open, holding its space, until the garbage collector finds it) and drops
+    the parts sent to the bucket; a full disk is a 507, a store that fails a 503, not a 500."""
     try:
         yield
     except OSError as exc:
         with contextlib.suppress(OSError):
-            handler.file.close()  # a NamedTemporaryFile: closing deletes it
+            handler.file.close()  # a NamedTemporaryFile: closing deletes it (and aborts)
         if is_out_of_space(exc):
             raise InsufficientStorage() from exc
         raise
+    except object_store_errors() as exc:
+        with contextlib.suppress(OSError):
+            handler.file.close()
+        raise StorageUnavailable() from exc
+
+
+class StreamedTemporaryUploadedFile(TemporaryUploadedFile):
+    """Django's temporary upload file, with the multipart upload its bytes were streamed to
+    (storage.store_upload completes it); closing the file (Django closes a request's files when
+    its answer is done) aborts one that was never completed: a refused or failed upload leaves
+    no object."""
+
+    streamed_upload: "StreamedUpload | None" = None
+
+    def close(self) -> None:
+        try:
+            if self.streamed_upload is not None:
+                self.streamed_upload.abort()
+        finally:
+            super().close()
 
 
 class HashingTemporaryFileUploadHandler(TemporaryFileUploadHandler):
@@ -103,11 +145,21 @@ class HashingTemporaryFileUploadHandler(TemporaryFileUploadHandler):
 
     chunk_size = UPLOAD_CHUNK_BYTES
     chunk_in_flight: Future[None] | None = None
+    parts_in_flight: "deque[Future[None]]"
 
     def new_file(self, *args: Any, **kwargs: Any) -> None:
-        super().new_file(*args, **kwargs)
+        FileUploadHandler.new_file(self, *args, **kwargs)
+        self.file: StreamedTemporaryUploadedFile = StreamedTemporaryUploadedFile(
+            self.file_name or "", self.content_type, 0, self.charset, self.content_type_extra
+        )
         self.digest = hashlib.sha256()
         self.chunk_in_flight = None
+        self.parts_in_flight = deque()
+        self.part = bytearray()
+        if is_object_store():
+            from media_handler.files.s3 import StreamedUpload
+
+            self.file.streamed_upload = StreamedUpload()
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> None:
         self._wait_for_chunk_in_flight()
@@ -117,9 +169,36 @@ class HashingTemporaryFileUploadHandler(TemporaryFileUploadHandler):
     def _write_and_hash(self, raw_data: bytes, start: int) -> None:
         super().receive_data_chunk(raw_data, start)
         self.digest.update(raw_data)
+        if self.file.streamed_upload is not None:
+            self.part += raw_data
+            if len(self.part) >= settings.S3_UPLOAD_PART_BYTES:
+                self._send_part()
+
+    def _send_part(self) -> None:
+        """Hand the gathered bytes to a part sender, once fewer than S3_UPLOAD_PARTS_IN_FLIGHT
+        parts are on their way (so at most that many and the one being gathered are in
+        memory)."""
+        streamed = self.file.streamed_upload
+        assert streamed is not None
+        while len(self.parts_in_flight) >= settings.S3_UPLOAD_PARTS_IN_FLIGHT:
+            self._wait_for_oldest_part()
+        if not streamed.is_started:
+            # The object's name ends in the sniffed type's extension, as inspection's would.
+            head = bytes(self.part[:SNIFF_BYTES])
+            streamed.start(extension=extension_for(magic.from_buffer(head, mime=True)))
+        part, self.part = self.part, bytearray()
+        number = streamed.next_part_number()
+        self.parts_in_flight.append(_part_senders().submit(streamed.send_part, part, number=number))
 
     def file_complete(self, file_size: int) -> UploadedFile | None:
         self._wait_for_chunk_in_flight()
+        streamed = self.file.streamed_upload
+        if streamed is not None and streamed.is_started:
+            # The last part (S3 allows it to be small); a file smaller than one part is sent
+            # whole by storage.store_upload once checked, as on local disk.
+            if self.part:
+                self._send_part()
+            self._wait_for_part_in_flight()
         with _partial_file_removed_on_error(self):  # flushes the last buffered bytes
             upload = super().file_complete(file_size)
         if upload is not None:
@@ -128,10 +207,12 @@ class HashingTemporaryFileUploadHandler(TemporaryFileUploadHandler):
         return upload
 
     def upload_interrupted(self) -> None:
-        # The writer must be done with the file before it is closed and removed; its error, if
-        # any, no longer matters.
+        # The writers must be done with the file before it is closed and removed; their errors,
+        # if any, no longer matter. Closing the file aborts the multipart upload.
         with contextlib.suppress(Exception):
             self._wait_for_chunk_in_flight()
+        with contextlib.suppress(Exception):
+            self._wait_for_part_in_flight()
         super().upload_interrupted()
 
     def _wait_for_chunk_in_flight(self) -> None:
@@ -139,3 +220,13 @@ class HashingTemporaryFileUploadHandler(TemporaryFileUploadHandler):
         if chunk_in_flight is not None:
             with _partial_file_removed_on_error(self):
                 chunk_in_flight.result()
+
+    def _wait_for_part_in_flight(self) -> None:
+        """Wait for every part on its way (its error, if any, raised here)."""
+        while self.parts_in_flight:
+            self._wait_for_oldest_part()
+
+    def _wait_for_oldest_part(self) -> None:
+        part_in_flight = self.parts_in_flight.popleft()
+        with _partial_file_removed_on_error(self):
+            part_in_flight.result()

@@ -5,6 +5,7 @@ import io
 import struct
 import wave
 
+from django.conf import settings
 from PIL import Image
 from rest_framework_simplejwt.tokens import AccessToken
 
@@ -23,8 +24,49 @@ def access_token_for(user_id: int, **claims) -> str:
 
 
 def stored_files(media_root) -> list:
+    """Every stored upload, as a path under `media_root`. With MEDIA_STORAGE=s3, the objects
+    under the test's prefix, and the multipart uploads still open there (as `<key>.multipart`:
+    an upload that leaves one has left something behind)."""
+    if settings.MEDIA_STORAGE == "s3":
+        return sorted(media_root / name for name in stored_object_names())
     uploads = media_root / "uploads"
     return sorted(path for path in uploads.rglob("*") if path.is_file()) if uploads.exists() else []
+
+
+def stored_object_names() -> list[str]:
+    from media_handler.files.s3 import s3_storage
+
+    storage = s3_storage()
+    client = storage.connection.meta.client
+    prefix = f"{settings.S3_PREFIX}/" if settings.S3_PREFIX else ""
+    listed = client.list_objects_v2(Bucket=settings.S3_BUCKET, Prefix=prefix)
+    names = [entry["Key"][len(prefix) :] for entry in listed.get("Contents", [])]
+    pending = client.list_multipart_uploads(Bucket=settings.S3_BUCKET, Prefix=prefix)
+    names += [f"{upload['Key'][len(prefix) :]}.multipart" for upload in pending.get("Uploads", [])]
+    return names
+
+
+def stored_exists(storage_path: str) -> bool:
+    from media_handler.files.storage import media_storage
+
+    return media_storage().exists(storage_path)
+
+
+def put_stored(storage_path: str, content: bytes) -> None:
+    """Put a file straight into the storage in use (a file from before a check, an orphan)."""
+    from django.core.files.base import ContentFile
+
+    from media_handler.files.storage import media_storage
+
+    assert media_storage().save(storage_path, ContentFile(content)) == storage_path
+
+
+def stored_bytes(storage_path: str) -> bytes:
+    """The stored file's bytes, from whichever storage is in use."""
+    from media_handler.files.storage import open_stored
+
+    with open_stored(storage_path) as stored:
+        return stored.read()
 
 
 def png_bytes(width: int = 3, height: int = 2) -> bytes:

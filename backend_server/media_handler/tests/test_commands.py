@@ -11,7 +11,7 @@ from django.utils import timezone
 from media_handler.models import Media
 
 from .factories import MediaFactory
-from .helpers import ALICE, assert_status, png_bytes, stored_files
+from .helpers import ALICE, assert_status, png_bytes, stored_exists, stored_files
 
 
 def run(command: str, *args) -> str:
@@ -59,9 +59,9 @@ def test_purge_removes_rows_and_files_trashed_long_enough(
         Media.objects.get(pk=live["id"]).pk,
     }
     assert not Media.objects.filter(pk=without_file.pk).exists()
-    assert not (settings.MEDIA_ROOT / old["storage_path"]).exists()
-    assert (settings.MEDIA_ROOT / recent["storage_path"]).exists()
-    assert (settings.MEDIA_ROOT / live["storage_path"]).exists()
+    assert not stored_exists(old["storage_path"])
+    assert stored_exists(recent["storage_path"])
+    assert stored_exists(live["storage_path"])
 
 
 def test_purge_dry_run_changes_nothing(alice, settings):
@@ -69,7 +69,7 @@ def test_purge_dry_run_changes_nothing(alice, settings):
     trash(old["id"], days_ago=10)
     assert "1 media would be purged" in run("purge_deleted_media", "--older-than", "7", "--dry-run")
     assert Media.objects.filter(pk=old["id"]).exists()
-    assert (settings.MEDIA_ROOT / old["storage_path"]).exists()
+    assert stored_exists(old["storage_path"])
 
 
 def test_purge_needs_a_sane_age(db):
@@ -77,6 +77,7 @@ def test_purge_needs_a_sane_age(db):
         run("purge_deleted_media", "--older-than", "-1")
 
 
+@pytest.mark.local_storage  # a file outside the uploads on disk
 def test_purge_never_touches_a_free_text_storage_path(
     db, settings, django_capture_on_commit_callbacks
 ):
@@ -95,6 +96,7 @@ def test_purge_never_touches_a_free_text_storage_path(
     assert not Media.objects.exists()
 
 
+@pytest.mark.local_storage  # ages files by their mtime (the bucket: test_object_storage)
 def test_sweep_removes_old_orphans_and_keeps_everything_else(alice, settings):
     kept = upload(alice)
     kept_path = settings.MEDIA_ROOT / kept["storage_path"]
@@ -121,6 +123,7 @@ def test_sweep_removes_old_orphans_and_keeps_everything_else(alice, settings):
     assert fresh_temp.exists()
 
 
+@pytest.mark.local_storage  # writes an orphan on disk (the bucket: test_object_storage)
 def test_sweep_dry_run_removes_nothing(db, settings):
     orphan = settings.MEDIA_ROOT / "uploads" / "2026" / "01" / "01" / ("3" * 32 + ".png")
     orphan.parent.mkdir(parents=True)

@@ -143,6 +143,7 @@ def test_derivative_urls_are_signed_like_the_file(alice, anonymous):
 
 
 @pytest.mark.django_db
+@pytest.mark.local_storage  # nginx reads MEDIA_ROOT (the bucket: test_object_storage)
 def test_derivatives_are_sent_by_nginx_through_the_gateway(alice, anonymous, settings):
     settings.USE_X_ACCEL_REDIRECT = True
     media = processed(alice, upload(alice))
@@ -209,6 +210,7 @@ def age(path: Path, seconds: int) -> None:
 
 
 @pytest.mark.django_db
+@pytest.mark.local_storage  # ages files by their mtime (the bucket: test_object_storage)
 def test_the_sweep_removes_orphaned_derivatives_and_keeps_current_ones(alice, settings):
     media = Media.objects.get(pk=processed(alice, upload(alice))["id"])
     root = settings.MEDIA_ROOT

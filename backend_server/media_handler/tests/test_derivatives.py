@@ -20,7 +20,7 @@ from media_handler.tasks import make_derivatives
 
 from . import samples
 from .factories import MediaFactory
-from .helpers import ALICE, assert_status, stored_files
+from .helpers import ALICE, assert_status, put_stored, stored_bytes, stored_files
 
 THUMBNAIL_MAX = 320
 PREVIEW_MAX = 1440
@@ -116,7 +116,7 @@ def test_the_original_stays_byte_for_byte_the_upload(alice, settings):
 
     media = processed(alice, upload(alice, content, kind="image"))
 
-    stored = (settings.MEDIA_ROOT / media["storage_path"]).read_bytes()
+    stored = stored_bytes(media["storage_path"])
     assert hashlib.sha256(stored).hexdigest() == hashlib.sha256(content).hexdigest()
     assert media["checksum_sha256"] == hashlib.sha256(content).hexdigest()
 
@@ -279,9 +279,7 @@ def test_a_decompression_bomb_is_refused_without_being_decoded(alice, settings):
     media.storage_path = f"uploads/2020/01/01/{uuid.uuid4().hex}.png"
     media.processing = Processing.PENDING
     media.save()
-    path = settings.MEDIA_ROOT / media.storage_path
-    path.parent.mkdir(parents=True)
-    path.write_bytes(content)
+    put_stored(media.storage_path, content)
     peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
     # As in the worker, where Pillow's own bomb warning (under twice its limit) only warns; the

@@ -6,6 +6,7 @@ from django.test import RequestFactory
 from django.utils import timezone
 
 from media_handler.files.signing import signed_file_url
+from media_handler.files.storage import media_storage
 from media_handler.models import Media
 
 from .factories import MediaFactory
@@ -195,6 +196,7 @@ def test_malformed_or_multiple_ranges_get_the_whole_file(anonymous, wav, header)
     assert body_of(response) == wav["content"]
 
 
+@pytest.mark.local_storage  # nginx reads MEDIA_ROOT (the bucket: test_object_storage)
 def test_x_accel_redirect_mode_lets_nginx_send_the_bytes(anonymous, png, settings):
     settings.USE_X_ACCEL_REDIRECT = True
     response = anonymous.get(png["file"], HTTP_X_SENDFILE_TYPE="X-Accel-Redirect")
@@ -264,7 +266,7 @@ def rf_request():
 
 
 def test_a_stored_file_gone_from_disk_is_a_json_404(alice, anonymous, png, settings):
-    (settings.MEDIA_ROOT / png["storage_path"]).unlink()
+    media_storage().delete(png["storage_path"])
     for client, url in [(anonymous, png["file"]), (alice, f"/api/media/{png['id']}/file/")]:
         response = client.get(url)
         assert_status(response, 404)

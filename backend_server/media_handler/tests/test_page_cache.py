@@ -22,7 +22,7 @@ from media_handler.models import Media
 from media_handler.views import MediaViewSet
 
 from .factories import CollectionFactory, MediaFactory
-from .helpers import ALICE, BOB, access_token_for, png_bytes
+from .helpers import ALICE, BOB, access_token_for, png_bytes, stored_exists
 
 LIST = "/api/media/?page_size=5"
 JSON = "application/json"
@@ -336,7 +336,7 @@ def test_an_unreachable_cache_fails_no_write_and_no_list(alice, settings, unreac
 
     assert created.status_code == 201, created.content
     media = Media.objects.get()
-    assert (settings.MEDIA_ROOT / media.storage_path).is_file()
+    assert stored_exists(media.storage_path)
     assert listed.status_code == 200
     assert [item["id"] for item in listed.json()["results"]] == [str(media.pk)]
 

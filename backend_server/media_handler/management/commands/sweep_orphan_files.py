@@ -1,4 +1,3 @@
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -8,7 +7,11 @@ from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 from media_handler.files.derivatives import original_of
-from media_handler.files.storage import delete_stored_file, stored_files
+from media_handler.files.storage import (
+    delete_stored_file,
+    is_object_store,
+    stored_files,
+)
 from media_handler.models import Media
 
 BATCH_SIZE = 500
@@ -17,8 +20,9 @@ BATCH_SIZE = 500
 class Command(BaseCommand):
     help = (
         "Delete stored files that no media row refers to (left by a crash between the file and "
-        "the row; derivatives whose media is gone or has newer ones) and abandoned temporary "
-        "files, once older than ORPHAN_GRACE_SECONDS."
+        "the row; derivatives whose media is gone or has newer ones), abandoned temporary "
+        "files and, in a bucket, abandoned multipart uploads, once older than "
+        "ORPHAN_GRACE_SECONDS."
     )
 
     def add_arguments(self, parser):
@@ -33,13 +37,23 @@ class Command(BaseCommand):
     def handle(self, *args, grace_seconds: int | None, dry_run: bool, **options):
         grace = settings.ORPHAN_GRACE_SECONDS if grace_seconds is None else grace_seconds
         verb = "would remove" if dry_run else "removed"
+        cutoff = timezone.now() - timedelta(seconds=grace)
         orphans = 0
-        for storage_path in self._orphan_uploads(timezone.now() - timedelta(seconds=grace)):
+        for storage_path in self._orphan_uploads(cutoff):
             orphans += 1
             self.stdout.write(f"{verb} {storage_path}")
             if not dry_run:
                 delete_stored_file(storage_path)
-        for path in self._stale_temporary(time.time() - grace):
+        if is_object_store():
+            # Uploads whose process died between their first part and their answer.
+            from media_handler.files.s3 import abandoned_multipart_uploads, abort_multipart_upload
+
+            for key, upload_id in abandoned_multipart_uploads(started_before=cutoff):
+                orphans += 1
+                self.stdout.write(f"{verb} the multipart upload of {key}")
+                if not dry_run:
+                    abort_multipart_upload(key, upload_id)
+        for path in self._stale_temporary(cutoff.timestamp()):
             orphans += 1
             self.stdout.write(f"{verb} {path}")
             if not dry_run:

@@ -1,0 +1,284 @@
+"""The bucket (MEDIA_STORAGE=s3), loaded only when it is in use: django-storages' S3 storage
+configured from the S3_* settings, and what its Storage API has no word for: reading an object
+as a stream with ranged GETs, a multipart upload fed part by part while a request's body arrives
+(StreamedUpload), presigned URLs with response headers, listings with times, abandoned multipart
+uploads. Here boto3 is called directly (django-storages covers whole-file saves, deletes and
+presigned GETs only)."""
+
+import io
+import logging
+import posixpath
+import threading
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+from django.conf import settings
+from storages.backends.s3 import S3Storage
+
+from media_handler.files.storage import (
+    UPLOADS_DIR,
+    StorageUnavailable,
+    delete_stored_file,
+    media_storage,
+    new_upload_name,
+    nothing_left_on_error,
+    upload_name,
+)
+
+logger = logging.getLogger(__name__)
+
+OBJECT_STORE_ERRORS = (BotoCoreError, ClientError)
+
+
+class S3MediaStorage(S3Storage):
+    """django-storages' S3 storage configured from the S3_* settings: a private bucket (no ACL,
+    every read through a presigned URL), keys under S3_PREFIX, new names never overwritten (so
+    no HEAD before each write to find a free one)."""
+
+    is_bucket = True
+
+    def __init__(self) -> None:
+        super().__init__(
+            bucket_name=settings.S3_BUCKET,
+            endpoint_url=settings.S3_ENDPOINT_URL or None,
+            region_name=settings.S3_REGION or None,
+            access_key=settings.S3_ACCESS_KEY_ID or None,
+            secret_key=settings.S3_SECRET_ACCESS_KEY or None,
+            location=settings.S3_PREFIX,
+            default_acl=None,
+            file_overwrite=True,
+            querystring_auth=True,
+            querystring_expire=settings.S3_PRESIGNED_URL_SECONDS,
+            client_config=Config(
+                signature_version="s3v4",
+                s3={"addressing_style": settings.S3_ADDRESSING_STYLE},
+                retries={"max_attempts": 3, "mode": "standard"},
+                # The object stores that do not know AWS's newer integrity headers (older
+                # MinIO, Ceph) refuse them: only when the operation requires one.
+                request_checksum_calculation="when_required",
+                response_checksum_validation="when_required",
+            ),
+        )
+
+    # One boto3 session per configuration for the process: a session loads the service model
+    # (a few hundred milliseconds) once, then makes each thread's connection cheaply. Sessions
+    # are not thread-safe, so connections are made under a lock.
+    _sessions: dict[tuple[str | None, ...], boto3.Session] = {}
+    _sessions_lock = threading.Lock()
+
+    def _create_session(self) -> boto3.Session:
+        key = (self.access_key, self.secret_key, self.security_token, self.session_profile)
+        session = self._sessions.get(key)
+        if session is None:
+            session = self._sessions[key] = super()._create_session()
+        return session
+
+    @property
+    def connection(self) -> Any:
+        connection = getattr(self._connections, "connection", None)
+        if connection is None:
+            with self._sessions_lock:
+                connection = super().connection
+        return connection
+
+
+class ObjectReader(io.RawIOBase):
+    """A stored object read through ranged GETs: one GET streams from the current position
+    until a seek elsewhere starts another."""
+
+    def __init__(self, storage: S3Storage, name: str) -> None:
+        super().__init__()
+        self._client = storage.connection.meta.client
+        self._bucket = storage.bucket_name
+        self._key = f"{bucket_root(storage)}{name}"
+        try:
+            head = self._client.head_object(Bucket=self._bucket, Key=self._key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                raise FileNotFoundError(name) from exc
+            raise
+        self.size: int = head["ContentLength"]
+        self._position = 0
+        self._body: Any = None
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self.size}[whence]
+        position = max(base + offset, 0)
+        if position != self._position:
+            self._close_body()
+            self._position = position
+        return position
+
+    def readinto(self, buffer: Any) -> int:
+        if self._position >= self.size or len(buffer) == 0:
+            return 0
+        if self._body is None:
+            self._body = self._client.get_object(
+                Bucket=self._bucket, Key=self._key, Range=f"bytes={self._position}-"
+            )["Body"]
+        data = self._body.read(len(buffer))
+        buffer[: len(data)] = data
+        self._position += len(data)
+        return len(data)
+
+    def close(self) -> None:
+        self._close_body()
+        super().close()
+
+    def _close_body(self) -> None:
+        body, self._body = self._body, None
+        if body is not None:
+            body.close()
+
+
+def bucket_listing(storage: S3Storage, prefix: str) -> Iterator[tuple[str, datetime]]:
+    root = bucket_root(storage)
+    paginator = storage.connection.meta.client.get_paginator("list_objects_v2")
+    for page in paginator.paginate(Bucket=storage.bucket_name, Prefix=f"{root}{prefix}"):
+        for entry in page.get("Contents", []):
+            yield entry["Key"][len(root) :], entry["LastModified"]
+
+
+def bucket_root(storage: S3Storage) -> str:
+    return f"{storage.location}/" if storage.location else ""
+
+
+def s3_storage() -> S3MediaStorage:
+    storage = media_storage()
+    if not isinstance(storage, S3MediaStorage):
+        raise RuntimeError("MEDIA_STORAGE is not s3")
+    return storage
+
+
+def s3_key(storage_path: str) -> str:
+    """The bucket key of a stored upload (S3_PREFIX/<storage_path>)."""
+    return f"{bucket_root(s3_storage())}{upload_name(storage_path)}"
+
+
+def s3_presigned_url(storage_path: str, *, response_headers: dict[str, str]) -> str:
+    """A presigned GET of the stored file, valid S3_PRESIGNED_URL_SECONDS, whose answer carries
+    `response_headers` (S3's response-* overrides: ResponseContentType,
+    ResponseContentDisposition, ResponseCacheControl)."""
+    return s3_storage().url(upload_name(storage_path), parameters=response_headers)
+
+
+class StreamedUpload:
+    """An S3 multipart upload fed part by part while a request's body arrives
+    (upload_handlers), made visible by `complete()` only once the upload has been checked, and
+    aborted otherwise: until then the object does not exist, and an abandoned one (a killed
+    process) is found by `abandoned_multipart_uploads()` for sweep_orphan_files.
+
+    Parts are numbered by the thread that gathers them and may be sent by several at once.
+    """
+
+    def __init__(self) -> None:
+        self.name = ""
+        self.upload_id = ""
+        self.parts: list[dict[str, Any]] = []
+        self._last_part_number = 0
+        self.is_finished = False
+
+    @property
+    def is_started(self) -> bool:
+        return bool(self.upload_id)
+
+    def start(self, *, extension: str) -> None:
+        storage = s3_storage()
+        self.name = new_upload_name(extension)
+        created = storage.connection.meta.client.create_multipart_upload(
+            Bucket=storage.bucket_name, Key=s3_key(self.name)
+        )
+        self.upload_id = created["UploadId"]
+
+    def next_part_number(self) -> int:
+        self._last_part_number += 1
+        return self._last_part_number
+
+    def send_part(self, data: bytes | bytearray | memoryview, *, number: int = 0) -> None:
+        """Send part `number` (the next one when 0); parts may be sent from several threads."""
+        storage = s3_storage()
+        number = number or self.next_part_number()
+        sent = storage.connection.meta.client.upload_part(
+            Bucket=storage.bucket_name,
+            Key=s3_key(self.name),
+            UploadId=self.upload_id,
+            PartNumber=number,
+            Body=data,  # a bytearray as it is: no copy of the part
+        )
+        self.parts.append({"PartNumber": number, "ETag": sent["ETag"]})  # atomic in CPython
+
+    def complete(self, *, extension: str) -> str:
+        """Make the object visible; returns its storage name. A name whose extension is not
+        `extension` (the inspection's, from the same sniffed bytes: it does not happen) is
+        corrected by a copy. Aborts, and raises StorageUnavailable, when the store fails."""
+        storage = s3_storage()
+        client = storage.connection.meta.client
+        try:
+            client.complete_multipart_upload(
+                Bucket=storage.bucket_name,
+                Key=s3_key(self.name),
+                UploadId=self.upload_id,
+                MultipartUpload={"Parts": sorted(self.parts, key=lambda p: p["PartNumber"])},
+            )
+        except OBJECT_STORE_ERRORS as exc:
+            self.abort()
+            raise StorageUnavailable() from exc
+        self.is_finished = True
+        if posixpath.splitext(self.name)[1] == f".{extension}":
+            return self.name
+        renamed = new_upload_name(extension)
+        with nothing_left_on_error(renamed):
+            client.copy(
+                {"Bucket": storage.bucket_name, "Key": s3_key(self.name)},
+                storage.bucket_name,
+                s3_key(renamed),
+            )
+        delete_stored_file(self.name)
+        return renamed
+
+    def abort(self) -> None:
+        """Drop the parts sent so far (once; logged, never raised: the caller is failing)."""
+        if not self.is_started or self.is_finished:
+            return
+        self.is_finished = True
+        storage = s3_storage()
+        try:
+            storage.connection.meta.client.abort_multipart_upload(
+                Bucket=storage.bucket_name, Key=s3_key(self.name), UploadId=self.upload_id
+            )
+        except OBJECT_STORE_ERRORS:
+            logger.warning("could not abort the multipart upload of %s", self.name, exc_info=True)
+
+
+def abandoned_multipart_uploads(*, started_before: datetime) -> Iterator[tuple[str, str]]:
+    """(key, upload id) of the multipart uploads under uploads/ started before
+    `started_before`: left by a process killed mid-upload (a bucket lifecycle rule
+    AbortIncompleteMultipartUpload does the same for AWS; docs/scaling.md)."""
+    storage = s3_storage()
+    client = storage.connection.meta.client
+    paginator = client.get_paginator("list_multipart_uploads")
+    prefix = f"{bucket_root(storage)}{UPLOADS_DIR}/"
+    for page in paginator.paginate(Bucket=storage.bucket_name, Prefix=prefix):
+        for upload in page.get("Uploads", []):
+            if upload["Initiated"] < started_before:
+                yield upload["Key"], upload["UploadId"]
+
+
+def abort_multipart_upload(key: str, upload_id: str) -> None:
+    storage = s3_storage()
+    storage.connection.meta.client.abort_multipart_upload(
+        Bucket=storage.bucket_name, Key=key, UploadId=upload_id
+    )

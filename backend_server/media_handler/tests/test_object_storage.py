@@ -1,0 +1,315 @@
+"""MEDIA_STORAGE=s3 against moto's S3 server (a real HTTP server on loopback, `object_store`):
+what only a bucket has (multipart uploads fed while the body arrives, abandoned ones, presigned
+URLs) and the start-up check of its settings. The rest of the suite runs on a bucket too with
+`make test-media-s3`."""
+
+import hashlib
+import io
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+import requests
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+from django.utils import timezone
+
+from media_handler.checks import storage_settings_check
+from media_handler.files import s3, storage
+from media_handler.models import Media
+
+from .conftest import PART
+from .factories import MediaFactory
+from .helpers import (
+    ALICE,
+    assert_status,
+    png_bytes,
+    put_stored,
+    stored_bytes,
+    stored_object_names,
+    wav_bytes,
+)
+
+
+def s3_client():
+    return s3.s3_storage().connection.meta.client
+
+
+def upload(client, content: bytes, *, media_type="audio", filename="song.wav"):
+    form = {"name": "n", "type": media_type, "file": SimpleUploadedFile(filename, content)}
+    return client.post("/api/media/", form, format="multipart")
+
+
+def big_wav(parts: float = 2.5) -> bytes:
+    """A WAV of `parts` times S3_UPLOAD_PART_BYTES (16 kB a second)."""
+    return wav_bytes(seconds=parts * PART / 16_000)
+
+
+def test_an_upload_larger_than_a_part_reaches_the_bucket_in_parts(alice, bucket):
+    content = big_wav(2.5)
+
+    response = upload(alice, content)
+
+    assert_status(response, 201)
+    body = response.json()
+    assert body["checksum_sha256"] == hashlib.sha256(content).hexdigest()
+    assert stored_object_names() == [body["storage_path"]]
+    assert stored_bytes(body["storage_path"]) == content
+    head = s3_client().head_object(Bucket=bucket.S3_BUCKET, Key=s3.s3_key(body["storage_path"]))
+    # A multipart object's ETag ends in its number of parts: sent while the body arrived.
+    assert head["ETag"].strip('"').endswith("-3")
+    assert body["storage_path"].endswith(".wav")
+
+
+def test_a_small_upload_is_one_object_under_the_prefix(alice, bucket):
+    response = upload(alice, png_bytes(), media_type="image", filename="p.png")
+
+    assert_status(response, 201)
+    key = s3.s3_key(response.json()["storage_path"])
+    assert key.startswith(f"{bucket.S3_PREFIX}/uploads/")
+    listed = s3_client().list_objects_v2(Bucket=bucket.S3_BUCKET, Prefix=bucket.S3_PREFIX)
+    assert [entry["Key"] for entry in listed["Contents"]] == [key]
+
+
+def test_a_refused_upload_larger_than_a_part_leaves_no_object_nor_open_multipart_upload(
+    alice, bucket
+):
+    response = upload(alice, big_wav(2.5), media_type="image")
+
+    assert_status(response, 400)
+    assert stored_object_names() == []
+    assert not Media.objects.exists()
+
+
+def test_an_upload_past_the_limit_aborts_the_parts_already_sent(alice, bucket):
+    bucket.MAX_UPLOAD_SIZE = int(1.5 * PART)
+
+    response = upload(alice, big_wav(2.5))
+
+    assert_status(response, 413)
+    assert stored_object_names() == []
+    assert not Media.objects.exists()
+
+
+@pytest.mark.parametrize("parts", [0.1, 2.5], ids=["one-request", "multipart"])
+def test_a_store_that_cannot_be_reached_is_503_and_nothing_is_recorded(alice, bucket, parts):
+    bucket.S3_ENDPOINT_URL = "http://127.0.0.1:1"  # nothing listens there
+
+    response = upload(alice, big_wav(parts))
+
+    assert_status(response, 503)
+    assert response.json()["code"] == "storage_unavailable"
+    assert not Media.objects.exists()
+
+
+def test_a_database_failure_after_the_parts_were_sent_leaves_no_object(alice, bucket, monkeypatch):
+    def failing_create(**fields):
+        assert stored_object_names() == [fields["storage_path"]]  # completed first
+        raise storage.StorageUnavailable()
+
+    monkeypatch.setattr(Media.objects, "create", failing_create)
+    response = upload(alice, big_wav(1.5))
+    assert_status(response, 503)
+    assert stored_object_names() == []
+
+
+@pytest.mark.parametrize("as_stream", [False, True], ids=["path", "stream"])
+def test_store_file_streams_a_file_to_the_bucket_and_reports_its_facts(bucket, tmp_path, as_stream):
+    content = big_wav(1.2)
+    source = tmp_path / "assembled.bin"
+    source.write_bytes(content)
+
+    stored = storage.store_file(io.BytesIO(content) if as_stream else source, extension="wav")
+
+    assert stored.size == len(content)
+    assert stored.sha256 == hashlib.sha256(content).hexdigest()
+    assert stored.name.startswith("uploads/")
+    assert stored.name.endswith(".wav")
+    assert stored_bytes(stored.name) == content
+
+
+def test_a_ranged_read_of_an_object_streams_only_that_range(bucket):
+    content = bytes(range(256)) * 1000
+    put_stored("uploads/2026/01/01/" + "a" * 32 + ".bin", content)
+
+    with storage.open_stored("uploads/2026/01/01/" + "a" * 32 + ".bin") as stored:
+        assert stored.size == len(content)
+        stored.seek(1000)
+        assert stored.read(10) == content[1000:1010]
+        stored.seek(-5, io.SEEK_END)
+        assert stored.read() == content[-5:]
+
+
+def test_a_missing_object_is_file_not_found(bucket):
+    with pytest.raises(FileNotFoundError):
+        storage.open_stored("uploads/2026/01/01/" + "b" * 32 + ".png")
+
+
+def sweep(*arguments: str) -> str:
+    output = StringIO()
+    call_command("sweep_orphan_files", *arguments, stdout=output)
+    return output.getvalue()
+
+
+def test_the_sweep_removes_old_orphan_objects_and_abandoned_multipart_uploads(
+    alice, bucket, monkeypatch
+):
+    kept = upload(alice, png_bytes(), media_type="image", filename="p.png").json()
+    orphan = "uploads/2026/01/01/" + "0" * 32 + ".png"
+    put_stored(orphan, b"orphan")
+    abandoned = s3.StreamedUpload()
+    abandoned.start(extension="wav")  # a process killed mid-upload
+    abandoned.send_part(b"x" * PART)
+    assert sorted(stored_object_names()) == sorted(
+        [kept["storage_path"], orphan, f"{abandoned.name}.multipart"]
+    )
+
+    # The orphan is younger than the grace period: it stays. (moto dates every multipart
+    # upload in 2010, so the abandoned one is already old enough to go.)
+    sweep()
+    assert orphan in stored_object_names()
+    # An hour and more later.
+    later = timezone.now() + timedelta(seconds=bucket.ORPHAN_GRACE_SECONDS + 60)
+    monkeypatch.setattr(timezone, "now", lambda: later)
+    output = sweep()
+
+    assert f"removed {orphan}" in output
+    assert stored_object_names() == [kept["storage_path"]]
+    assert Media.objects.filter(storage_path=kept["storage_path"]).exists()
+
+
+def test_the_sweep_dry_run_removes_nothing_from_the_bucket(db, bucket):
+    orphan = "uploads/2026/01/01/" + "3" * 32 + ".png"
+    put_stored(orphan, b"x")
+    assert "would remove" in sweep("--grace-seconds", "0", "--dry-run")
+    assert stored_object_names() == [orphan]
+
+
+def test_purge_deletes_the_objects_of_purged_media(
+    alice, bucket, django_capture_on_commit_callbacks
+):
+    created = upload(alice, png_bytes(), media_type="image", filename="p.png").json()
+    Media.objects.filter(pk=created["id"]).update(
+        is_deleted=True, deleted_at=timezone.now() - timedelta(days=40)
+    )
+    MediaFactory(user=ALICE)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("purge_deleted_media", "--older-than", "30", stdout=StringIO())
+
+    assert stored_object_names() == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "error_ids"),
+    [
+        ({}, []),
+        ({"S3_BUCKET": ""}, ["media_handler.E002"]),
+        ({"S3_ENDPOINT_URL": "", "S3_REGION": ""}, ["media_handler.E003"]),
+        ({"S3_ENDPOINT_URL": "", "S3_REGION": "eu-west-1"}, []),
+        ({"S3_SECRET_ACCESS_KEY": ""}, ["media_handler.E004"]),
+        ({"S3_ACCESS_KEY_ID": "", "S3_SECRET_ACCESS_KEY": ""}, []),
+        ({"S3_ENDPOINT_URL": "minio:9000"}, ["media_handler.E005"]),
+        ({"S3_ADDRESSING_STYLE": "sideways"}, ["media_handler.E006"]),
+        ({"S3_UPLOAD_PART_BYTES": 1024}, ["media_handler.E007"]),
+        ({"S3_UPLOAD_PARTS_IN_FLIGHT": 0}, ["media_handler.E008"]),
+        ({"MEDIA_STORAGE": "ftp"}, ["media_handler.E001"]),
+        ({"MEDIA_STORAGE": "local", "S3_BUCKET": ""}, []),
+    ],
+)
+def test_incomplete_s3_settings_stop_the_start(settings, changes, error_ids):
+    settings.MEDIA_STORAGE = "s3"
+    settings.S3_BUCKET = "media"
+    settings.S3_ENDPOINT_URL = "http://127.0.0.1:9000"
+    settings.S3_REGION = ""
+    settings.S3_ACCESS_KEY_ID = "key"
+    settings.S3_SECRET_ACCESS_KEY = "secret"
+    settings.S3_ADDRESSING_STYLE = "path"
+    settings.S3_UPLOAD_PART_BYTES = PART
+    settings.S3_UPLOAD_PARTS_IN_FLIGHT = 2
+    for name, value in changes.items():
+        setattr(settings, name, value)
+
+    assert [error.id for error in storage_settings_check(None)] == error_ids
+
+
+def test_store_file_works_the_same_on_local_disk(db, settings, tmp_path):
+    settings.MEDIA_STORAGE = "local"
+    content = png_bytes(40, 30)
+
+    stored = storage.store_file(io.BytesIO(content), extension="png")
+
+    assert stored.sha256 == hashlib.sha256(content).hexdigest()
+    assert stored.size == len(content)
+    assert (settings.MEDIA_ROOT / stored.name).read_bytes() == content
+
+
+def presigned_from_gateway_location(location: str) -> str:
+    """The presigned URL the gateway's internal location fetches (its regex, in Python)."""
+    prefix = "/_protected_s3/"
+    assert location.startswith(prefix)
+    scheme, rest = location[len(prefix) :].split("/", 1)
+    return f"{scheme}://{rest}"
+
+
+def test_through_the_gateway_nginx_fetches_a_presigned_url_of_the_store(alice, anonymous, bucket):
+    bucket.USE_X_ACCEL_REDIRECT = True
+    content = wav_bytes(2)
+    media = upload(alice, content).json()
+
+    response = anonymous.get(media["file"], HTTP_X_SENDFILE_TYPE="X-Accel-Redirect")
+
+    assert_status(response, 200)
+    assert response.content == b""
+    assert response["X-Content-Type-Options"] == "nosniff"
+    location = response["X-Accel-Redirect"]
+    endpoint = bucket.S3_ENDPOINT_URL.split("://", 1)[1]
+    assert location.startswith(f"/_protected_s3/http/{endpoint}/{bucket.S3_BUCKET}/")
+    assert s3.s3_key(media["storage_path"]) in location
+    # What nginx then does: a GET of the presigned URL, the client's Range passed on.
+    fetched = requests.get(
+        presigned_from_gateway_location(location),
+        headers={"Range": "bytes=10-19"},
+        timeout=10,
+    )
+    assert fetched.status_code == 206
+    assert fetched.content == content[10:20]
+    assert fetched.headers["Content-Type"] == "audio/x-wav"
+    assert fetched.headers["Cache-Control"] == response["Cache-Control"]
+    assert fetched.headers["Content-Disposition"] == response["Content-Disposition"]
+    # The bucket itself stays private: the same object without the signature is refused.
+    unsigned = presigned_from_gateway_location(location).split("?", 1)[0]
+    assert requests.get(unsigned, timeout=10).status_code == 403
+
+
+def test_a_signed_url_redirects_to_the_store_when_asked_to(alice, anonymous, bucket):
+    bucket.S3_REDIRECT_DOWNLOADS = True
+    content = wav_bytes(1)
+    media = upload(alice, content).json()
+
+    response = anonymous.get(media["file"])
+
+    assert_status(response, 302)
+    # Kept no longer than half the presigned URL's life (300 s), not the signed URL's hour.
+    assert response["Cache-Control"] == "private, max-age=150"
+    fetched = requests.get(response["Location"], headers={"Range": "bytes=-4"}, timeout=10)
+    assert fetched.status_code == 206
+    assert fetched.content == content[-4:]
+    assert fetched.headers["Content-Type"] == "audio/x-wav"
+    # The signature is still checked first.
+    assert_status(anonymous.get(media["file"].replace("signature=", "signature=0")), 403)
+
+
+def test_without_the_gateway_the_service_streams_the_objects_bytes_with_range(
+    alice, anonymous, bucket
+):
+    bucket.USE_X_ACCEL_REDIRECT = True
+    content = big_wav(1.5)
+    media = upload(alice, content).json()
+
+    response = anonymous.get(media["file"], HTTP_RANGE=f"bytes={PART - 5}-{PART + 4}")
+
+    assert_status(response, 206)
+    assert "X-Accel-Redirect" not in response
+    assert b"".join(response.streaming_content) == content[PART - 5 : PART + 5]
+    assert response["Content-Range"] == f"bytes {PART - 5}-{PART + 4}/{len(content)}"

@@ -1,0 +1,268 @@
+"""Workload 8, object storage (MEDIA_STORAGE=s3, docs/scaling.md): a second stack keeps its files
+in a bucket of moto's S3 server (devstack.object_store: a real HTTP server on loopback), beside
+the measured stack, which keeps them on disk. In the same run:
+
+- upload: a 1 GiB WAV through the gateway into the bucket (sent as multipart parts while the body
+  arrives) against boto3's own `upload_file` of the same file to the same server (its default
+  transfer: 8 MiB parts, 10 threads), and against the same upload to local disk; the media
+  workers' peak RSS meanwhile;
+- download: the file through its signed URL (the service checks the signature, nginx fetches a
+  presigned URL from the store and streams it) against the presigned URL fetched straight from
+  the store, and against the local stack's signed URL; Range requests at random offsets,
+  checked byte for byte;
+- two media nodes against one: the list's throughput through a gateway with both nodes in its
+  upstream against the stack's own gateway with one (2 cores: expect no gain).
+"""
+
+import dataclasses
+import random
+import statistics
+import time
+from pathlib import Path
+
+import requests
+
+from bench import upload, wrk
+from bench.download import curl_download
+from bench.harness import Context, log, main, new_user, stack_spec
+from bench.results import Result
+from devstack import Ports, StackSpec, object_store, running, samples
+from devstack.nodes import start_gateway, start_media_node, stop, wait_for_media
+from devstack.ports import LOOPBACK, free_ports
+
+RANGE_CHECKS = 25
+LIST = "/api/media/media/?page_size=10"
+CONNECTIONS = 8
+
+
+def s3_stack_spec(workdir: Path, store: object_store.ObjectStore) -> StackSpec:
+    spec = stack_spec(workdir)
+    return dataclasses.replace(
+        spec,
+        label="bench-s3",
+        ports=Ports(3710, 8710, 8711),
+        env={**spec.env, **store.env(prefix="bench")},
+    )
+
+
+def run(ctx: Context) -> list[Result]:
+    workdir = ctx.stack.workdir / "object-storage"
+    with (
+        object_store.running(workdir / "store") as store,
+        running(s3_stack_spec(workdir / "stack", store)) as s3_stack,
+    ):
+        size = 64 * upload.MiB if ctx.quick else upload.GiB
+        src = samples.wav_file(workdir / f"bench-{size}.wav", size)
+        results, record = _uploads(ctx, s3_stack, store, src)
+        results += _downloads(ctx, s3_stack, store, src, record)
+        results += _two_nodes(ctx, s3_stack, workdir)
+        src.unlink()
+        return results
+
+
+def _label(size: int) -> str:
+    return f"{size / upload.GiB:.0f} GiB" if size >= upload.GiB else f"{size // upload.MiB} MiB"
+
+
+def _uploads(ctx: Context, s3_stack, store, src: Path) -> tuple[list[Result], dict]:
+    size = src.stat().st_size
+    repeats = 1 if ctx.quick else 2
+    local_user, s3_user = ctx.user("upload"), new_user(s3_stack, "s3-upload")
+    client = store.client()
+    s3_seconds, boto_seconds, local_seconds, peaks = [], [], [], []
+    record: dict = {}
+    for i in range(repeats):
+        started = time.monotonic()
+        client.upload_file(str(src), store.bucket, f"bench-ceiling/{i}.wav")
+        boto_seconds.append(time.monotonic() - started)
+        client.delete_object(Bucket=store.bucket, Key=f"bench-ceiling/{i}.wav")
+
+        with upload.PeakRss(s3_stack.workers("media")) as peak:
+            status, seconds, body = upload.curl_upload(
+                f"{s3_stack.gateway}/api/media/media/",
+                src,
+                headers=s3_user.headers,
+                fields={"name": f"s3 #{i}", "type": "audio"},
+            )
+        if status != 201:
+            raise RuntimeError(f"upload into the bucket answered {status}: {body}")
+        s3_seconds.append(seconds)
+        peaks.append(peak.mb)
+        record = body
+
+        status, seconds, body = upload.curl_upload(
+            f"{ctx.stack.gateway}/api/media/media/",
+            src,
+            headers=local_user.headers,
+            fields={"name": f"local #{i}", "type": "audio"},
+        )
+        if status != 201:
+            raise RuntimeError(f"upload to local disk answered {status}: {body}")
+        local_seconds.append(seconds)
+        ctx.big_upload = (body, src) if ctx.big_upload is None else ctx.big_upload
+
+    mib = size / upload.MiB
+    s3_mib_s, boto_mib_s, local_mib_s = (
+        mib / statistics.median(seconds) for seconds in (s3_seconds, boto_seconds, local_seconds)
+    )
+    label = _label(size)
+    log(
+        f"objectstore: upload {label}: into the bucket {s3_mib_s:.0f} MiB/s, boto3 "
+        f"upload_file {boto_mib_s:.0f} MiB/s, to local disk {local_mib_s:.0f} MiB/s; "
+        f"peak RSS {max(peaks):.0f} MB"
+    )
+    raw = {"s3": s3_seconds, "boto3": boto_seconds, "local": local_seconds, "rss_mb": peaks}
+    return [
+        Result(
+            "8 object storage",
+            f"{label} upload through the gateway into the bucket",
+            s3_mib_s,
+            "MiB/s",
+            ceiling=boto_mib_s,
+            ceiling_label="boto3 upload_file, same server",
+            target="≥ 0.8 x boto3",
+            target_ratio=0.8,
+            extra=raw,
+        ),
+        Result(
+            "8 object storage",
+            f"{label} upload into the bucket vs to local disk (same run)",
+            s3_mib_s,
+            "MiB/s",
+            ceiling=local_mib_s,
+            ceiling_label="the same upload, MEDIA_STORAGE=local",
+        ),
+        Result(
+            "8 object storage",
+            f"{label} upload into the bucket: media worker peak RSS",
+            max(peaks),
+            "MB",
+            target=f"≤ {upload.RSS_TARGET_MB} MB",
+            met=max(peaks) <= upload.RSS_TARGET_MB,
+        ),
+    ], record
+
+
+def _downloads(ctx: Context, s3_stack, store, src: Path, record: dict) -> list[Result]:
+    """`record` is the bucket's copy as its upload answered (its signed URL on the gateway)."""
+    size = src.stat().st_size
+    repeats = 3 if ctx.quick else 5
+    key = f"bench/{record['storage_path']}"
+    presigned = store.client().generate_presigned_url(
+        "get_object", Params={"Bucket": store.bucket, "Key": key}, ExpiresIn=3600
+    )
+    signed = record["file"]
+    local_record, _ = ctx.big_upload or ({}, None)
+    local_signed = local_record.get("file")
+    sides = [("signed", signed, []), ("presigned", presigned, [])]
+    if local_signed:
+        sides.append(("local", local_signed, []))
+    for n in range(repeats):
+        for name, url, seconds_list in sides if n % 2 == 0 else sides[::-1]:
+            status, seconds, got = curl_download(url)
+            if status != 200 or got != size:
+                raise RuntimeError(f"{name} download: {status}, {got} of {size} bytes")
+            seconds_list.append(seconds)
+    fastest = {name: size / upload.MiB / min(seconds) for name, _, seconds in sides}
+
+    rng = random.Random(8)
+    wrong = []
+    with src.open("rb") as source, requests.Session() as http:
+        for _ in range(RANGE_CHECKS):
+            start = rng.randrange(size)
+            end = min(size - 1, start + rng.randrange(1, 256 * 1024))
+            response = http.get(signed, headers={"Range": f"bytes={start}-{end}"}, timeout=30)
+            source.seek(start)
+            if response.status_code != 206 or response.content != source.read(end - start + 1):
+                wrong.append((start, end, response.status_code))
+    label = _label(size)
+    log(f"objectstore: download {label}, fastest MiB/s: {fastest}; wrong ranges: {wrong[:5]}")
+    results = [
+        Result(
+            "8 object storage",
+            f"{label} download via signed URL from the bucket, fastest of {repeats}",
+            fastest["signed"],
+            "MiB/s",
+            ceiling=fastest["presigned"],
+            ceiling_label="presigned URL straight from the store",
+            target="≥ 0.9 x presigned",
+            target_ratio=0.9,
+            extra={name: seconds for name, _, seconds in sides},
+        ),
+        Result(
+            "8 object storage",
+            "Range requests from the bucket, random offsets, right bytes",
+            RANGE_CHECKS - len(wrong),
+            f"of {RANGE_CHECKS}",
+            target="all",
+            met=not wrong,
+            extra={"wrong": wrong},
+        ),
+    ]
+    if "local" in fastest:
+        results.append(
+            Result(
+                "8 object storage",
+                f"{label} download from the bucket vs from local disk (same run)",
+                fastest["signed"],
+                "MiB/s",
+                ceiling=fastest["local"],
+                ceiling_label="the same download, MEDIA_STORAGE=local",
+            )
+        )
+    return results
+
+
+def _two_nodes(ctx: Context, s3_stack, workdir: Path) -> list[Result]:
+    user = new_user(s3_stack, "s3-list")
+    headers = {**user.headers, "Accept": "application/json"}
+    node_port, gateway_port = free_ports(2)
+    node = start_media_node(s3_stack, workdir, node_port)
+    gateway = None
+    try:
+        if not wait_for_media(f"http://{LOOPBACK}:{node_port}"):
+            raise RuntimeError("the second media node did not start")
+        gateway = start_gateway(s3_stack, workdir, gateway_port, [s3_stack.ports.media, node_port])
+        two = f"http://{LOOPBACK}:{gateway_port}"
+        if not wait_for_media(two, 30):
+            raise RuntimeError("the two-node gateway did not start")
+        seconds = ctx.seconds(10)
+        rounds = 1 if ctx.quick else 3
+        one_rps, two_rps = [], []
+        for base in (s3_stack.gateway, two):
+            wrk.run(base + LIST, seconds=2, connections=CONNECTIONS, headers=headers)  # warm-up
+        for _ in range(rounds):
+            for base, rps in ((s3_stack.gateway, one_rps), (two, two_rps)):
+                result = wrk.run(
+                    base + LIST,
+                    seconds=seconds,
+                    connections=CONNECTIONS,
+                    headers=headers,
+                    unique_param="fresh",
+                )
+                if result.errors or result.non_2xx:
+                    raise RuntimeError(f"list through {base}: {result}")
+                rps.append(result.rps)
+    finally:
+        if gateway is not None:
+            stop(gateway)
+        stop(node)
+    one, two_nodes = statistics.median(one_rps), statistics.median(two_rps)
+    log(f"objectstore: list, one node {one:.0f}/s, two nodes {two_nodes:.0f}/s")
+    return [
+        Result(
+            "8 object storage",
+            f"list through two media nodes ({CONNECTIONS} connections, fresh pages)",
+            two_nodes,
+            "req/s",
+            ceiling=one,
+            ceiling_label="one media node",
+            target="≥ 0.9 x one node (2 cores: no gain expected)",
+            target_ratio=0.9,
+            extra={"one": one_rps, "two": two_rps},
+        )
+    ]
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(("objectstore",)))

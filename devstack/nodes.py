@@ -1,0 +1,99 @@
+"""More media nodes for a running stack, and a gateway in front of several (docs/scaling.md):
+what the two-node e2e test and the scaling bench start next to a devstack stack. Each node is
+the stack's own media service started again on another port, so it shares the stack's
+databases, cache, job queue and storage (the bucket with MEDIA_STORAGE=s3)."""
+
+import contextlib
+import os
+import signal
+import subprocess
+from pathlib import Path
+
+import requests
+
+from devstack import processes
+from devstack.environment import REPO
+from devstack.polling import wait_until
+from devstack.ports import LOOPBACK
+from devstack.stack import Stack
+
+GUNICORN = REPO / ".venv" / "bin" / "gunicorn"
+
+
+def start_media_node(stack: Stack, workdir: Path, port: int) -> subprocess.Popen:
+    """Another media node of `stack`: gunicorn on `port` with the stack's media service's
+    settings as it started (its databases, cache, job queue, storage), but a temporary directory
+    of its own under `workdir`; its output in `workdir/node-<port>.log`."""
+    env = processes.environment(stack.pid("media"))
+    incoming = workdir / f"incoming-{port}"
+    incoming.mkdir(parents=True)
+    env.update(FILE_UPLOAD_TEMP_DIR=str(incoming), GUNICORN_SERVICE="media")
+    return processes.start_group(
+        [
+            str(GUNICORN),
+            "--config",
+            str(REPO / "gateway" / "gunicorn.conf.py"),
+            "--chdir",
+            str(REPO / "backend_server"),
+            "--bind",
+            f"{LOOPBACK}:{port}",
+            "backend_server.wsgi:application",
+        ],
+        cwd=REPO,
+        env=env,
+        log_path=workdir / f"node-{port}.log",
+    )
+
+
+def start_gateway(
+    stack: Stack, workdir: Path, port: int, media_nodes: list[int]
+) -> subprocess.Popen:
+    """A second gateway in front of `stack`'s auth service and the media nodes on
+    `media_nodes` (ports), rendered from the same template (gateway/render.sh), on `port`."""
+    prefix = workdir / f"gateway-{port}"
+    (prefix / "logs").mkdir(parents=True)
+    (prefix / "tmp").mkdir()
+    env = {
+        **os.environ,
+        "GATEWAY_PORT": str(port),
+        "GATEWAY_PREFIX": str(prefix),
+        "AUTH_UPSTREAM": f"{LOOPBACK}:{stack.ports.auth}",
+        "MEDIA_UPSTREAM": ",".join(f"{LOOPBACK}:{node}" for node in media_nodes),
+        "MEDIA_ROOT": str(stack.media_root),
+        "MAX_UPLOAD_SIZE": str(stack.max_upload_size),
+        "GATEWAY_ERROR_LOG": str(prefix / "logs" / "error.log"),
+    }
+    subprocess.run(  # noqa: S603 -- the repository's own script
+        ["/bin/bash", str(REPO / "gateway" / "render.sh"), str(prefix / "conf")],
+        env=env,
+        check=True,
+    )
+    nginx = os.environ.get("NGINX", "/usr/sbin/nginx")
+    return processes.start_group(
+        [nginx, "-p", str(prefix), "-c", str(prefix / "conf" / "nginx.conf"), "-g", "daemon off;"],
+        cwd=REPO,
+        env=env,
+        log_path=workdir / f"gateway-{port}.log",
+    )
+
+
+def stop(process: subprocess.Popen) -> None:
+    """SIGTERM to the process's group (started by this module), SIGKILL if it lingers."""
+    if process.poll() is None:
+        processes.signal_group(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            processes.signal_group(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+
+
+def wait_for_media(url: str, timeout: float = 60) -> bool:
+    """Whether the media API at `url` (a node or a gateway) answers (401 without a token)."""
+
+    def answers() -> bool:
+        with contextlib.suppress(requests.RequestException):
+            return requests.get(f"{url}/api/media/", timeout=2).status_code == 401
+        return False
+
+    return wait_until(answers, timeout)
