@@ -130,7 +130,7 @@ compose-smoke: $(INSTALLED) ## Build and run docker-compose.yml for real under C
 # moto's S3 server (the rest of the e2e suite does not touch the storage).
 E2E_S3_SUITES ?= e2e/test_files.py e2e/test_streamed_uploads.py e2e/test_derivatives.py \
 	e2e/test_seed_flows.py e2e/test_mobile_flows.py e2e/test_storage_downloads.py \
-	e2e/test_two_nodes.py e2e/test_accounts.py
+	e2e/test_two_nodes.py e2e/test_accounts.py e2e/test_resumable_uploads.py
 .PHONY: e2e-s3
 e2e-s3: $(INSTALLED) ## The end-to-end suites that store files, with MEDIA_STORAGE=s3 (moto) through the gateway
 	E2E_MEDIA_STORAGE=s3 $(BIN)/pytest -c e2e/pytest.ini $(E2E_S3_SUITES) $(PYTEST_ARGS)

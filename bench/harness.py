@@ -43,6 +43,7 @@ WORKLOADS = (
     "accounts",
     "derivatives",
     "objectstore",
+    "sync",
 )
 # Redis as in docker-compose (caches and throttles shared by the workers), on a database index
 # of the bench's own that it empties first; BENCH_REDIS_URL="" measures with the file cache.

@@ -5,10 +5,13 @@ This service has no user table: it trusts the access token alone (media_handler.
 
 from pathlib import Path
 
+from corsheaders.defaults import default_headers as default_cors_headers
+
 from common import settings as shared
 from common.base_settings import *  # noqa: F403 -- the shared base, extended below
 from common.base_settings import (
     CACHE_DIR,
+    CORS_EXPOSE_HEADERS,
     INSTALLED_APPS,
     REPO_ROOT,
     REST_FRAMEWORK,
@@ -148,6 +151,57 @@ PAGINATION_COUNT_CACHE_SECONDS = env.int("PAGINATION_COUNT_CACHE_SECONDS", defau
 LIST_PAGE_CACHE = env.bool("LIST_PAGE_CACHE", default=True)
 # A larger page (long descriptions, a hundred items) is built afresh every time.
 LIST_PAGE_CACHE_MAX_PAGE_BYTES = env.int("LIST_PAGE_CACHE_MAX_PAGE_BYTES", default=256 * 1024)
+
+# Browsers may send the tus and idempotency headers, and read the tus answers' headers.
+CORS_ALLOW_HEADERS = [
+    *default_cors_headers,
+    "idempotency-key",
+    "tus-resumable",
+    "upload-length",
+    "upload-offset",
+    "upload-metadata",
+    "upload-checksum",
+    "x-http-method-override",
+]
+CORS_EXPOSE_HEADERS = [
+    *CORS_EXPOSE_HEADERS,
+    "Location",
+    "Idempotent-Replayed",
+    "Media-Id",
+    "Tus-Resumable",
+    "Tus-Version",
+    "Tus-Extension",
+    "Tus-Max-Size",
+    "Tus-Checksum-Algorithm",
+    "Upload-Offset",
+    "Upload-Length",
+    "Upload-Expires",
+    "Upload-Metadata",
+]
+
+# Idempotency-Key (media_handler.idempotency): how long a key's first answer is replayed, and
+# after how long a claim whose request never finished (its process died) is given up.
+IDEMPOTENCY_KEY_SECONDS = env.int("IDEMPOTENCY_KEY_SECONDS", default=24 * 3600)
+IDEMPOTENCY_IN_FLIGHT_SECONDS = env.int("IDEMPOTENCY_IN_FLIGHT_SECONDS", default=600)
+
+# Resumable uploads (tus, media_handler.uploads): where their bytes wait (every media node must
+# see it; by default MEDIA_ROOT/.resumable, beside the media so a finished one is linked into
+# place), how long an unfinished one lives, how many a user may have open, and after how long a
+# PATCH that never finished (its process died) no longer holds its upload.
+RESUMABLE_UPLOAD_DIR = env.str("RESUMABLE_UPLOAD_DIR", default="")
+RESUMABLE_UPLOAD_EXPIRY_SECONDS = env.int("RESUMABLE_UPLOAD_EXPIRY_SECONDS", default=24 * 3600)
+RESUMABLE_UPLOAD_MAX_OPEN = env.int("RESUMABLE_UPLOAD_MAX_OPEN", default=20)
+RESUMABLE_UPLOAD_WRITE_TIMEOUT_SECONDS = env.int(
+    "RESUMABLE_UPLOAD_WRITE_TIMEOUT_SECONDS", default=600
+)
+
+# `celery -A backend_server beat` (optional: the sweep_expired command from cron does the same).
+CELERY_BEAT_SCHEDULE = {
+    "sweep-expired": {"task": "media.sweep_expired", "schedule": 3600.0},
+}
+
+# The change feed (media_handler.changes): how long changes are kept, so how old a cursor may be.
+CHANGE_FEED_RETENTION_SECONDS = env.int("CHANGE_FEED_RETENTION_SECONDS", default=30 * 24 * 3600)
 
 REST_FRAMEWORK = {
     **REST_FRAMEWORK,

@@ -101,6 +101,12 @@ class Media(models.Model):
                 name="media_stored_path_idx",
                 condition=~models.Q(checksum_sha256=""),
             ),
+            # The owner's stored copy of some bytes: duplicate uploads and bulk-check.
+            models.Index(
+                fields=["user", "checksum_sha256"],
+                name="media_owner_checksum_idx",
+                condition=~models.Q(checksum_sha256=""),
+            ),
             # purge_deleted_media's scan of the trash.
             models.Index(
                 fields=["deleted_at"],
@@ -115,3 +121,110 @@ class Media(models.Model):
     @property
     def has_file(self) -> bool:
         return bool(self.checksum_sha256)
+
+
+class IdempotencyKey(models.Model):
+    """A client's `Idempotency-Key` on a create (media_handler.idempotency): claimed by the
+    first request that brings it, then holding that request's answer, replayed to any repeat
+    of the same request by the same user for IDEMPOTENCY_KEY_SECONDS. In the database, so
+    every node behind the gateway honours it."""
+
+    user = models.PositiveBigIntegerField()
+    key = models.CharField(max_length=255)
+    # What the request was (endpoint and body): a repeat with another body is refused.
+    fingerprint = models.CharField(max_length=64)
+    # Null while the first request is being handled.
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.JSONField(null=True, blank=True)
+    response_headers = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_per_user"),
+        ]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_created_idx")]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class ChangeKind(models.TextChoices):
+    MEDIA = "media", "Media"
+    COLLECTION = "collection", "Collection"
+
+
+class ChangeOp(models.TextChoices):
+    UPSERT = "upsert", "Upsert"
+    DELETE = "delete", "Delete"
+
+
+class FeedPosition(models.Model):
+    """A user's place in their change feed: the `seq` of their latest Change. Every write that
+    records a change locks this row until it commits, so a user's changes commit in `seq`
+    order and a reader that has seen `seq` n has seen every change before it."""
+
+    user = models.PositiveBigIntegerField(primary_key=True)
+    seq = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.user}@{self.seq}"
+
+
+class Change(models.Model):
+    """One write of a user's media or collection, in the order of their change feed
+    (media_handler.changes). Kept for CHANGE_FEED_RETENTION_SECONDS."""
+
+    user = models.PositiveBigIntegerField()
+    seq = models.PositiveBigIntegerField()
+    kind = models.CharField(max_length=10, choices=ChangeKind.choices)
+    object_id = models.UUIDField()
+    op = models.CharField(max_length=6, choices=ChangeOp.choices)
+    at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "seq"], name="change_feed_order"),
+        ]
+        indexes = [models.Index(fields=["at"], name="change_at_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.object_id} {self.op}"
+
+
+class Upload(models.Model):
+    """A resumable upload (tus 1.0.0, media_handler.uploads) of `length` bytes, of which the
+    first `offset` have arrived, kept in a file of their own (uploads.services.part_path) until
+    the last byte arrives and the upload becomes a media (`media_id`) through the same service
+    as a multipart upload. Incomplete past `expires_at`, it is gone (sweep_expired)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.PositiveBigIntegerField()
+    length = models.PositiveBigIntegerField()
+    offset = models.PositiveBigIntegerField(default=0)
+    # The media fields from Upload-Metadata, validated at creation.
+    metadata = models.JSONField(default=dict)
+    # The header as the client sent it, echoed by HEAD.
+    raw_metadata = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    # The SHA-256 of the first `offset` bytes, as a resumable hasher's state (rehashes): the
+    # finished file's checksum without reading it again.
+    sha256_state = models.BinaryField(default=b"", editable=False)
+    # Set while one PATCH writes (or completes) the upload: a second one meanwhile is a 409.
+    writing_since = models.DateTimeField(null=True, blank=True)
+    media_id = models.UUIDField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # A user's open uploads (the bound on them), and the sweep of expired ones.
+            models.Index(fields=["user", "expires_at"], name="upload_owner_expiry_idx"),
+            models.Index(fields=["expires_at"], name="upload_expiry_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pk} {self.offset}/{self.length}"
+
+    @property
+    def is_complete(self) -> bool:
+        return self.media_id is not None

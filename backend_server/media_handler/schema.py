@@ -25,6 +25,10 @@ from common.schema import (
 )
 from media_handler.serializers import (
     AddToCollectionSerializer,
+    BulkCheckResultSerializer,
+    BulkCheckSerializer,
+    ChangesPageSerializer,
+    ChangesQuerySerializer,
     CollectionDetailSerializer,
     CollectionSerializer,
     MediaCreateSerializer,
@@ -165,6 +169,11 @@ media_viewset = extend_schema_view(
     retrieve=_op(
         "media_retrieve", responses={401: UNAUTHORIZED, 200: MediaSerializer, 404: NOT_FOUND}
     ),
+    bulk_check=_op(
+        "media_bulk_check",
+        request=BulkCheckSerializer,
+        responses={401: UNAUTHORIZED, 200: BulkCheckResultSerializer, 400: INVALID},
+    ),
     update=_edit("media_update", MediaSerializer),
     partial_update=_edit("media_partial_update", MediaSerializer),
     destroy=_destroy("media_destroy"),
@@ -233,3 +242,121 @@ signed_file_view = extend_schema_view(
 
 # The gateway's own question before it streams an upload: not part of the public API.
 token_check_view = extend_schema(exclude=True)
+
+changes_view = extend_schema_view(
+    get=_op(
+        "changes_list",
+        parameters=[ChangesQuerySerializer],
+        responses={
+            401: UNAUTHORIZED,
+            200: ChangesPageSerializer,
+            400: INVALID,
+            410: OpenApiResponse(
+                ErrorSerializer, description="The cursor is too old: start again without it."
+            ),
+        },
+    )
+)
+
+TUS_HEADERS = [
+    OpenApiParameter(
+        "Tus-Resumable",
+        OpenApiTypes.STR,
+        location=OpenApiParameter.HEADER,
+        required=True,
+        description="`1.0.0` (else 412).",
+    ),
+]
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description="The same key and request within 24 h replays the first answer; another body "
+    "is a 422, a repeat while the first is in flight a 409.",
+)
+CONFLICT = OpenApiResponse(
+    ErrorSerializer, description="Upload-Offset is not the server's, or another PATCH holds it."
+)
+CHUNK = {"application/offset+octet-stream": OpenApiTypes.BINARY}
+TUS_VERSION_MISSING = OpenApiResponse(
+    ErrorSerializer, description="No `Tus-Resumable: 1.0.0`; the answer names `Tus-Version`."
+)
+
+upload_list_view = extend_schema_view(
+    post=_op(
+        "uploads_create",
+        description="tus creation (and creation-with-upload): `Upload-Length`, "
+        "`Upload-Metadata` (base64 `filename`, `name`, `type`, `description`, `collection`); "
+        "201 with `Location`, `Upload-Offset`, `Upload-Expires`.",
+        request=CHUNK,
+        parameters=[
+            *TUS_HEADERS,
+            OpenApiParameter(
+                "Upload-Length", OpenApiTypes.INT, location=OpenApiParameter.HEADER, required=True
+            ),
+            OpenApiParameter("Upload-Metadata", OpenApiTypes.STR, location=OpenApiParameter.HEADER),
+            IDEMPOTENCY_KEY,
+        ],
+        responses={
+            201: None,
+            400: INVALID,
+            401: UNAUTHORIZED,
+            409: OpenApiResponse(
+                ErrorSerializer, description="A request with this Idempotency-Key is in flight."
+            ),
+            412: TUS_VERSION_MISSING,
+            413: TOO_LARGE,
+            415: OpenApiResponse(ErrorSerializer, description="Not offset+octet-stream."),
+            422: OpenApiResponse(
+                ErrorSerializer, description="This Idempotency-Key came with another request."
+            ),
+            429: OpenApiResponse(ErrorSerializer, description="Too many unfinished uploads."),
+            460: OpenApiResponse(ErrorSerializer, description="Checksum mismatch: discarded."),
+        },
+    )
+)
+
+upload_detail_view = extend_schema_view(
+    patch=_op(
+        "uploads_partial_update",
+        description="The next chunk at `Upload-Offset`; 204 with the new `Upload-Offset` (and "
+        "`Media-Id` once the last byte has made the media).",
+        request=CHUNK,
+        parameters=[
+            *TUS_HEADERS,
+            OpenApiParameter(
+                "Upload-Offset", OpenApiTypes.INT, location=OpenApiParameter.HEADER, required=True
+            ),
+            OpenApiParameter(
+                "Upload-Checksum",
+                OpenApiTypes.STR,
+                location=OpenApiParameter.HEADER,
+                description="`sha1 <base64>` or `sha256 <base64>`; a mismatch is a 460.",
+            ),
+        ],
+        responses={
+            204: None,
+            400: INVALID,
+            401: UNAUTHORIZED,
+            404: NOT_FOUND,
+            409: CONFLICT,
+            410: OpenApiResponse(ErrorSerializer, description="The upload has expired."),
+            412: TUS_VERSION_MISSING,
+            413: TOO_LARGE,
+            415: OpenApiResponse(ErrorSerializer, description="Not offset+octet-stream."),
+            460: OpenApiResponse(ErrorSerializer, description="Checksum mismatch: discarded."),
+        },
+    ),
+    delete=_op(
+        "uploads_destroy",
+        parameters=TUS_HEADERS,
+        responses={
+            204: None,
+            401: UNAUTHORIZED,
+            404: NOT_FOUND,
+            410: OpenApiResponse(ErrorSerializer, description="The upload has expired."),
+            412: TUS_VERSION_MISSING,
+        },
+    ),
+)

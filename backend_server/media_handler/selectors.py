@@ -48,6 +48,21 @@ def media_with_file(*, media_id: uuid.UUID | str) -> Media | None:
     return Media.objects.filter(pk=media_id, is_deleted=False).exclude(checksum_sha256="").first()
 
 
+def media_existing_checksums(*, user_id: int, checksums: list[str]) -> dict[str, str]:
+    """Of the SHA-256 `checksums`, those the owner already has as a live media (not in the
+    trash), each with the id of its oldest such media."""
+    found = (
+        Media.objects.filter(user=user_id, is_deleted=False, checksum_sha256__in=set(checksums))
+        # Says in so many words what the checksum index's condition is: PostgreSQL proves it
+        # from an IN list of at most 100 values only, and scans the owner's rows past that.
+        .exclude(checksum_sha256="")
+        .order_by("-created_at", "-pk")
+        .values_list("checksum_sha256", "pk")
+    )
+    # Newest first, so the oldest media of a checksum is the one left in the dict.
+    return {checksum: str(media_id) for checksum, media_id in found}
+
+
 def _with_media_count(queryset: QuerySet[Collection]) -> QuerySet[Collection]:
     return queryset.annotate(media_count=Count("media", filter=Q(media__is_deleted=False)))
 

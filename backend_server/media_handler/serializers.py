@@ -1,3 +1,5 @@
+import re
+
 from django.http import QueryDict
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
@@ -191,3 +193,81 @@ class CollectionDetailSerializer(CollectionSerializer):
 
 class AddToCollectionSerializer(serializers.Serializer):
     collection_id = serializers.UUIDField()
+
+
+# The most checksums one bulk-check asks about (SPEC.md).
+BULK_CHECK_MAX_CHECKSUMS = 1000
+
+
+class ChecksumListField(serializers.ListField):
+    """SHA-256 checksums in hex, lower-cased. Checked with one regular expression per item
+    instead of a child field each: a thousand child fields cost more than the query they feed
+    (docs/performance.md)."""
+
+    pattern = re.compile(r"[0-9a-fA-F]{64}")
+    default_error_messages = {
+        "invalid_checksum": "Each checksum is a SHA-256 in hex (64 characters).",
+    }
+
+    def to_internal_value(self, data):
+        checksums = super().to_internal_value(data)
+        bad = [
+            index
+            for index, checksum in enumerate(checksums)
+            if not (isinstance(checksum, str) and self.pattern.fullmatch(checksum))
+        ]
+        if bad:
+            # One message for the list (the error shape every field has), naming a few items.
+            shown = ", ".join(str(index) for index in bad[:5])
+            more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+            raise serializers.ValidationError(
+                f"{self.error_messages['invalid_checksum']} Not: item {shown}{more}.",
+                code="invalid_checksum",
+            )
+        return [checksum.lower() for checksum in checksums]
+
+    def run_child_validation(self, data):
+        return list(data)
+
+
+class BulkCheckSerializer(serializers.Serializer):
+    """SHA-256 checksums (hex) of files a client is about to upload."""
+
+    checksums = ChecksumListField(
+        child=serializers.CharField(), allow_empty=True, max_length=BULK_CHECK_MAX_CHECKSUMS
+    )
+
+
+class BulkCheckResultSerializer(serializers.Serializer):
+    existing = serializers.DictField(
+        child=serializers.UUIDField(),
+        help_text="The checksums the caller already has (live media), each with a media id.",
+    )
+
+
+class ChangesQuerySerializer(serializers.Serializer):
+    since = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=512,
+        help_text="The `cursor` of the previous page; none for the current state.",
+    )
+    limit = serializers.IntegerField(required=False, default=100, min_value=1, max_value=500)
+
+
+class ChangeSerializer(serializers.Serializer):
+    """One entry of the change feed (schema only; the view builds it)."""
+
+    kind = serializers.ChoiceField(choices=["media", "collection"])
+    id = serializers.UUIDField()
+    op = serializers.ChoiceField(choices=["upsert", "delete"])
+    object = serializers.JSONField(
+        allow_null=True, help_text="As retrieve shows it now; null for `delete`."
+    )
+    at = serializers.DateTimeField()
+
+
+class ChangesPageSerializer(serializers.Serializer):
+    changes = ChangeSerializer(many=True)
+    cursor = serializers.CharField(help_text="Opaque: the `since` of the next call.")
+    has_more = serializers.BooleanField()

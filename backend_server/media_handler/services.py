@@ -22,11 +22,13 @@ from django.utils import timezone
 from common import messages
 from common.exceptions import ApplicationError
 from media_handler import selectors
+from media_handler.changes import change_record, changes_forget_user, changes_record
 from media_handler.files.derivatives import (
     DerivativeError,
     Derivatives,
     derivative_name,
     make_derivatives,
+    original_of,
 )
 from media_handler.files.inspection import inspect_upload, media_family, type_mismatch
 from media_handler.files.storage import (
@@ -36,7 +38,7 @@ from media_handler.files.storage import (
     store_bytes,
     store_upload,
 )
-from media_handler.models import Collection, Media, Processing
+from media_handler.models import ChangeKind, ChangeOp, Collection, Media, Processing
 
 logger = logging.getLogger(__name__)
 
@@ -128,17 +130,17 @@ def media_create(
                 fields["collection"] = _locked_owned_collection(
                     user_id=user_id, collection_id=collection.pk, field="collection"
                 )
-            return Media.objects.create(**fields)
+            media = Media.objects.create(**fields)
+            _media_changed(media)
+            return media
 
     try:
         facts = inspect_upload(upload, declared_type=data["type"])
-        storage_path = store_upload(upload, extension=facts.extension)
     except BaseException:
         discard_upload(upload)
         raise
     fields.update(
         size=facts.size,
-        storage_path=storage_path,
         mime_type=facts.mime_type,
         checksum_sha256=facts.checksum_sha256,
         width=facts.width,
@@ -146,24 +148,97 @@ def media_create(
         duration=facts.duration,
         processing=Processing.PENDING,
     )
+    # The same bytes already stored for this user: the new record shares that file (and its
+    # derivatives, once made). Should that record be purged before this one is in, the upload
+    # is stored after all.
+    source = _stored_copy(user_id=user_id, checksum_sha256=facts.checksum_sha256)
+    try:
+        media = _media_create_with_file(
+            fields, collection=collection, upload=upload, extension=facts.extension, source=source
+        )
+    except _SourceGone:
+        media = _media_create_with_file(
+            fields, collection=collection, upload=upload, extension=facts.extension, source=None
+        )
+    # Robust: the upload has succeeded; a queue that cannot be reached leaves it `pending`,
+    # for `generate_derivatives --missing`.
+    if media.processing != Processing.READY:
+        transaction.on_commit(lambda: media_queue_derivatives(media_id=media.pk), robust=True)
+    return media
+
+
+class _SourceGone(Exception):
+    """The record whose stored file a new upload was to share was purged meanwhile."""
+
+
+def _stored_copy(*, user_id: int, checksum_sha256: str) -> Media | None:
+    """A media of `user_id` (in the trash or not) whose stored file has these bytes."""
+    return (
+        Media.objects.filter(user=user_id, checksum_sha256=checksum_sha256)
+        .order_by("created_at", "pk")
+        .first()
+    )
+
+
+def _media_create_with_file(
+    fields: dict[str, Any],
+    *,
+    collection: Collection | None,
+    upload: UploadedFile,
+    extension: str,
+    source: Media | None,
+) -> Media:
+    """The row of a new upload: pointing at `source`'s stored file, else at a newly stored copy
+    of `upload`. Raises _SourceGone when `source` was purged meanwhile (nothing is left)."""
+    stored_path = None
+    if source is None:
+        try:
+            stored_path = store_upload(upload, extension=extension)
+        except BaseException:
+            discard_upload(upload)
+            raise
     try:
         with transaction.atomic():
             if collection is not None:
                 # Still there, and kept there until the row is in: not deleted meanwhile.
                 fields["collection"] = _locked_owned_collection(
-                    user_id=user_id, collection_id=collection.pk, field="collection"
+                    user_id=fields["user"], collection_id=collection.pk, field="collection"
                 )
+            if source is not None:
+                # Locked: a purge of it waits for this row, which then keeps the file.
+                source = (
+                    Media.objects.select_for_update()
+                    .filter(pk=source.pk, storage_path=source.storage_path)
+                    .first()
+                )
+                if source is None:
+                    raise _SourceGone()
+                fields["storage_path"] = source.storage_path
+                if source.processing == Processing.READY:
+                    fields.update({field: getattr(source, field) for field in DERIVED_FIELDS})
+            else:
+                fields["storage_path"] = stored_path
             media = Media.objects.create(**fields)
+            _media_changed(media)
+    except _SourceGone:
+        raise  # the caller stores the upload after all: its bytes are still needed
     except IntegrityError as exc:
-        delete_stored_file(storage_path)
+        _drop_upload(upload, stored_path)
         raise not_your_collection(field="collection") from exc
     except BaseException:
-        delete_stored_file(storage_path)
+        _drop_upload(upload, stored_path)
         raise
-    # Robust: the upload has succeeded; a queue that cannot be reached leaves it `pending`,
-    # for `generate_derivatives --missing`.
-    transaction.on_commit(lambda: media_queue_derivatives(media_id=media.pk), robust=True)
+    if stored_path is None:
+        discard_upload(upload)  # the bytes are stored already: what was sent of them goes
     return media
+
+
+def _drop_upload(upload: UploadedFile, stored_path: str | None) -> None:
+    """A failed create leaves nothing: the file it stored, or what was sent of the upload."""
+    if stored_path is not None:
+        delete_stored_file(stored_path)
+    else:
+        discard_upload(upload)
 
 
 def media_queue_derivatives(*, media_id: uuid.UUID | str, force: bool = False) -> None:
@@ -250,8 +325,9 @@ def _derivatives_record(media: Media, made: Derivatives) -> str | None:
             current.processing_error = ""
             current.processing_attempts = 0
             current.save(update_fields=[*DERIVED_FIELDS, "updated_at"])
+            _media_changed(current)
             stale = [path for path in old_paths if path and path not in new_paths]
-            transaction.on_commit(lambda: _delete_files(stale), robust=True)
+            transaction.on_commit(lambda: _delete_unreferenced_files(stale), robust=True)
     except BaseException:
         _delete_files(new_paths)
         Media.objects.filter(pk=media.pk).update(processing_attempts=0)
@@ -292,6 +368,7 @@ def _processing_failed(media: Media, reason: str) -> str | None:
         current.save(
             update_fields=["processing", "processing_error", "processing_attempts", "updated_at"]
         )
+        _media_changed(current)
     return Processing.FAILED
 
 
@@ -315,6 +392,7 @@ def media_update(*, media: Media, data: dict[str, Any]) -> Media:
         for field, value in changes.items():
             setattr(media, field, value)
         media.save(update_fields=[*changes, "updated_at"])
+        _media_changed(media)
     return media
 
 
@@ -325,6 +403,7 @@ def media_soft_delete(*, media: Media) -> Media:
         media.is_deleted = True
         media.deleted_at = timezone.now()
         media.save(update_fields=["is_deleted", "deleted_at", "updated_at"])
+        _media_changed(media)
     return media
 
 
@@ -336,13 +415,15 @@ def media_restore(*, media: Media) -> Media:
             media.is_deleted = False
             media.deleted_at = None
             media.save(update_fields=["is_deleted", "deleted_at", "updated_at"])
+            _media_changed(media)
     return media
 
 
 def media_purge(*, media_items: Iterable[Media]) -> int:
     """Delete rows and their files for good. The rows go first, in one transaction; the files
-    follow once it has committed, derivatives with their original (a file left behind by a
-    crash is an orphan the sweep finds)."""
+    follow once it has committed, derivatives with their original, except those another record
+    still uses (the same bytes uploaded twice are stored once). A file left behind by a crash
+    is an orphan the sweep finds."""
     media_items = list(media_items)
     stored_paths = [
         path
@@ -351,15 +432,34 @@ def media_purge(*, media_items: Iterable[Media]) -> int:
         for path in (media.storage_path, media.thumbnail_path, media.preview_path)
         if path
     ]
-
-    def delete_files() -> None:
-        for path in stored_paths:
-            delete_stored_file(path)
-
     with transaction.atomic():
-        deleted, _ = Media.objects.filter(pk__in=[media.pk for media in media_items]).delete()
-        transaction.on_commit(delete_files)
+        gone = Media.objects.filter(pk__in=[media.pk for media in media_items])
+        owners: dict[int, list[uuid.UUID]] = {}
+        for owner, media_id in gone.values_list("user", "pk"):
+            owners.setdefault(owner, []).append(media_id)
+        deleted, _ = gone.delete()
+        for owner, media_ids in owners.items():
+            change_record(
+                user_id=owner, kind=ChangeKind.MEDIA, object_ids=media_ids, op=ChangeOp.DELETE
+            )
+        transaction.on_commit(lambda: _delete_unreferenced_files(stored_paths))
     return deleted
+
+
+def _delete_unreferenced_files(paths: Iterable[str]) -> None:
+    """Delete the stored files of `paths` that no media row refers to. A derivative's name
+    starts with its original's, so the rows that could refer to any of them are found by the
+    original's path alone (indexed)."""
+    paths = [path for path in paths if path]
+    originals = {original_of(path) or path for path in paths}
+    still_used = {
+        path
+        for row in Media.objects.filter(storage_path__in=originals)
+        .exclude(checksum_sha256="")
+        .values_list("storage_path", "thumbnail_path", "preview_path")
+        for path in row
+    }
+    _delete_files(path for path in paths if path not in still_used)
 
 
 def user_purge(*, user_id: int, batch_size: int = 500) -> int:
@@ -371,13 +471,17 @@ def user_purge(*, user_id: int, batch_size: int = 500) -> int:
     while batch := list(Media.objects.filter(user=user_id).order_by("pk")[:batch_size]):
         purged += media_purge(media_items=batch)
     Collection.objects.filter(user=user_id).delete()
+    changes_forget_user(user_id=user_id)
     return purged
 
 
 def collection_create(*, user_id: int, data: dict[str, Any]) -> Collection:
-    return Collection.objects.create(
-        user=user_id, name=data["name"], description=data.get("description") or ""
-    )
+    with transaction.atomic():
+        collection = Collection.objects.create(
+            user=user_id, name=data["name"], description=data.get("description") or ""
+        )
+        _collection_changed(collection)
+    return collection
 
 
 def collection_update(*, collection: Collection, data: dict[str, Any]) -> Collection:
@@ -389,6 +493,7 @@ def collection_update(*, collection: Collection, data: dict[str, Any]) -> Collec
         for field, value in changes.items():
             setattr(collection, field, value)
         collection.save(update_fields=[*changes, "updated_at"])
+        _collection_changed(collection)
     return collection
 
 
@@ -397,10 +502,18 @@ def collection_delete(*, collection: Collection) -> None:
     with transaction.atomic():
         # Locked first: a media being added waits, then finds the collection gone.
         collection = _locked_collection(collection)
-        Media.objects.filter(collection=collection).update(
-            collection=None, updated_at=timezone.now()
-        )
+        detached = Media.objects.filter(collection=collection)
+        detached_ids = list(detached.values_list("pk", flat=True))
+        detached.update(collection=None, updated_at=timezone.now())
+        collection_id = collection.pk
         collection.delete()  # an update() sends no signal; this delete retires the pages
+        changes_record(
+            user_id=collection.user,
+            changes=[
+                *((ChangeKind.MEDIA, pk, ChangeOp.UPSERT) for pk in detached_ids),
+                (ChangeKind.COLLECTION, collection_id, ChangeOp.DELETE),
+            ],
+        )
 
 
 def collection_add_media(*, media: Media, collection_id: uuid.UUID | str) -> Media:
@@ -412,14 +525,39 @@ def collection_add_media(*, media: Media, collection_id: uuid.UUID | str) -> Med
             user_id=media.user, collection_id=collection_id, field="collection_id"
         )
         media = _locked_media(media)
+        previous_collection_id = media.collection_id
         media.collection = collection
         media.save(update_fields=["collection", "updated_at"])
+        _media_changed(media, previous_collection_id=previous_collection_id)
     return media
 
 
 def collection_remove_media(*, media: Media) -> Media:
     with transaction.atomic():
         media = _locked_media(media)
+        left = media.collection_id
         media.collection = None
         media.save(update_fields=["collection", "updated_at"])
+        _media_changed(media, previous_collection_id=left)
     return media
+
+
+def _media_changed(media: Media, *, previous_collection_id: uuid.UUID | None = None) -> None:
+    """Record a change of `media` and of the collections it is or was in: a collection as
+    retrieve shows it lists its live media."""
+    collections = {
+        collection_id
+        for collection_id in (media.collection_id, previous_collection_id)
+        if collection_id is not None
+    }
+    changes_record(
+        user_id=media.user,
+        changes=[
+            (ChangeKind.MEDIA, media.pk, ChangeOp.UPSERT),
+            *((ChangeKind.COLLECTION, pk, ChangeOp.UPSERT) for pk in sorted(collections)),
+        ],
+    )
+
+
+def _collection_changed(collection: Collection) -> None:
+    change_record(user_id=collection.user, kind=ChangeKind.COLLECTION, object_ids=[collection.pk])

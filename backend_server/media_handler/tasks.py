@@ -66,3 +66,18 @@ def make_derivatives(*, media_id: str, force: bool = False) -> str | None:
             media_id=media_id,
             reason=f"took longer than {settings.DERIVATIVES_TIME_LIMIT_SECONDS} s",
         )
+
+
+@shared_task(name="media.sweep_expired", autoretry_for=DATABASE_OUTAGE, retry_backoff=True)
+def sweep_expired() -> dict[str, int]:
+    """Expired resumable uploads, idempotency keys and change-feed entries (as the
+    sweep_expired command); scheduled by CELERY_BEAT_SCHEDULE when beat runs."""
+    from media_handler.changes import changes_prune
+    from media_handler.idempotency import idempotency_keys_sweep
+    from media_handler.uploads.services import uploads_sweep
+
+    return {
+        "uploads": uploads_sweep(),
+        "idempotency_keys": idempotency_keys_sweep(),
+        "changes": changes_prune(),
+    }

@@ -8,8 +8,10 @@ from django.urls import URLPattern, URLResolver, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
+from media_handler.uploads.views import UploadDetailView, UploadListView
 from media_handler.views import (
     UUID_PATTERN,
+    ChangesView,
     CollectionViewSet,
     MediaViewSet,
     SignedFileView,
@@ -59,6 +61,10 @@ urlpatterns = [
             ),
         )
     ),
+    re_path(r"^uploads/?$", UploadListView.as_view(), name="upload-list"),
+    path("uploads/<uuid:upload_id>/", UploadDetailView.as_view(), name="upload-detail"),
+    re_path(rf"^uploads/(?P<upload_id>{UUID_PATTERN})/?$", UploadDetailView.as_view()),
+    re_path(r"^changes/?$", ChangesView.as_view(), name="changes"),
     re_path(r"^token-check/?$", TokenCheckView.as_view(), name="token-check"),
     re_path(r"^schema/?$", SpectacularAPIView.as_view(), name="schema"),
     re_path(r"^docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),

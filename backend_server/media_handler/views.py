@@ -14,19 +14,23 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.parsers import JSONParser, MultiPartParser
-from media_handler import schema, selectors, services
+from media_handler import changes, schema, selectors, services
 from media_handler.authentication import caller_id
 from media_handler.files.signing import signature_is_valid
 from media_handler.filters import StableOrderingFilter
+from media_handler.idempotency import idempotent
 from media_handler.models import Collection, Media
 from media_handler.page_cache import CachedListMixin
 from media_handler.responses import serve_file
 from media_handler.serializers import (
     AddToCollectionSerializer,
+    BulkCheckSerializer,
+    ChangesQuerySerializer,
     CollectionDetailSerializer,
     CollectionSerializer,
     MediaCreateSerializer,
     MediaSerializer,
+    iso_datetime,
 )
 
 UUID_PATTERN = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
@@ -62,6 +66,7 @@ class MediaViewSet(CachedListMixin, viewsets.GenericViewSet):
             include_deleted=self.action == "restore",
         )
 
+    @idempotent("media-create")
     def create(self, request: Request, *args, **kwargs) -> Response:
         serializer = MediaCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -86,6 +91,15 @@ class MediaViewSet(CachedListMixin, viewsets.GenericViewSet):
     def destroy(self, request: Request, *args, **kwargs) -> Response:
         services.media_soft_delete(media=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @action(detail=False, methods=["post"], url_path="bulk-check")
+    def bulk_check(self, request: Request, *args, **kwargs) -> Response:
+        serializer = BulkCheckSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        existing = selectors.media_existing_checksums(
+            user_id=caller_id(request), checksums=serializer.validated_data["checksums"]
+        )
+        return Response({"existing": existing})
 
     @action(detail=True, methods=["post"])
     def restore(self, request: Request, *args, **kwargs) -> Response:
@@ -141,6 +155,7 @@ class CollectionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         context = self.get_serializer_context()
         return Response(CollectionDetailSerializer(fresh, context=context).data, status=status_code)
 
+    @idempotent("collection-create")
     def create(self, request: Request, *args, **kwargs) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -213,3 +228,35 @@ class TokenCheckView(APIView):
         if response.status_code == status.HTTP_401_UNAUTHORIZED:
             response["X-Auth-Error"] = json.dumps(response.data, separators=(",", ":"))
         return response
+
+
+@schema.changes_view
+class ChangesView(APIView):
+    """The caller's change feed (media_handler.changes)."""
+
+    def get(self, request: Request) -> Response:
+        query = ChangesQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        page = changes.changes_page(
+            user_id=caller_id(request),
+            since=query.validated_data.get("since"),
+            limit=query.validated_data["limit"],
+        )
+        context = {"request": request}
+        entries = []
+        for entry in page.entries:
+            obj: dict | None = None
+            if isinstance(entry.obj, Media):
+                obj = MediaSerializer(entry.obj, context=context).data
+            elif isinstance(entry.obj, Collection):
+                obj = CollectionDetailSerializer(entry.obj, context=context).data
+            entries.append(
+                {
+                    "kind": entry.kind,
+                    "id": str(entry.object_id),
+                    "op": "upsert" if obj is not None else "delete",
+                    "object": obj,
+                    "at": iso_datetime(entry.at),
+                }
+            )
+        return Response({"changes": entries, "cursor": page.cursor, "has_more": page.has_more})

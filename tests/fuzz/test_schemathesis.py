@@ -24,6 +24,8 @@ CHECKS = (
 )
 # Bounded: at 200 cases per operation a whole run takes a few minutes.
 RUN_TIMEOUT = 60 * 30
+# Serializers schemathesis lacks (a tus chunk's media type).
+HOOKS = Path(__file__).resolve().with_name("schemathesis_hooks.py")
 
 
 def cases_per_operation(events: Path) -> dict[str, int]:
@@ -75,6 +77,7 @@ def test_schema_holds_under_fuzzing(gw, fuzz_user, report_dir, service):
         cwd=report_dir,
         capture_output=True,
         text=True,
+        env={**os.environ, "SCHEMATHESIS_HOOKS": str(HOOKS)},
         timeout=RUN_TIMEOUT,
         check=False,
     )

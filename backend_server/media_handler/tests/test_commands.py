@@ -25,8 +25,9 @@ def age(path, seconds: int) -> None:
     os.utime(path, (then, then))
 
 
-def upload(client) -> dict:
-    form = {"name": "p", "type": "image", "file": SimpleUploadedFile("p.png", png_bytes())}
+def upload(client, width: int = 3) -> dict:
+    # Other bytes each time: the same bytes twice would share one stored file.
+    form = {"name": "p", "type": "image", "file": SimpleUploadedFile("p.png", png_bytes(width))}
     response = client.post("/api/media/", form, format="multipart")
     assert_status(response, 201)
     return response.data
@@ -41,9 +42,9 @@ def trash(media_id, *, days_ago: int) -> None:
 def test_purge_removes_rows_and_files_trashed_long_enough(
     alice, settings, django_capture_on_commit_callbacks
 ):
-    old = upload(alice)
-    recent = upload(alice)
-    live = upload(alice)
+    old = upload(alice, 3)
+    recent = upload(alice, 4)
+    live = upload(alice, 5)
     trash(old["id"], days_ago=31)
     trash(recent["id"], days_ago=2)
     without_file = MediaFactory(user=ALICE)

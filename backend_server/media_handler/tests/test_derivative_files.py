@@ -252,7 +252,7 @@ def test_generate_derivatives_queues_every_stored_media_again(alice, bob):
 @pytest.mark.django_db
 def test_generate_derivatives_missing_queues_only_pending_and_failed(alice):
     processed(alice, upload(alice))
-    pending = upload(alice)
+    pending = upload(alice, samples.picture_bytes("JPEG"))  # not the same bytes: not shared
     failed = processed(alice, upload(alice, samples.corrupt_mp4(), kind="video"))
     assert failed["processing"] == "failed"
 

@@ -2,7 +2,7 @@ import uuid
 
 import pytest
 
-from media_handler.models import Media
+from media_handler.models import FeedPosition, Media
 from media_handler.serializers import DESCRIPTION_MAX_LENGTH
 
 from .factories import CollectionFactory, MediaFactory
@@ -290,9 +290,10 @@ def test_add_to_collection_does_not_load_the_collections_media(
     collection = CollectionFactory(user=ALICE)
     MediaFactory.create_batch(3, user=ALICE, collection=collection)
     media = MediaFactory(user=ALICE)
+    FeedPosition.objects.create(user=ALICE)  # not the user's first change
     # The media; then, in a transaction (a savepoint here), the collection and the media locked,
-    # and the update.
-    with django_assert_num_queries(6):
+    # the update, and the change feed's three (its position locked, the changes, the position).
+    with django_assert_num_queries(9):
         response = alice.post(
             detail(layout, media, "add-to-collection/"), {"collection_id": str(collection.pk)}
         )

@@ -1,0 +1,429 @@
+"""Resumable uploads (tus 1.0.0): creating one, appending bytes at its offset, finishing it into
+a media, terminating it, and sweeping the expired ones. Only media_handler.uploads.views knows
+HTTP; the rules are here.
+
+The bytes received so far live in one file per upload under the resumable-upload directory
+(RESUMABLE_UPLOAD_DIR, by default MEDIA_ROOT/.resumable: the same filesystem as the media, so a
+finished upload is linked into place, not copied; every media node must see it, as it sees
+MEDIA_ROOT). A PATCH claims the upload with one conditional UPDATE (the offset it names must be
+the server's and no other PATCH may hold it), writes at that offset, then moves the offset on: of
+two PATCHes at once one wins, the other is a 409, and the bytes are never written twice. The
+last byte makes the media through services.media_create, exactly as a multipart upload: the
+same sniffing, declared type, size limit, metadata, duplicate check, storage and derivatives.
+Its SHA-256 is computed as the bytes arrive, the hasher's state kept on the row between PATCHes
+(rehashes: a SHA-256 whose state can be saved), so the finished file is not read again for it.
+"""
+
+import base64
+import binascii
+import contextlib
+import functools
+import hashlib
+import logging
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import timedelta
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any, Protocol
+
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+from rehashes import PySha256
+
+from common.exceptions import ApplicationError
+from media_handler import selectors, services
+from media_handler.files.storage import InsufficientStorage, is_out_of_space
+from media_handler.files.upload_handlers import UploadTooLarge
+from media_handler.models import Upload
+from media_handler.serializers import MediaCreateSerializer
+
+logger = logging.getLogger(__name__)
+
+CHECKSUM_ALGORITHMS: dict[str, Callable[[], Any]] = {
+    "sha1": hashlib.sha1,
+    "sha256": hashlib.sha256,
+}
+# Reads of a chunk's body: gunicorn copies its read-ahead buffer on every read, so small reads
+# copy each byte many times (as for multipart uploads, files.upload_handlers).
+READ_BYTES = 1024 * 1024
+# As many as the requests a worker serves at once (GUNICORN_THREADS, 4 by default).
+WRITER_THREADS = 8
+# The Upload-Metadata keys that become the media's fields; others are ignored.
+METADATA_FIELDS = ("name", "type", "description", "collection")
+# HTTP 460, tus's "Checksum Mismatch" (no name in http.HTTPStatus).
+CHECKSUM_MISMATCH = 460
+
+
+def part_path(upload: Upload) -> Path:
+    """Where the bytes of `upload` received so far are kept."""
+    directory = settings.RESUMABLE_UPLOAD_DIR or os.path.join(settings.MEDIA_ROOT, ".resumable")
+    return Path(directory) / f"{upload.pk.hex}.part"
+
+
+def upload_not_found() -> ApplicationError:
+    return ApplicationError(
+        "No upload found with this id.", code="upload_not_found", status=HTTPStatus.NOT_FOUND
+    )
+
+
+def metadata_parse(header: str) -> dict[str, str]:
+    """Upload-Metadata: comma-separated `key base64(value)` pairs (a key alone: an empty value).
+    Raises ApplicationError (400) for a malformed header."""
+    values: dict[str, str] = {}
+    for pair in filter(None, (part.strip() for part in header.split(","))):
+        key, _, encoded = pair.partition(" ")
+        try:
+            values[key] = base64.b64decode(encoded.strip(), validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError) as exc:
+            raise ApplicationError(
+                f"Upload-Metadata value of '{key}' is not base64 of UTF-8 text.",
+                code="invalid",
+                field="Upload-Metadata",
+            ) from exc
+    return values
+
+
+def upload_create(*, user_id: int, length: int, raw_metadata: str) -> Upload:
+    """A new upload of `length` bytes for `user_id`, with the media fields of `raw_metadata`
+    (`name`, else `filename`; `type`; `description`; `collection`), checked now so that a
+    client learns of a bad field before sending a byte.
+
+    Raises ApplicationError: 413 past MAX_UPLOAD_SIZE, 400 for bad metadata or a collection
+    that is not the caller's, 429 when the user already has RESUMABLE_UPLOAD_MAX_OPEN uploads
+    open.
+    """
+    if length > settings.MAX_UPLOAD_SIZE:
+        raise UploadTooLarge()
+    values = metadata_parse(raw_metadata)
+    fields = {key: values[key] for key in METADATA_FIELDS if key in values}
+    if not fields.get("name") and values.get("filename"):
+        fields["name"] = values["filename"][:255]
+    if "/" in fields.get("type", ""):
+        # A MIME type (what Uppy and browsers put in `type`): its family is the media's type.
+        fields["type"] = fields["type"].split("/", 1)[0]
+    serializer = MediaCreateSerializer(data=fields)
+    if not serializer.is_valid():
+        errors = {
+            key: [str(message) for message in value] for key, value in serializer.errors.items()
+        }
+        first = next(iter(errors.values()))[0]
+        raise ApplicationError(f"Upload-Metadata: {first}", code="invalid", field_errors=errors)
+    metadata = {
+        key: str(value) if isinstance(value, uuid.UUID) else value
+        for key, value in serializer.validated_data.items()
+        if value is not None and key in METADATA_FIELDS
+    }
+    if "collection" in metadata and not selectors.collection_find(
+        user_id=user_id, collection_id=metadata["collection"]
+    ):
+        raise services.not_your_collection(field="collection")
+    now = timezone.now()
+    open_uploads = Upload.objects.filter(
+        user=user_id, media_id__isnull=True, expires_at__gt=now
+    ).count()
+    if open_uploads >= settings.RESUMABLE_UPLOAD_MAX_OPEN:
+        raise ApplicationError(
+            f"You have {open_uploads} unfinished uploads; finish or cancel one first.",
+            code="too_many_uploads",
+            status=HTTPStatus.TOO_MANY_REQUESTS,
+        )
+    upload = Upload(
+        user=user_id,
+        sha256_state=PySha256().serialize(),
+        length=length,
+        metadata=metadata,
+        raw_metadata=raw_metadata,
+        expires_at=now + timedelta(seconds=settings.RESUMABLE_UPLOAD_EXPIRY_SECONDS),
+    )
+    path = part_path(upload)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch()
+    try:
+        upload.save(force_insert=True)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return upload
+
+
+def upload_get(*, user_id: int, upload_id: uuid.UUID | str) -> Upload:
+    """One of the owner's uploads. Raises ApplicationError: 404 for any other id, 410 once an
+    unfinished upload has expired."""
+    try:
+        upload = Upload.objects.filter(user=user_id, pk=upload_id).first()
+    except (ValueError, TypeError):
+        upload = None
+    if upload is None:
+        raise upload_not_found()
+    if not upload.is_complete and upload.expires_at <= timezone.now():
+        raise ApplicationError(
+            "This upload has expired; start a new one.",
+            code="upload_expired",
+            status=HTTPStatus.GONE,
+        )
+    return upload
+
+
+class Readable(Protocol):
+    """A request body (Django's HttpRequest reads like a file)."""
+
+    def read(self, size: int = ..., /) -> bytes: ...
+
+
+@dataclass(frozen=True)
+class Checksum:
+    algorithm: str
+    digest: bytes
+
+
+def checksum_parse(header: str) -> Checksum:
+    """Upload-Checksum: `<algorithm> <base64 digest>`. Raises ApplicationError (400) for an
+    algorithm this server does not offer, or a malformed value."""
+    algorithm, _, encoded = header.strip().partition(" ")
+    if algorithm not in CHECKSUM_ALGORITHMS:
+        raise ApplicationError(
+            f"Upload-Checksum algorithm '{algorithm}' is not supported; use one of "
+            f"{', '.join(CHECKSUM_ALGORITHMS)}.",
+            code="checksum_algorithm_unsupported",
+        )
+    try:
+        digest = base64.b64decode(encoded.strip(), validate=True)
+    except binascii.Error as exc:
+        raise ApplicationError(
+            "Upload-Checksum is not `<algorithm> <base64 digest>`.", code="invalid"
+        ) from exc
+    return Checksum(algorithm=algorithm, digest=digest)
+
+
+def upload_append(
+    *,
+    upload: Upload,
+    offset: int,
+    body: Readable,
+    body_length: int,
+    checksum: Checksum | None = None,
+) -> Upload:
+    """Write `body_length` bytes of `body` at `offset` (which must be the server's) and move
+    the offset on; the last byte finishes the upload (upload_finish). A body cut short keeps
+    the bytes that arrived (unless a checksum was given: then none).
+
+    Raises ApplicationError: 409 when `offset` is not the server's or another PATCH holds the
+    upload, 413 for more bytes than the upload has left, 460 when the checksum does not match
+    (the bytes are discarded), 404 if the upload was terminated meanwhile; and what
+    services.media_create raises for a finished file it refuses (the upload is gone then).
+    """
+    if body_length > upload.length - offset:
+        raise ApplicationError(
+            "The chunk goes past the upload's length.",
+            code="upload_too_large",
+            status=HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+        )
+    if offset != upload.offset:
+        raise offset_mismatch(offset, upload.offset)
+    claimed_at = _claim(upload, offset=offset)
+    # The state read with `upload` is the one at `offset`: offsets only grow, and the claim
+    # found the offset unchanged.
+    sha256 = PySha256.deserialize(bytes(upload.sha256_state))
+    path = part_path(upload)
+    digest = CHECKSUM_ALGORITHMS[checksum.algorithm]() if checksum else None
+    written = 0
+    try:
+        with open(path, "r+b") as part:
+            part.seek(offset)
+            part.truncate()  # bytes past the offset: a writer that died part-way
+
+            def store(chunk: bytes) -> None:
+                part.write(chunk)
+                sha256.update(chunk)
+                if digest is not None:
+                    digest.update(chunk)
+
+            # Each chunk is written and hashed on a writer thread while this one reads the
+            # next (one in flight: the bytes stay in order, memory at two reads).
+            in_flight: Future[None] | None = None
+            try:
+                for chunk in _received(body, body_length):
+                    if in_flight is not None:
+                        in_flight.result()
+                    in_flight = _writers().submit(store, chunk)
+                    written += len(chunk)
+            finally:
+                if in_flight is not None:
+                    in_flight.result()
+            if checksum is not None and (
+                written < body_length or digest is None or digest.digest() != checksum.digest
+            ):
+                part.truncate(offset)
+                _release(upload, claimed_at=claimed_at)
+                raise ApplicationError(
+                    "The chunk's checksum does not match its bytes; it was discarded.",
+                    code="checksum_mismatch",
+                    status=CHECKSUM_MISMATCH,
+                )
+    except FileNotFoundError as exc:
+        # Terminated (the file deleted) while this PATCH held it.
+        raise upload_not_found() from exc
+    except OSError as exc:
+        _release(upload, claimed_at=claimed_at, offset=offset)
+        if is_out_of_space(exc):
+            raise InsufficientStorage() from exc
+        raise
+    except BaseException:
+        _release(upload, claimed_at=claimed_at, offset=offset)
+        raise
+    upload.offset = offset + written
+    upload.sha256_state = sha256.serialize()
+    complete = upload.offset == upload.length
+    with _unflushed_commit():
+        moved = Upload.objects.filter(pk=upload.pk, writing_since=claimed_at).update(
+            offset=upload.offset,
+            sha256_state=upload.sha256_state,
+            writing_since=claimed_at if complete else None,
+        )
+    if not moved:  # terminated meanwhile
+        path.unlink(missing_ok=True)
+        raise upload_not_found()
+    if complete:
+        return upload_finish(upload=upload, claimed_at=claimed_at, sha256=sha256.finalize())
+    return upload
+
+
+@contextlib.contextmanager
+def _unflushed_commit() -> Iterator[None]:
+    """A transaction whose commit does not wait for PostgreSQL to flush its log to disk
+    (`synchronous_commit = off` for it alone): the two small updates of every PATCH would
+    otherwise wait for the disk twice per chunk. A crash may lose such an update, harmlessly: a
+    lost claim holds nothing, and a lost offset (with its hash state) is an older one whose bytes
+    the next PATCH writes again (each write truncates the file at its offset). The media a
+    finished upload makes is committed as any other write is."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        yield
+
+
+def _received(body: Readable, length: int) -> Iterator[bytes]:
+    """The body's reads, until `length` bytes, or until the client goes away: what arrived
+    before is kept (tus asks a server to keep as much as it received)."""
+    received = 0
+    while received < length:
+        try:
+            chunk = body.read(min(READ_BYTES, length - received))
+        except OSError:
+            return
+        if not chunk:
+            return
+        received += len(chunk)
+        yield chunk
+
+
+@functools.cache
+def _writers() -> ThreadPoolExecutor:
+    """Threads that write and hash chunks, shared by a worker process's requests (each has one
+    chunk in flight); started when first needed."""
+    return ThreadPoolExecutor(max_workers=WRITER_THREADS, thread_name_prefix="tus-writer")
+
+
+def _claim(upload: Upload, *, offset: int):
+    """Hold `upload` for one PATCH at `offset`; its claim time. A claim older than
+    RESUMABLE_UPLOAD_WRITE_TIMEOUT_SECONDS belonged to a request that died."""
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.RESUMABLE_UPLOAD_WRITE_TIMEOUT_SECONDS)
+    with _unflushed_commit():
+        claimed = (
+            Upload.objects.filter(pk=upload.pk, offset=offset, media_id__isnull=True)
+            .filter(Q(writing_since__isnull=True) | Q(writing_since__lt=stale))
+            .update(writing_since=now)
+        )
+    if claimed:
+        return now
+    current = Upload.objects.filter(pk=upload.pk).first()
+    if current is None:
+        raise upload_not_found()
+    if current.offset != offset:
+        raise offset_mismatch(offset, current.offset)
+    raise ApplicationError(
+        "Another request is writing this upload.",
+        code="upload_busy",
+        status=HTTPStatus.CONFLICT,
+    )
+
+
+def offset_mismatch(offset: int, server_offset: int) -> ApplicationError:
+    return ApplicationError(
+        f"Upload-Offset is {offset} but the server has {server_offset}; ask HEAD.",
+        code="offset_mismatch",
+        status=HTTPStatus.CONFLICT,
+    )
+
+
+def _release(upload: Upload, *, claimed_at, offset: int | None = None) -> None:
+    changes: dict[str, Any] = {"writing_since": None}
+    if offset is not None:
+        changes["offset"] = offset
+    with _unflushed_commit():
+        Upload.objects.filter(pk=upload.pk, writing_since=claimed_at).update(**changes)
+
+
+class _PartFile(UploadedFile):
+    """The finished upload's file, as services.media_create takes an upload: with a
+    `temporary_file_path()`, so the local storage links it into place instead of copying it."""
+
+    def __init__(self, path: Path, *, size: int, name: str, sha256: str) -> None:
+        super().__init__(
+            open(path, "rb"),  # noqa: SIM115 -- closed by media_create's caller, below
+            name=name,
+            content_type="application/octet-stream",
+            size=size,
+        )
+        self.path = path
+        # Read by inspection.upload_checksum, as a multipart upload's streamed hash is.
+        self.sha256_hexdigest = sha256
+
+    def temporary_file_path(self) -> str:
+        return str(self.path)
+
+
+def upload_finish(*, upload: Upload, claimed_at, sha256: str) -> Upload:
+    """Make the media of a complete upload with services.media_create, the multipart upload's
+    path; the upload's own file then goes. A file that path refuses takes the upload with it
+    (nothing is left behind) and its ApplicationError is raised."""
+    path = part_path(upload)
+    data = {**upload.metadata}
+    try:
+        name = data.get("name", "upload")
+        with _PartFile(path, size=upload.length, name=name, sha256=sha256) as part:
+            media = services.media_create(user_id=upload.user, data=data, upload=part)
+    except BaseException:
+        Upload.objects.filter(pk=upload.pk).delete()
+        path.unlink(missing_ok=True)
+        raise
+    upload.media_id = media.pk
+    Upload.objects.filter(pk=upload.pk, writing_since=claimed_at).update(
+        media_id=media.pk, writing_since=None
+    )
+    path.unlink(missing_ok=True)
+    return upload
+
+
+def upload_terminate(*, upload: Upload) -> None:
+    """Delete the upload and the bytes received (its media, if it has one, stays)."""
+    Upload.objects.filter(pk=upload.pk).delete()
+    part_path(upload).unlink(missing_ok=True)
+
+
+def uploads_sweep() -> int:
+    """Delete the uploads past their expiry, finished or not, with their bytes; returns how
+    many."""
+    expired = list(Upload.objects.filter(expires_at__lte=timezone.now()))
+    for upload in expired:
+        upload_terminate(upload=upload)
+    return len(expired)

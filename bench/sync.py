@@ -1,0 +1,283 @@
+"""Workload 8, phone backup (issue 16): a resumable (tus) upload against a single multipart
+upload of the same file, bulk-check of 1,000 checksums, and a page of the change feed.
+
+- tus: the file (1 GiB; 64 MiB with --quick) created with POST uploads/, then sent in 8 MiB
+  PATCHes through the gateway, one after another as a phone's client sends them; its ceiling is
+  the same file as one multipart POST through the gateway (curl), in the same run. The media
+  workers' peak RSS is measured during the tus upload.
+- bulk-check: POST media/bulk-check/ with 1,000 checksums (half of them the caller's) for a user
+  owning 100,000 media (10,000 with --quick), p50 of sequential requests; its ceiling is the
+  p50 of the same user's first list page (10 items), in the same run.
+- change feed: GET changes/?limit=500 from a cursor in the middle of 1,000,000 changes (100,000
+  with --quick) of one user (seeded in bulk, each naming one of their media), p50; the ceiling
+  is the p50 of the same user's list page of 100 items.
+"""
+
+import base64
+import hashlib
+import json
+import statistics
+import time
+
+import requests
+
+from bench import seed
+from bench.harness import Context, log, main
+from bench.results import Result
+from bench.upload import PeakRss, curl_upload
+from devstack import samples
+from devstack.databases import query
+
+MiB = 1024**2
+GiB = 1024**3
+CHUNK = 8 * MiB
+RSS_TARGET_MB = 120
+TUS = {"Tus-Resumable": "1.0.0"}
+
+
+def tus_upload(
+    base: str, headers: dict[str, str], path, size: int, name: str
+) -> tuple[float, str, list[float]]:
+    """Create and send the file in CHUNK-sized PATCHes; (seconds, media id, each request's
+    seconds: the creation, then every PATCH, the last one making the media)."""
+    meta = ",".join(
+        f"{key} {base64.b64encode(value.encode()).decode()}"
+        for key, value in {"name": name, "type": "audio"}.items()
+    )
+    started = time.perf_counter()
+    steps: list[float] = []
+    with requests.Session() as http:
+        created = http.post(
+            f"{base}/api/media/uploads/",
+            headers={**headers, **TUS, "Upload-Length": str(size), "Upload-Metadata": meta},
+            timeout=60,
+        )
+        if created.status_code != 201:
+            raise RuntimeError(f"tus creation answered {created.status_code}: {created.text}")
+        steps.append(time.perf_counter() - started)
+        url = created.headers["Location"]
+        offset = 0
+        media_id = ""
+        with path.open("rb") as source:
+            while offset < size:
+                chunk = source.read(CHUNK)
+                sent = time.perf_counter()
+                answer = http.patch(
+                    url,
+                    data=chunk,
+                    headers={
+                        **headers,
+                        **TUS,
+                        "Upload-Offset": str(offset),
+                        "Content-Type": "application/offset+octet-stream",
+                    },
+                    timeout=600,
+                )
+                if answer.status_code != 204:
+                    raise RuntimeError(f"PATCH at {offset} answered {answer.status_code}")
+                steps.append(time.perf_counter() - sent)
+                offset = int(answer.headers["Upload-Offset"])
+                media_id = answer.headers.get("Media-Id", media_id)
+    return time.perf_counter() - started, media_id, steps
+
+
+def forget(stack, media_id: str) -> None:
+    query(stack.databases.media_url, "DELETE FROM media_handler_media WHERE id = %s", (media_id,))
+
+
+def p50_ms(call, repeats: int) -> float:
+    call()  # warm-up
+    took = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        call()
+        took.append((time.perf_counter() - started) * 1000)
+    return statistics.median(took)
+
+
+def expect_ok(response: requests.Response) -> None:
+    if response.status_code != 200:
+        raise RuntimeError(f"{response.request.url} answered {response.status_code}")
+
+
+def run(ctx: Context) -> list[Result]:
+    stack = ctx.stack
+    results: list[Result] = []
+
+    # tus vs multipart
+    size = 64 * MiB if ctx.quick else GiB
+    label = f"{size // GiB} GiB" if size >= GiB else f"{size // MiB} MiB"
+    files = stack.workdir / "sync-src"
+    files.mkdir(exist_ok=True)
+    # Another file than bench.upload's: the same bytes would be stored once (no write at all).
+    src = samples.wav_file(files / f"sync-{size}.wav", size)
+    user = ctx.user("sync-tus")
+    repeats = 3 if ctx.quick else 2
+    multipart_runs, tus_runs, peaks, all_steps = [], [], [], []
+    for index in range(repeats):
+        status, seconds, body = curl_upload(
+            f"{stack.gateway}/api/media/media/",
+            src,
+            headers=user.headers,
+            fields={"name": f"multipart #{index}", "type": "audio"},
+        )
+        if status != 201:
+            raise RuntimeError(f"multipart upload answered {status}: {body}")
+        multipart_runs.append(seconds)
+        # Each upload's row goes, so the next one (the same bytes) stores its own copy instead
+        # of pointing at this one's (no duplicate bytes are stored, by design).
+        forget(stack, body["id"])
+        with PeakRss(stack.workers("media")) as peak:
+            seconds, media_id, steps = tus_upload(
+                stack.gateway, user.headers, src, size, f"tus #{index}"
+            )
+        if not media_id:
+            raise RuntimeError("the last PATCH carried no Media-Id")
+        forget(stack, media_id)
+        tus_runs.append(seconds)
+        peaks.append(peak.mb)
+        all_steps.append(steps)
+        log(
+            f"sync: tus {label} {seconds:.2f} s (creation {steps[0] * 1000:.0f} ms, PATCHes "
+            f"{', '.join(f'{step * 1000:.0f}' for step in steps[1:])} ms) vs multipart "
+            f"{multipart_runs[-1]:.2f} s"
+        )
+    tus_s, multipart_s = statistics.median(tus_runs), statistics.median(multipart_runs)
+    tus_mib_s, multipart_mib_s = size / MiB / tus_s, size / MiB / multipart_s
+    results.append(
+        Result(
+            "8 sync",
+            f"tus {label} in 8 MiB chunks",
+            tus_mib_s,
+            "MiB/s",
+            ceiling=multipart_mib_s,
+            ceiling_label="one multipart upload",
+            target="≥ 0.8 x multipart",
+            target_ratio=0.8,
+            extra={
+                "tus_seconds": tus_runs,
+                "multipart_seconds": multipart_runs,
+                "tus_steps": all_steps,
+            },
+        )
+    )
+    results.append(
+        Result(
+            "8 sync",
+            f"tus {label}: media worker peak RSS",
+            max(peaks),
+            "MB",
+            target=f"≤ {RSS_TARGET_MB} MB",
+            met=max(peaks) <= RSS_TARGET_MB,
+        )
+    )
+    src.unlink()
+
+    # bulk-check
+    owned = 10_000 if ctx.quick else 100_000
+    checker = ctx.user("sync-bulk-check")
+    took = seed.media_rows(stack, user_id=checker.id, count=owned)
+    log(f"sync: seeded {owned:,} media in {took:.1f}s")
+    # bench.seed's checksum of row g is md5(g) || md5(g + 1): 500 of them, 500 unknown.
+    mine = [
+        hashlib.md5(str(g).encode()).hexdigest() + hashlib.md5(str(g + 1).encode()).hexdigest()  # noqa: S324
+        for g in range(1, owned + 1, owned // 500)
+    ][:500]
+    unknown = [hashlib.sha256(str(g).encode()).hexdigest() for g in range(1000 - len(mine))]
+    body = {"checksums": mine + unknown}
+    with requests.Session() as http:
+
+        def bulk_check():
+            response = http.post(
+                f"{stack.gateway}/api/media/bulk-check/",
+                json=body,
+                headers=checker.headers,
+                timeout=60,
+            )
+            expect_ok(response)
+            if len(response.json()["existing"]) != len(mine):
+                raise RuntimeError("bulk-check did not find the seeded checksums")
+
+        def first_page(page_size: int, who):
+            def call():
+                expect_ok(
+                    http.get(
+                        f"{stack.gateway}/api/media/media/",
+                        params={"page_size": page_size, "fresh": time.perf_counter_ns()},
+                        headers=who.headers,
+                        timeout=60,
+                    )
+                )
+
+            return call
+
+        repeats = 20 if ctx.quick else 50
+        check_ms = p50_ms(bulk_check, repeats)
+        list_ms = p50_ms(first_page(10, checker), repeats)
+        log(f"sync: bulk-check of 1,000 at {owned:,} media: p50 {check_ms:.1f} ms")
+        results.append(
+            Result(
+                "8 sync",
+                f"bulk-check 1,000 checksums at {owned:,} media, p50",
+                check_ms,
+                "ms",
+                ceiling=list_ms,
+                ceiling_label="list page of 10, p50",
+                lower_is_better=True,
+            )
+        )
+
+        # change feed
+        rows = 100_000 if ctx.quick else 1_000_000
+        feeder = ctx.user("sync-feed")
+        seed.media_rows(stack, user_id=feeder.id, count=rows)
+        started = time.monotonic()
+        # One change per media, in a random order of the user's media.
+        query(
+            stack.databases.media_url,
+            'INSERT INTO media_handler_change ("user", seq, kind, object_id, op, at) '
+            "SELECT %(user)s, row_number() OVER (ORDER BY md5(id::text)), 'media', id, "
+            "'upsert', now() FROM media_handler_media WHERE \"user\" = %(user)s",
+            {"user": feeder.id},
+        )
+        query(
+            stack.databases.media_url,
+            'INSERT INTO media_handler_feedposition ("user", seq) VALUES (%(user)s, %(rows)s)',
+            {"user": feeder.id, "rows": rows},
+        )
+        query(stack.databases.media_url, "VACUUM ANALYZE media_handler_change")
+        log(f"sync: seeded {rows:,} changes in {time.monotonic() - started:.1f}s")
+        # The feed's cursor format (media_handler.changes.FeedCursor): the middle of the feed.
+        cursor = {"s": rows // 2, "t": int(time.time())}
+        since = base64.urlsafe_b64encode(json.dumps(cursor).encode()).decode().rstrip("=")
+
+        def feed_page():
+            response = http.get(
+                f"{stack.gateway}/api/media/changes/",
+                params={"since": since, "limit": 500},
+                headers=feeder.headers,
+                timeout=60,
+            )
+            expect_ok(response)
+            if len(response.json()["changes"]) != 500:
+                raise RuntimeError("the feed page is not 500 changes")
+
+        feed_ms = p50_ms(feed_page, repeats)
+        page_ms = p50_ms(first_page(100, feeder), repeats)
+        log(f"sync: change feed page of 500 at {rows:,} changes: p50 {feed_ms:.1f} ms")
+        results.append(
+            Result(
+                "8 sync",
+                f"change feed page of 500 at {rows:,} changes, p50",
+                feed_ms,
+                "ms",
+                ceiling=page_ms,
+                ceiling_label="list page of 100, p50",
+                lower_is_better=True,
+            )
+        )
+    return results
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(("sync",)))

@@ -1,0 +1,328 @@
+"""Resumable uploads through the gateway with real tus clients: tuspy (Python) and
+tus-js-client (under node), each run as its own process, as a phone app would run them. Each
+transfer is cut part-way (the client process quits after some chunks, or the connection drops in
+the middle of a chunk); a *new* process that knows only the upload URL asks the server for its
+offset and finishes; the stored file is byte-exact and its media record complete.
+
+The 200 MiB upload, resumed twice, runs on a stack of its own with a 256 MiB upload limit
+(the session stack's is 2 MiB)."""
+
+import base64
+import hashlib
+import json
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+
+import devstack
+from devstack import StackSpec
+from devstack.client import bearer, expect, register
+from devstack.polling import wait_until
+from devstack.ports import preferred_from_env
+from devstack.samples import jpeg_bytes, wav_file
+
+HERE = Path(__file__).resolve().parent
+TUS_JS = HERE / "tus-js"
+TUS = {"Tus-Resumable": "1.0.0"}
+CHUNK = 256 * 1024
+LARGE = 200 * 1024 * 1024
+LARGE_CHUNK = 8 * 1024 * 1024
+CLIENT_TIMEOUT = 300
+
+
+@pytest.fixture(scope="module")
+def tus_js() -> Path:
+    """tus-js-client installed from its lockfile (node comes with the web app's build)."""
+    installed = TUS_JS / "node_modules" / ".package-lock.json"
+    lock = TUS_JS / "package-lock.json"
+    if not installed.exists() or installed.stat().st_mtime < lock.stat().st_mtime:
+        subprocess.run(
+            ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+            cwd=TUS_JS,
+            check=True,
+            timeout=300,
+        )
+    return TUS_JS / "upload.mjs"
+
+
+@pytest.fixture(scope="module")
+def phone(stack) -> dict:
+    with requests.Session() as session:
+        return register(session, stack.gateway, "e2e-resumable@example.com")
+
+
+def run_client(kind: str, script: Path | None, **options) -> dict:
+    """One client process; its JSON line."""
+    arguments = [
+        f"--{name.replace('_', '-')}={value}"
+        for name, value in options.items()
+        if value is not None
+    ]
+    if kind == "tuspy":
+        command = [sys.executable, str(HERE / "tus_py_upload.py"), *arguments]
+    else:
+        command = ["node", str(script), *arguments]
+    done = subprocess.run(
+        command, capture_output=True, text=True, timeout=CLIENT_TIMEOUT, check=False
+    )
+    assert done.returncode == 0, f"{kind} failed: {done.stderr[-3000:]}"
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def media_of(base: str, tokens: dict, media_id: str) -> dict:
+    response = expect(
+        requests.get(f"{base}/api/media/{media_id}/", headers=bearer(tokens), timeout=30), 200
+    )
+    return response.json()
+
+
+def settled(base: str, tokens: dict, media_id: str) -> dict:
+    latest: dict = {}
+
+    def done() -> bool:
+        latest.update(media_of(base, tokens, media_id))
+        return latest["processing"] != "pending"
+
+    assert wait_until(done, 60, interval=0.25), f"still pending: {latest}"
+    return latest
+
+
+def stored_bytes_digest(url: str) -> str:
+    digest = hashlib.sha256()
+    with requests.get(url, stream=True, timeout=120) as response:
+        expect(response, 200)
+        for block in response.iter_content(1024 * 1024):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def server_offset(upload_url: str, tokens: dict) -> int:
+    response = expect(requests.head(upload_url, headers={**bearer(tokens), **TUS}, timeout=30), 200)
+    assert response.headers["Cache-Control"] == "no-store"
+    return int(response.headers["Upload-Offset"])
+
+
+@pytest.mark.parametrize("kind", ["tuspy", "tus-js-client"])
+def test_a_client_killed_after_some_chunks_is_resumed_by_a_new_process(
+    stack, phone, tus_js, tmp_path, kind
+):
+    content = jpeg_bytes(1600, 1200, seed=7) + bytes(range(256)) * 2048  # ~0.6 MB, a real JPEG
+    path = tmp_path / "IMG_0001.jpg"
+    path.write_bytes(content)
+    metadata = {"filename": "IMG_0001.jpg", "type": "image", "description": f"by {kind}"}
+
+    first = run_client(
+        kind,
+        tus_js,
+        file=path,
+        token=phone["access"],
+        chunk_size=CHUNK,
+        endpoint=f"{stack.gateway}/api/media/uploads/",
+        metadata=json.dumps(metadata),
+        stop_after_chunks=1,
+    )
+    assert first["done"] is False
+    assert urlsplit(first["url"]).netloc == urlsplit(stack.gateway).netloc  # on the client's host
+    assert server_offset(first["url"], phone) == CHUNK
+
+    second = run_client(
+        kind, tus_js, file=path, token=phone["access"], chunk_size=CHUNK, upload_url=first["url"]
+    )
+
+    assert second["done"] is True
+    media_id = (
+        second["mediaId"]
+        or requests.head(first["url"], headers={**bearer(phone), **TUS}, timeout=30).headers[
+            "Media-Id"
+        ]
+    )
+    media = settled(stack.gateway, phone, media_id)
+    assert media["name"] == "IMG_0001.jpg"
+    assert media["description"] == f"by {kind}"
+    assert (media["type"], media["mime_type"]) == ("image", "image/jpeg")
+    assert media["size"] == len(content)
+    assert media["checksum_sha256"] == hashlib.sha256(content).hexdigest()
+    assert (media["width"], media["height"]) == (1600, 1200)
+    assert media["processing"] == "ready"
+    assert media["thumbnail"]
+    assert requests.get(media["file"], timeout=30).content == content
+
+
+def test_a_connection_dropped_mid_chunk_keeps_what_arrived_and_tuspy_resumes(
+    stack, phone, tmp_path
+):
+    content = jpeg_bytes(1200, 900, seed=8) + bytes(range(256)) * 1024
+    path = tmp_path / "IMG_0002.jpg"
+    path.write_bytes(content)
+    meta = ",".join(
+        f"{key} {base64.b64encode(value.encode()).decode()}"
+        for key, value in {"name": "dropped", "type": "image"}.items()
+    )
+    created = expect(
+        requests.post(
+            f"{stack.gateway}/api/media/uploads/",
+            headers={
+                **bearer(phone),
+                **TUS,
+                "Upload-Length": str(len(content)),
+                "Upload-Metadata": meta,
+            },
+            timeout=30,
+        ),
+        201,
+    )
+    upload_url = created.headers["Location"]
+
+    # A PATCH of the whole file, of which 100 kB are sent before the phone loses its network.
+    gateway = urlsplit(stack.gateway)
+    sent = 100_000
+    with socket.create_connection((gateway.hostname, gateway.port), timeout=10) as raw:
+        head = (
+            f"PATCH {urlsplit(upload_url).path} HTTP/1.1\r\nHost: {gateway.netloc}\r\n"
+            f"Authorization: Bearer {phone['access']}\r\nTus-Resumable: 1.0.0\r\n"
+            "Upload-Offset: 0\r\nContent-Type: application/offset+octet-stream\r\n"
+            "X-Request-ID: e2e-dropped-chunk\r\n"
+            f"Content-Length: {len(content)}\r\n\r\n"
+        )
+        raw.sendall(head.encode() + content[:sent])
+        # The bytes are on their way (the gateway checks the token first, then streams them
+        # on); then the network goes.
+        time.sleep(0.5)
+        raw.shutdown(socket.SHUT_RDWR)
+
+    assert wait_until(lambda: server_offset(upload_url, phone) == sent, 30, interval=0.2), (
+        server_offset(upload_url, phone),
+        stack.access_log_line("e2e-dropped-chunk"),
+    )
+
+    finished = run_client(
+        "tuspy", None, file=path, token=phone["access"], chunk_size=CHUNK, upload_url=upload_url
+    )
+    assert finished["done"] is True
+    media = settled(stack.gateway, phone, finished["mediaId"])
+    assert media["checksum_sha256"] == hashlib.sha256(content).hexdigest()
+    assert requests.get(media["file"], timeout=30).content == content
+
+
+def test_a_wrong_checksum_through_the_gateway_is_460(stack, phone):
+    created = expect(
+        requests.post(
+            f"{stack.gateway}/api/media/uploads/",
+            headers={
+                **bearer(phone),
+                **TUS,
+                "Upload-Length": "100",
+                "Upload-Metadata": "name "
+                + base64.b64encode(b"x").decode()
+                + ",type "
+                + base64.b64encode(b"image").decode(),
+            },
+            timeout=30,
+        ),
+        201,
+    )
+    # tus's sha1 checksum, not a security use.
+    wrong = base64.b64encode(hashlib.sha1(b"other").digest()).decode()  # noqa: S324
+    response = requests.patch(
+        created.headers["Location"],
+        data=b"a" * 50,
+        headers={
+            **bearer(phone),
+            **TUS,
+            "Upload-Offset": "0",
+            "Content-Type": "application/offset+octet-stream",
+            "Upload-Checksum": f"sha1 {wrong}",
+        },
+        timeout=30,
+    )
+    assert response.status_code == 460
+    assert response.json()["code"] == "checksum_mismatch"
+    assert server_offset(created.headers["Location"], phone) == 0
+
+
+def test_a_patch_with_a_bad_token_is_refused_before_its_body_is_sent(stack, phone):
+    created = expect(
+        requests.post(
+            f"{stack.gateway}/api/media/uploads/",
+            headers={
+                **bearer(phone),
+                **TUS,
+                "Upload-Length": "100",
+                "Upload-Metadata": "name "
+                + base64.b64encode(b"x").decode()
+                + ",type "
+                + base64.b64encode(b"image").decode(),
+            },
+            timeout=30,
+        ),
+        201,
+    )
+    response = requests.patch(
+        created.headers["Location"],
+        data=b"a" * 50,
+        headers={
+            "Authorization": "Bearer not-a-token",
+            **TUS,
+            "Upload-Offset": "0",
+            "Content-Type": "application/offset+octet-stream",
+        },
+        timeout=30,
+    )
+    assert response.status_code == 401
+    assert response.json()["code"] == "token_not_valid"
+
+
+@pytest.fixture(scope="module")
+def large_stack(tmp_path_factory):
+    """A stack whose upload limit takes a 200 MiB file."""
+    spec = StackSpec(
+        label="e2e-large",
+        workdir=tmp_path_factory.mktemp("large-stack"),
+        ports=preferred_from_env("E2E_LARGE", devstack.Ports(3050, 8050, 8051)),
+        env={"MAX_UPLOAD_SIZE": str(256 * 1024 * 1024), "GUNICORN_WORKERS": "2"},
+    )
+    with devstack.running(spec) as running:
+        yield running
+
+
+@pytest.mark.parametrize("kind", ["tuspy", "tus-js-client"])
+def test_a_200_mib_upload_resumed_twice_is_byte_exact(large_stack, tus_js, tmp_path, kind):
+    with requests.Session() as session:
+        tokens = register(session, large_stack.gateway, f"e2e-large-{kind}@example.com")
+    path = wav_file(tmp_path / "voice-memo.wav", LARGE)
+    options = {"file": path, "token": tokens["access"], "chunk_size": LARGE_CHUNK}
+
+    first = run_client(
+        kind,
+        tus_js,
+        endpoint=f"{large_stack.gateway}/api/media/uploads/",
+        metadata=json.dumps({"filename": "voice-memo.wav", "type": "audio"}),
+        stop_after_chunks=5,
+        **options,
+    )
+    assert server_offset(first["url"], tokens) == 5 * LARGE_CHUNK
+    second = run_client(kind, tus_js, upload_url=first["url"], stop_after_chunks=10, **options)
+    assert server_offset(first["url"], tokens) == 15 * LARGE_CHUNK
+    third = run_client(kind, tus_js, upload_url=first["url"], **options)
+
+    assert (first["done"], second["done"], third["done"]) == (False, False, True)
+    media_id = (
+        third["mediaId"]
+        or requests.head(first["url"], headers={**bearer(tokens), **TUS}, timeout=30).headers[
+            "Media-Id"
+        ]
+    )
+    media = settled(large_stack.gateway, tokens, media_id)
+    assert (media["type"], media["size"]) == ("audio", LARGE)
+    digest = hashlib.sha256()
+    with path.open("rb") as source:
+        while block := source.read(8 * 1024 * 1024):
+            digest.update(block)
+    assert media["checksum_sha256"] == digest.hexdigest()
+    assert stored_bytes_digest(media["file"]) == digest.hexdigest()
