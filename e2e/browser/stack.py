@@ -1,6 +1,6 @@
 """The real stack the browser tests run against, started by devstack: the one place they touch
 the launcher. Ports 3240/8240/8241 preferred (E2E_GATEWAY_PORT etc. say otherwise; free ports
-when any is taken), a small upload limit, SQLite files in a temporary directory."""
+when any is taken), a 64 MiB upload limit, SQLite files in a temporary directory."""
 
 from pathlib import Path
 
@@ -20,7 +20,8 @@ def web_stack_spec(workdir: Path | None, *, label: str = "web") -> StackSpec:
         workdir=workdir,
         ports=preferred_from_env("E2E", BROWSER_PORTS),
         env={
-            "MAX_UPLOAD_SIZE": str(2 * 1024 * 1024),
+            # Room for a resumable upload of several of the app's 8 MiB chunks.
+            "MAX_UPLOAD_SIZE": str(64 * 1024 * 1024),
             "GUNICORN_WORKERS": "2",
             "RESTART_DELAY_SECONDS": "3",
         },
