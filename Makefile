@@ -157,6 +157,7 @@ clients: $(INSTALLED) ## Generate auth_client and media_client (openapi-python-c
 	@mkdir -p $(CLIENTS_DIR)
 	@for service in auth media; do \
 		$(BIN)/openapi-python-client generate --meta none --overwrite \
+			--config tests/client/generator.yaml \
 			--url "$(GATEWAY_URL)/api/$$service/schema/?format=json" \
 			--output-path "$(CLIENTS_DIR)/$${service}_client" || exit 1; \
 	done

@@ -130,6 +130,8 @@ class RefreshAliasView(RefreshView):
 
 @schema.profile
 class ProfileView(_SignedInView):
+    schema = schema.DeleteWithBodySchema()
+
     def get_throttles(self):
         # Deleting the account checks the password: limited like a password change.
         if self.request.method == "DELETE":

@@ -13,6 +13,7 @@ import pytest
 
 GENERATOR = Path(sys.executable).with_name("openapi-python-client")
 SERVICES = ("auth", "media")
+GENERATOR_CONFIG = Path(__file__).with_name("generator.yaml")
 
 
 def generate(schema_url: str, package: str, into: Path) -> str:
@@ -26,6 +27,8 @@ def generate(schema_url: str, package: str, into: Path) -> str:
             schema_url,
             "--meta",
             "none",
+            "--config",
+            str(GENERATOR_CONFIG),
             "--output-path",
             str(into / package),
         ],

@@ -357,3 +357,30 @@ def test_errors_parse_into_their_models(generated, clients, stack):
     throttled = parsed(answer, HTTPStatus.TOO_MANY_REQUESTS, auth_models.Error)
     assert int(answer.headers["Retry-After"]) > 0
     assert throttled.code
+
+
+def test_an_account_is_deleted_with_its_password(generated, clients):
+    auth_models = models(generated, "auth")
+    with requests.Session() as http:
+        tokens = http_client.register(http, clients["gw"], http_client.unique_email("leaving"))
+    auth_client, _ = signed_in(clients, tokens["access"])
+    destroy = api(generated, "auth", "profile.profile_destroy")
+
+    refused = destroy.sync_detailed(
+        client=auth_client, body=auth_models.AccountDeleteRequest(password="not my password")
+    )
+    deleted = destroy.sync_detailed(
+        client=auth_client, body=auth_models.AccountDeleteRequest(password=http_client.PASSWORD)
+    )
+    gone = api(generated, "auth", "login.login").sync_detailed(
+        client=clients["anonymous"],
+        body=auth_models.LoginRequest(
+            username=tokens["user"]["email"], password=http_client.PASSWORD
+        ),
+    )
+
+    assert refused.status_code == HTTPStatus.BAD_REQUEST
+    assert isinstance(refused.parsed, auth_models.ValidationError), refused.content
+    assert "password" in field_errors(refused.parsed)
+    assert deleted.status_code == HTTPStatus.NO_CONTENT
+    assert gone.status_code == HTTPStatus.BAD_REQUEST

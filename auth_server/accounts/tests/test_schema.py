@@ -87,6 +87,17 @@ def test_error_bodies_are_components(api_client):
     assert components["RefreshError"]["additionalProperties"] == field_errors
 
 
+def test_account_deletion_documents_its_password_body(api_client):
+    schema = api_client.get("/api/auth/schema/?format=json").json()
+    body = schema["paths"]["/profile/"]["delete"]["requestBody"]
+
+    assert body["required"] is True
+    reference = body["content"]["application/json"]["schema"]["$ref"]
+    component = schema["components"]["schemas"][reference.rsplit("/", 1)[1]]
+    assert component["required"] == ["password"]
+    assert component["properties"]["password"]["writeOnly"] is True
+
+
 def test_docs_load_their_assets_from_this_service_only(api_client):
     page = "/api/auth/docs/"
     response = api_client.get(page, HTTP_AUTHORIZATION="Bearer ")
