@@ -206,7 +206,7 @@ CHANGE_FEED_RETENTION_SECONDS = env.int("CHANGE_FEED_RETENTION_SECONDS", default
 REST_FRAMEWORK = {
     **REST_FRAMEWORK,
     "DEFAULT_AUTHENTICATION_CLASSES": ["media_handler.authentication.StatelessJWTAuthentication"],
-    "DEFAULT_PAGINATION_CLASS": "media_handler.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "media_handler.pagination.ListPagination",
 }
 SPECTACULAR_SETTINGS = {
     **SPECTACULAR_SETTINGS,

@@ -2,6 +2,11 @@
 DRF's body `{"count", "next", "previous", "results"}` and absolute links built on the host the
 client used (behind the gateway, Django's USE_X_FORWARDED_HOST makes that the gateway's).
 
+`?cursor=` (empty for the first page) asks for keyset pages instead (DRF's cursor pagination on
+the list's ordering): the same body, its `next` carrying the cursor of the following page, so
+an upload made meanwhile neither repeats nor hides an item on the way, and a page deep in the
+list costs what the first does. Clients that never send `cursor` see page numbers as always.
+
 Edge cases follow DRF: a `page_size` that is not a positive integer (0, -1, "abc") falls back to
 the default, a larger one is clamped to the maximum; a page past the end, or a `page` that is
 not a number, is a 404 `{"detail": "Invalid page."}`; page 1 of an empty list is a 200.
@@ -24,10 +29,13 @@ import time
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import EmptyResultSet
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.utils.functional import cached_property
 from rest_framework import pagination
+from rest_framework.exceptions import NotFound
+from rest_framework.response import Response
 
 logger = logging.getLogger(__name__)
 
@@ -113,3 +121,58 @@ class PageNumberPagination(pagination.PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 100
     django_paginator_class = BoundedCountPaginator
+
+
+class KeysetPagination(pagination.CursorPagination):
+    cursor_query_param = "cursor"
+    page_size = PageNumberPagination.page_size
+    page_size_query_param = PageNumberPagination.page_size_query_param
+    max_page_size = PageNumberPagination.max_page_size
+    ordering = "-created_at"  # the views' ordering filter decides (DRF asks it first)
+
+    def paginate_queryset(self, queryset, request, view=None):
+        # A cursor is base64 of the last position seen: one forged with a position its field
+        # cannot hold is an invalid cursor, not a database error.
+        try:
+            return super().paginate_queryset(queryset, request, view)
+        except (DjangoValidationError, ValueError, TypeError) as exc:
+            raise NotFound(self.invalid_cursor_message) from exc
+
+
+class ListPagination(PageNumberPagination):
+    """Page numbers, or keyset pages when the request carries `cursor` (module docstring)."""
+
+    keyset: KeysetPagination | None = None
+
+    def paginate_queryset(self, queryset, request, view=None):
+        if KeysetPagination.cursor_query_param not in request.query_params:
+            self.keyset = None
+            return super().paginate_queryset(queryset, request, view)
+        self.keyset = KeysetPagination()
+        self.keyset_count = bounded_count(queryset)
+        return self.keyset.paginate_queryset(queryset, request, view)
+
+    def get_paginated_response(self, data):
+        if self.keyset is None:
+            return super().get_paginated_response(data)
+        return Response(
+            {
+                "count": self.keyset_count,
+                "next": self.keyset.get_next_link(),
+                "previous": self.keyset.get_previous_link(),
+                "results": data,
+            }
+        )
+
+    def get_schema_operation_parameters(self, view):
+        return [
+            *super().get_schema_operation_parameters(view),
+            {
+                "name": KeysetPagination.cursor_query_param,
+                "required": False,
+                "in": "query",
+                "description": "Keyset pages instead of page numbers: empty for the first page, "
+                "then the `cursor` of the answer's `next` link.",
+                "schema": {"type": "string"},
+            },
+        ]

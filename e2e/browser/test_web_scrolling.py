@@ -3,6 +3,8 @@ only a window of tiles. The browser's long tasks (over 50 ms) and its own CPU ac
 scrolling are printed as figures for docs/performance.md, not asserted (speed is measured, not
 tested; long tasks are wall-clock and count the time other processes take the CPU away)."""
 
+from urllib.parse import parse_qs, urlsplit
+
 import requests
 from library import create_records
 from playwright.sync_api import expect
@@ -57,6 +59,8 @@ def cpu_seconds(cdp) -> dict:
 
 def test_two_thousand_items_scroll_to_the_end_with_a_window_of_tiles(app, person, web_stack):
     seed_records(app.gateway, person, LIBRARY_SIZE)
+    lists: list[str] = []
+    app.page.on("request", lambda r: "/api/media/media/?" in r.url and lists.append(r.url))
     app.open("/")
     app.sign_in(person["email"], person["password"])
     expect(app.tile("photo-1999.jpg")).to_be_visible()
@@ -73,6 +77,13 @@ def test_two_thousand_items_scroll_to_the_end_with_a_window_of_tiles(app, person
         if phase == "loading":
             expect(app.page.get_by_text(f"{LIBRARY_SIZE} items")).to_be_visible()
             expect(app.tile("photo-0000.jpg")).to_be_visible()
+
+    # Keyset pages all the way down: the first without a cursor value, each next by its cursor.
+    cursors = [parse_qs(urlsplit(url).query, keep_blank_values=True)["cursor"][0] for url in lists]
+    assert len(cursors) >= LIBRARY_SIZE // 100, lists[:3]
+    assert cursors[0] == "", lists[:3]
+    assert all(cursors[1:]), lists[:3]
+    assert len(set(cursors)) == len(cursors), lists[:3]
 
     most_tiles = max(run["mostTiles"] for run in runs.values())
     assert most_tiles < 200, runs

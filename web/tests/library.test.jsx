@@ -7,23 +7,32 @@ import { matchRoute } from "../src/router.js";
 const media = (count) => Array.from({ length: count }, (_, i) => ({ id: `m${i}`, name: `m${i}` }));
 
 describe("the paged source", () => {
-  it("walks the pages until there is no next one, with the filters", async () => {
+  it("walks the keyset pages by their cursors until there is no next one, with the filters", async () => {
     const queries = [];
-    const pages = [media(3), [{ id: "m2", name: "m2" }, { id: "m9", name: "m9" }]];
+    const pages = { "": media(3), c2: [{ id: "m2", name: "m2" }, { id: "m9", name: "m9" }] };
+    const next = { "": "http://gw/api/media/media/?cursor=c2&page_size=100", c2: null };
     const api = {
       listMedia: async (query) => {
         queries.push(query);
-        return { results: pages[query.page - 1], next: query.page < pages.length ? "more" : null };
+        return { results: pages[query.cursor], next: next[query.cursor] };
       },
     };
     const source = pagedMediaSource(api, { type: "video", search: "cat", trash: true });
     expect((await source.next()).map((m) => m.id)).toEqual(["m0", "m1", "m2"]);
-    // m2 moved to page 2 (an upload shifted the list): it is not shown twice.
+    // An item met twice is shown once.
     expect((await source.next()).map((m) => m.id)).toEqual(["m9"]);
     expect(source.done).toBe(true);
     expect(await source.next()).toEqual([]);
-    expect(queries[0]).toMatchObject({ page: 1, page_size: 100, type: "video", search: "cat", is_deleted: "true" });
+    expect(queries[0]).toMatchObject({ cursor: "", page_size: 100, type: "video", search: "cat", is_deleted: "true" });
+    expect(queries[1]).toMatchObject({ cursor: "c2" });
     expect(queries).toHaveLength(2);
+  });
+
+  it("ends the walk when the next link carries no cursor", async () => {
+    const api = { listMedia: async () => ({ results: media(2), next: "http://gw/api/media/media/?page=2" }) };
+    const source = pagedMediaSource(api);
+    expect(await source.next()).toHaveLength(2);
+    expect(source.done).toBe(true);
   });
 });
 

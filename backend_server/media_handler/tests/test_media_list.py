@@ -282,3 +282,60 @@ def test_bogus_is_deleted_is_400(alice, layout):
     response = alice.get(layout["media"], {"is_deleted": "maybe"})
     assert_status(response, 400)
     assert "is_deleted" in response.json()
+
+
+def cursor_of(link: str | None) -> str | None:
+    return parse_qs(urlsplit(link).query)["cursor"][0] if link else None
+
+
+def walk_keyset(client, url: str) -> tuple[list[str], list[dict]]:
+    """Every id of a keyset walk from `url` (with `cursor=`), and each page's body."""
+    seen, bodies = [], []
+    while url:
+        response = client.get(url)
+        assert_status(response, 200)
+        bodies.append(response.json())
+        seen += ids(response)
+        url = response.json()["next"]
+    return seen, bodies
+
+
+def test_keyset_pages_walk_the_list_newest_first(alice, layout):
+    mine = make_media(7)
+    MediaFactory(user=BOB)
+
+    seen, bodies = walk_keyset(alice, f"{layout['media']}?cursor=&page_size=3")
+
+    assert seen == [str(media.pk) for media in reversed(mine)]
+    assert [len(body["results"]) for body in bodies] == [3, 3, 1]
+    assert {body["count"] for body in bodies} == {7}
+    assert all(cursor_of(body["next"]) for body in bodies[:-1])
+
+
+def test_an_upload_during_a_keyset_walk_neither_repeats_nor_hides_an_item(alice, layout):
+    mine = make_media(6)
+    first = alice.get(f"{layout['media']}?cursor=&page_size=3").json()
+    MediaFactory(user=ALICE)  # newer than everything: page numbers would shift by one
+
+    rest, _ = walk_keyset(alice, first["next"])
+
+    assert [item["id"] for item in first["results"]] + rest == [
+        str(media.pk) for media in reversed(mine)
+    ]
+
+
+def test_keyset_pages_keep_the_filters(alice, layout):
+    images = make_media(4, type="image")
+    make_media(3, type="audio")
+
+    seen, _ = walk_keyset(alice, f"{layout['media']}?cursor=&page_size=2&type=image")
+
+    assert seen == [str(media.pk) for media in reversed(images)]
+
+
+@pytest.mark.parametrize("cursor", ["not-a-cursor", "bz0tMQ", "cD0yMDI2"])
+def test_a_bad_cursor_is_a_json_404(alice, layout, cursor):
+    make_media(2)
+    response = alice.get(f"{layout['media']}?cursor={cursor}")
+    assert_status(response, 404)
+    assert response.json()["message"]
