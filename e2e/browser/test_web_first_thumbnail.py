@@ -107,3 +107,23 @@ def test_a_library_of_500_paints_thumbnails_not_originals(browser, app, person, 
         f" {statistics.median(cold):.0f} ms ({', '.join(f'{t:.0f}' for t in cold)}),"
         f" warm median {statistics.median(warm):.0f} ms ({', '.join(f'{t:.0f}' for t in warm)})"
     )
+
+
+def test_a_fresh_uploads_tile_fills_in_with_its_thumbnail(app, person, samples):
+    app.register(person)
+    thumbnails = []
+    app.page.on(
+        "response",
+        lambda r: r.url.split("?")[0].endswith("/thumbnail/") and thumbnails.append(r.status),
+    )
+    with app.page.expect_file_chooser() as chooser:
+        app.page.get_by_role("button", name="Upload", exact=True).click()
+    chooser.value.set_files(str(samples["png"].path))
+    expect(app.upload_row(samples["png"].name)).to_have_attribute("data-status", "done")
+
+    tile = app.tile(samples["png"].name)
+    expect(tile.locator("img.tile-picture.is-loaded")).to_be_visible(timeout=60_000)
+    assert urlsplit(tile.locator("img.tile-picture").get_attribute("src")).path.endswith(
+        "/thumbnail/"
+    )
+    assert 200 in thumbnails, thumbnails

@@ -13,6 +13,9 @@ import { SelectionBar } from "./SelectionBar.jsx";
 import { Viewer } from "./Viewer.jsx";
 
 const TITLES = { library: "Library", trash: "Trash" };
+const PENDING_POLLED = 24;
+const PENDING_POLLS = 30;
+const PENDING_POLL_MS = 2000;
 const EMPTY = {
   library: "Nothing here yet. Drop photos, videos or audio anywhere on this page, or choose Upload.",
   trash: "The trash is empty.",
@@ -74,6 +77,31 @@ export function LibraryView({ api, scope, viewing }) {
   );
 
   const replace = (media) => setItems((old) => old.map((item) => (item.id === media.id ? { ...item, ...media } : item)));
+
+  // Items the job worker is still deriving (a fresh upload): asked again every 2 s, 30 times at
+  // most, so their tiles fill in with the thumbnail by themselves.
+  const pendingIds = items
+    .filter((item) => item.processing === "pending")
+    .slice(0, PENDING_POLLED)
+    .map((item) => item.id)
+    .join(",");
+  useEffect(() => {
+    if (!pendingIds) return undefined;
+    let tries = 0;
+    const timer = setInterval(async () => {
+      tries += 1;
+      if (tries >= PENDING_POLLS) clearInterval(timer);
+      for (const id of pendingIds.split(",")) {
+        try {
+          const fresh = await api.getMedia(id);
+          if (fresh.processing !== "pending") replace(fresh);
+        } catch {
+          // Gone or unreachable for now: the next round (or the next visit) asks again.
+        }
+      }
+    }, PENDING_POLL_MS);
+    return () => clearInterval(timer);
+  }, [pendingIds]);
   const removeFromView = (ids) => {
     const gone = new Set(ids);
     setItems((old) => old.filter((item) => !gone.has(item.id)));
