@@ -103,6 +103,9 @@ shutdown() {
     say "Stopping the gateway, both services and the job worker"
     stop_processes "${pids[@]}"
   fi
+  # nginx's workers outlive a master killed outright; they are of this run's process group,
+  # so they are looked for there, and only there.
+  pkill -KILL -g "$(ps -o pgid= -p $$ | tr -d ' ')" -f '^nginx: (worker|cache)' 2>/dev/null || true
   rm -f "$run_dir"/{auth,media,worker,gateway}.pid
   if wait_ports_closed "$GATEWAY_PORT" "$AUTH_PORT" "$MEDIA_PORT"; then
     say "Stopped; ports $GATEWAY_PORT, $AUTH_PORT and $MEDIA_PORT are free"
@@ -160,14 +163,21 @@ EOF
 # one dies five times within a minute, and stop everything when the gateway itself dies.
 declare -A first_restart=()
 while true; do
-  exited=""
-  wait -n -p exited || true
+  exited="" exit_status=0
+  wait -n -p exited || exit_status=$?
   [ -n "$exited" ] || continue
   for name in "${!pids[@]}"; do
     [ "${pids[$name]}" = "$exited" ] || continue
     unset "pids[$name]"
     if [ "$name" = gateway ]; then
-      die "the gateway (nginx) exited; stopping the services."
+      # nginx exits 0 only when told to stop. Ctrl-C reaches it and this script together, and
+      # bash may let nginx's clean exit stand for the interrupt (it then never runs the INT
+      # trap): stop as for Ctrl-C, not as for a crash.
+      if [ "$exit_status" -eq 0 ]; then
+        say "The gateway stopped; stopping the services."
+        exit 130
+      fi
+      die "the gateway (nginx) exited ($exit_status); stopping the services."
     fi
     now=$(date +%s)
     if [ $((now - ${first_restart[$name]:-0})) -gt 60 ]; then

@@ -73,3 +73,19 @@ def test_stopping_a_second_run_leaves_nothing_behind(stack, how, sig, whole_grou
     assert "Stopped; ports" in log
     # The first stack is untouched.
     assert stack.health().status_code == 200
+
+
+def test_a_gateway_that_dies_stops_the_whole_stack_as_a_failure(stack):
+    """nginx killed outright (not asked to stop): the script stops the services and exits 1,
+    saying so; a Ctrl-C, which nginx answers with a clean exit, is 130 (above)."""
+    spec = dataclasses.replace(stack.spec, ports=Ports(*free_ports(3)), databases=stack.databases)
+    second = devstack.start(spec)
+    try:
+        os.kill(second.pid("gateway"), signal.SIGKILL)
+        exit_status = second.process.wait(timeout=60)
+    finally:
+        left_behind = second.close()
+    assert exit_status == 1, second.tail()
+    assert "the gateway (nginx) exited" in second.log()
+    assert left_behind == [], second.tail()
+    assert stack.health().status_code == 200
