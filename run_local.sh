@@ -53,9 +53,12 @@ trap 'exit 143' TERM
 pids+=($!)
 "$VENV/bin/python" backend_server/manage.py runserver "$LOCAL_BIND_HOST:$MEDIA_PORT" &
 pids+=($!)
-# The media service's job worker (derivatives, clean-ups); no auto-reload: restart after a change.
+# The media service's job worker (derivatives, clean-ups) and its hourly schedule (--beat);
+# no auto-reload: restart after a change.
+mkdir -p "$JOB_QUEUE_DIR"
 "$VENV/bin/celery" --workdir backend_server -A backend_server worker --queues media \
-  --concurrency "${JOB_WORKER_CONCURRENCY:-2}" --loglevel INFO --without-gossip --without-mingle &
+  --concurrency "${JOB_WORKER_CONCURRENCY:-2}" --loglevel INFO --without-gossip --without-mingle \
+  --beat --schedule "$JOB_QUEUE_DIR/beat-schedule" &
 pids+=($!)
 
 cat >&2 <<EOF

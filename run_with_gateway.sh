@@ -72,12 +72,14 @@ start_service() {
 }
 
 # The media service's job worker (backend_server/celery.py): derivatives, clean-ups, and what
-# the auth service asks of the media service. Its pid file is the Celery main process's.
+# the auth service asks of the media service. Its pid file is the Celery main process's. It
+# also runs the schedule (--beat: the hourly sweep of expired resumable uploads, idempotency
+# keys and old change-feed entries), one scheduler for the one worker a stack has.
 start_worker() {
   "$VENV/bin/celery" --workdir backend_server -A backend_server worker \
     --queues media --concurrency "${JOB_WORKER_CONCURRENCY:-2}" --loglevel INFO \
     --without-gossip --without-mingle --hostname "media-jobs@%h:$MEDIA_PORT" \
-    --pidfile "$run_dir/worker.pid" &
+    --beat --schedule "$run_dir/beat-schedule" --pidfile "$run_dir/worker.pid" &
   pids[worker]=$!
 }
 
