@@ -160,6 +160,26 @@ cat >&2 <<EOF
 
 EOF
 
+# nginx exits 0 only when told to stop. Ctrl-C reaches it and this script together, and bash
+# may let nginx's clean exit stand for the interrupt (it then never runs the INT trap): stop as
+# for Ctrl-C then, and as for a crash otherwise.
+gateway_exited() {
+  if [ "$1" -eq 0 ]; then
+    say "The gateway stopped; stopping the services."
+    exit 130
+  fi
+  die "the gateway (nginx) exited ($1); stopping the services."
+}
+
+# A gateway that ended while the banner was printed is looked at here: `wait -n` below may not
+# report a child that had ended before it was called.
+if ! is_alive "${pids[gateway]}"; then
+  gateway_status=0
+  wait "${pids[gateway]}" || gateway_status=$?
+  unset "pids[gateway]"
+  gateway_exited "$gateway_status"
+fi
+
 # Supervise: restart a service (or the worker) that dies (the gateway reports a service down
 # meanwhile); give up when
 # one dies five times within a minute, and stop everything when the gateway itself dies.
@@ -171,16 +191,7 @@ while true; do
   for name in "${!pids[@]}"; do
     [ "${pids[$name]}" = "$exited" ] || continue
     unset "pids[$name]"
-    if [ "$name" = gateway ]; then
-      # nginx exits 0 only when told to stop. Ctrl-C reaches it and this script together, and
-      # bash may let nginx's clean exit stand for the interrupt (it then never runs the INT
-      # trap): stop as for Ctrl-C, not as for a crash.
-      if [ "$exit_status" -eq 0 ]; then
-        say "The gateway stopped; stopping the services."
-        exit 130
-      fi
-      die "the gateway (nginx) exited ($exit_status); stopping the services."
-    fi
+    [ "$name" = gateway ] && gateway_exited "$exit_status"
     now=$(date +%s)
     if [ $((now - ${first_restart[$name]:-0})) -gt 60 ]; then
       first_restart[$name]=$now

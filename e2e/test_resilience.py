@@ -3,6 +3,7 @@
 import dataclasses
 import os
 import signal
+import subprocess
 
 import pytest
 import requests
@@ -82,7 +83,10 @@ def test_a_gateway_that_dies_stops_the_whole_stack_as_a_failure(stack):
     second = devstack.start(spec)
     try:
         os.kill(second.pid("gateway"), signal.SIGKILL)
-        exit_status = second.process.wait(timeout=60)
+        try:
+            exit_status = second.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"run_with_gateway.sh went on without its gateway:\n{second.tail()}")
     finally:
         left_behind = second.close()
     assert exit_status == 1, second.tail()
