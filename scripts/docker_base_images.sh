@@ -30,12 +30,21 @@ standin_for() {
   dirname "$dockerfile"
 }
 
-# The images pulled from a registry: the Dockerfile's FROM lines and compose's `image:` lines,
-# less the ones compose builds itself (media-handler-*).
+# The images pulled from a registry: the Dockerfile's FROM lines and the `image:` of compose's
+# services that start by default (not those behind a `profiles:` switch, such as the optional
+# object store, which `docker compose up` leaves alone), less the ones compose builds itself.
 named_images() {
   {
     awk 'toupper($1) == "FROM" { print $2 }' "$repo/Dockerfile"
-    sed -n 's/^ *image: *\([^ #]*\).*/\1/p' "$repo/docker-compose.yml"
+    awk '
+      function flush() { if (service != "" && image != "" && !profiled) print image
+                         service = ""; image = ""; profiled = 0 }
+      /^[^ #]/ { flush(); in_services = ($0 ~ /^services:/); next }
+      in_services && /^  [A-Za-z0-9_.-]+: *$/ { flush(); service = $1; next }
+      in_services && service != "" && /^    profiles:/ { profiled = 1 }
+      in_services && service != "" && /^    image:/ { image = $2 }
+      END { flush() }
+    ' "$repo/docker-compose.yml"
   } | grep -v '^media-handler-' | sort -u
 }
 
