@@ -171,39 +171,43 @@ gateway_exited() {
   die "the gateway (nginx) exited ($1); stopping the services."
 }
 
-# A gateway that ended while the banner was printed is looked at here: `wait -n` below may not
-# report a child that had ended before it was called.
-if ! is_alive "${pids[gateway]}"; then
-  gateway_status=0
-  wait "${pids[gateway]}" || gateway_status=$?
-  unset "pids[gateway]"
-  gateway_exited "$gateway_status"
-fi
-
 # Supervise: restart a service (or the worker) that dies (the gateway reports a service down
-# meanwhile); give up when
-# one dies five times within a minute, and stop everything when the gateway itself dies.
+# meanwhile); give up when one dies five times within a minute, and stop everything when the
+# gateway itself dies.
 declare -A first_restart=()
+on_exit() {
+  local name=$1 status=$2 now
+  unset "pids[$name]"
+  if [ "$name" = gateway ]; then gateway_exited "$status"; fi
+  now=$(date +%s)
+  if [ $((now - ${first_restart[$name]:-0})) -gt 60 ]; then
+    first_restart[$name]=$now
+    restarts[$name]=0
+  fi
+  restarts[$name]=$((${restarts[$name]} + 1))
+  if [ "${restarts[$name]}" -gt 5 ]; then
+    die "the $name service keeps exiting; stopping everything."
+  fi
+  say "The $name service exited; restarting it in ${RESTART_DELAY_SECONDS}s"
+  sleep "$RESTART_DELAY_SECONDS" &
+  wait $! || true
+  start "$name"
+}
+
 while true; do
+  # `wait -n` may not report a child that ended before it was called (while the banner was
+  # printed, or during a restart's delay): each one is looked at first.
+  for name in "${!pids[@]}"; do
+    if ! is_alive "${pids[$name]}"; then
+      status=0
+      wait "${pids[$name]}" || status=$?
+      on_exit "$name" "$status"
+    fi
+  done
   exited="" exit_status=0
   wait -n -p exited || exit_status=$?
   [ -n "$exited" ] || continue
   for name in "${!pids[@]}"; do
-    [ "${pids[$name]}" = "$exited" ] || continue
-    unset "pids[$name]"
-    [ "$name" = gateway ] && gateway_exited "$exit_status"
-    now=$(date +%s)
-    if [ $((now - ${first_restart[$name]:-0})) -gt 60 ]; then
-      first_restart[$name]=$now
-      restarts[$name]=0
-    fi
-    restarts[$name]=$((${restarts[$name]} + 1))
-    if [ "${restarts[$name]}" -gt 5 ]; then
-      die "the $name service keeps exiting; stopping everything."
-    fi
-    say "The $name service exited; restarting it in ${RESTART_DELAY_SECONDS}s"
-    sleep "$RESTART_DELAY_SECONDS" &
-    wait $! || true
-    start "$name"
+    if [ "${pids[$name]}" = "$exited" ]; then on_exit "$name" "$exit_status"; fi
   done
 done

@@ -37,8 +37,9 @@ CLIENT_TIMEOUT = 300
 
 
 @pytest.fixture(scope="module")
-def tus_js() -> Path:
-    """tus-js-client installed from its lockfile (node comes with the web app's build)."""
+def tus_js(stack) -> Path:
+    """tus-js-client installed from its lockfile (node comes with the web app's build, which
+    starting the stack installs on a fresh machine: hence `stack`)."""
     installed = TUS_JS / "node_modules" / ".package-lock.json"
     lock = TUS_JS / "package-lock.json"
     if not installed.exists() or installed.stat().st_mtime < lock.stat().st_mtime:
@@ -102,6 +103,25 @@ def stored_bytes_digest(url: str) -> str:
     return digest.hexdigest()
 
 
+def create_upload(base: str, tokens: dict, *, length: int, name: str = "x") -> str:
+    """A new, empty upload (tus creation) of `length` bytes, an image named `name`; its URL."""
+    metadata = ",".join(
+        f"{key} {base64.b64encode(value.encode()).decode()}"
+        for key, value in {"name": name, "type": "image"}.items()
+    )
+    response = requests.post(
+        f"{base}/api/media/uploads/",
+        headers={
+            **bearer(tokens),
+            **TUS,
+            "Upload-Length": str(length),
+            "Upload-Metadata": metadata,
+        },
+        timeout=30,
+    )
+    return expect(response, 201).headers["Location"]
+
+
 def server_offset(upload_url: str, tokens: dict) -> int:
     response = expect(requests.head(upload_url, headers={**bearer(tokens), **TUS}, timeout=30), 200)
     assert response.headers["Cache-Control"] == "no-store"
@@ -160,24 +180,7 @@ def test_a_connection_dropped_mid_chunk_keeps_what_arrived_and_tuspy_resumes(
     content = jpeg_bytes(1200, 900, seed=8) + bytes(range(256)) * 1024
     path = tmp_path / "IMG_0002.jpg"
     path.write_bytes(content)
-    meta = ",".join(
-        f"{key} {base64.b64encode(value.encode()).decode()}"
-        for key, value in {"name": "dropped", "type": "image"}.items()
-    )
-    created = expect(
-        requests.post(
-            f"{stack.gateway}/api/media/uploads/",
-            headers={
-                **bearer(phone),
-                **TUS,
-                "Upload-Length": str(len(content)),
-                "Upload-Metadata": meta,
-            },
-            timeout=30,
-        ),
-        201,
-    )
-    upload_url = created.headers["Location"]
+    upload_url = create_upload(stack.gateway, phone, length=len(content), name="dropped")
 
     # A PATCH of the whole file, of which 100 kB are sent before the phone loses its network.
     gateway = urlsplit(stack.gateway)
@@ -211,26 +214,11 @@ def test_a_connection_dropped_mid_chunk_keeps_what_arrived_and_tuspy_resumes(
 
 
 def test_a_wrong_checksum_through_the_gateway_is_460(stack, phone):
-    created = expect(
-        requests.post(
-            f"{stack.gateway}/api/media/uploads/",
-            headers={
-                **bearer(phone),
-                **TUS,
-                "Upload-Length": "100",
-                "Upload-Metadata": "name "
-                + base64.b64encode(b"x").decode()
-                + ",type "
-                + base64.b64encode(b"image").decode(),
-            },
-            timeout=30,
-        ),
-        201,
-    )
+    location = create_upload(stack.gateway, phone, length=100)
     # tus's sha1 checksum, not a security use.
     wrong = base64.b64encode(hashlib.sha1(b"other").digest()).decode()  # noqa: S324
     response = requests.patch(
-        created.headers["Location"],
+        location,
         data=b"a" * 50,
         headers={
             **bearer(phone),
@@ -243,28 +231,13 @@ def test_a_wrong_checksum_through_the_gateway_is_460(stack, phone):
     )
     assert response.status_code == 460
     assert response.json()["code"] == "checksum_mismatch"
-    assert server_offset(created.headers["Location"], phone) == 0
+    assert server_offset(location, phone) == 0
 
 
 def test_a_patch_with_a_bad_token_is_refused_before_its_body_is_sent(stack, phone):
-    created = expect(
-        requests.post(
-            f"{stack.gateway}/api/media/uploads/",
-            headers={
-                **bearer(phone),
-                **TUS,
-                "Upload-Length": "100",
-                "Upload-Metadata": "name "
-                + base64.b64encode(b"x").decode()
-                + ",type "
-                + base64.b64encode(b"image").decode(),
-            },
-            timeout=30,
-        ),
-        201,
-    )
+    location = create_upload(stack.gateway, phone, length=100)
     response = requests.patch(
-        created.headers["Location"],
+        location,
         data=b"a" * 50,
         headers={
             "Authorization": "Bearer not-a-token",
