@@ -36,14 +36,9 @@ def _big_file(ctx: Context) -> tuple[dict, Path]:
     size = 32 * upload.MiB if ctx.quick else upload.GiB
     src = samples.wav_file(ctx.stack.workdir / f"download-{size}.wav", size)
     user = ctx.user("upload")
-    status, _, body = upload.curl_upload(
-        f"{ctx.stack.gateway}/api/media/media/",
-        src,
-        headers=user.headers,
-        fields={"name": "download source", "type": "audio"},
+    _, body = upload.upload_media(
+        ctx.stack.gateway, src, headers=user.headers, name="download source"
     )
-    if status != 201:
-        raise RuntimeError(f"upload for the download workload answered {status}: {body}")
     ctx.big_upload = (body, src)
     return ctx.big_upload
 

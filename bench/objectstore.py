@@ -78,26 +78,16 @@ def _uploads(ctx: Context, s3_stack, store, src: Path) -> tuple[list[Result], di
         client.delete_object(Bucket=store.bucket, Key=f"bench-ceiling/{i}.wav")
 
         with upload.PeakRss(s3_stack.workers("media")) as peak:
-            status, seconds, body = upload.curl_upload(
-                f"{s3_stack.gateway}/api/media/media/",
-                src,
-                headers=s3_user.headers,
-                fields={"name": f"s3 #{i}", "type": "audio"},
+            seconds, body = upload.upload_media(
+                s3_stack.gateway, src, headers=s3_user.headers, name=f"s3 #{i}"
             )
-        if status != 201:
-            raise RuntimeError(f"upload into the bucket answered {status}: {body}")
         s3_seconds.append(seconds)
         peaks.append(peak.mb)
         record = body
 
-        status, seconds, body = upload.curl_upload(
-            f"{ctx.stack.gateway}/api/media/media/",
-            src,
-            headers=local_user.headers,
-            fields={"name": f"local #{i}", "type": "audio"},
+        seconds, body = upload.upload_media(
+            ctx.stack.gateway, src, headers=local_user.headers, name=f"local #{i}"
         )
-        if status != 201:
-            raise RuntimeError(f"upload to local disk answered {status}: {body}")
         local_seconds.append(seconds)
         ctx.big_upload = (body, src) if ctx.big_upload is None else ctx.big_upload
 

@@ -24,7 +24,7 @@ import requests
 from bench import seed
 from bench.harness import Context, log, main
 from bench.results import Result
-from bench.upload import PeakRss, curl_upload
+from bench.upload import PeakRss, upload_media
 from devstack import samples
 from devstack.databases import query
 
@@ -115,14 +115,9 @@ def run(ctx: Context) -> list[Result]:
     repeats = 3 if ctx.quick else 2
     multipart_runs, tus_runs, peaks, all_steps = [], [], [], []
     for index in range(repeats):
-        status, seconds, body = curl_upload(
-            f"{stack.gateway}/api/media/media/",
-            src,
-            headers=user.headers,
-            fields={"name": f"multipart #{index}", "type": "audio"},
+        seconds, body = upload_media(
+            stack.gateway, src, headers=user.headers, name=f"multipart #{index}"
         )
-        if status != 201:
-            raise RuntimeError(f"multipart upload answered {status}: {body}")
         multipart_runs.append(seconds)
         # Each upload's row goes, so the next one (the same bytes) stores its own copy instead
         # of pointing at this one's (no duplicate bytes are stored, by design).

@@ -43,6 +43,17 @@ def curl_upload(url: str, path: Path, *, headers: dict[str, str], fields: dict[s
     return int(status), float(seconds), parsed
 
 
+def upload_media(gateway: str, path: Path, *, headers: dict[str, str], name: str):
+    """Uploads the WAV at `path` as an audio record through `gateway`; (seconds, the record).
+    Anything but a 201 ends the workload."""
+    status, seconds, body = curl_upload(
+        f"{gateway}/api/media/media/", path, headers=headers, fields={"name": name, "type": "audio"}
+    )
+    if status != 201:
+        raise RuntimeError(f"upload of {name!r} answered {status}: {body}")
+    return seconds, body
+
+
 class PeakRss:
     """The largest RSS of a set of processes while the block runs, in MB (10^6 bytes)."""
 
@@ -97,7 +108,6 @@ def run(ctx: Context) -> list[Result]:
     stack = ctx.stack
     sizes = [(MiB, 10), (32 * MiB, 2)] if ctx.quick else [(MiB, 10), (100 * MiB, 3), (GiB, 2)]
     user = ctx.user("upload")
-    url = f"{stack.gateway}/api/media/media/"
     files = stack.workdir / "upload-src"
     files.mkdir(exist_ok=True)
     results: list[Result] = []
@@ -115,14 +125,9 @@ def run(ctx: Context) -> list[Result]:
                 base.append(seconds)
                 workers = stack.workers("media")
                 with PeakRss(workers) as peak:
-                    status, seconds, body = curl_upload(
-                        url,
-                        src,
-                        headers=user.headers,
-                        fields={"name": f"{label} #{i}", "type": "audio"},
+                    seconds, body = upload_media(
+                        stack.gateway, src, headers=user.headers, name=f"{label} #{i}"
                     )
-                if status != 201:
-                    raise RuntimeError(f"upload of {label} answered {status}: {body}")
                 mine.append(seconds)
                 peaks.append(peak.mb)
                 ctx.big_upload = (body, src)
