@@ -30,6 +30,7 @@ class WebApp:
         self.screenshots = screenshots
         self.problems: list[str] = []
         self.requests: list[str] = []
+        self._cdp = None  # a DevTools session, once the network is shaped
         origin = urlsplit(gateway)
         page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
         page.on("console", self._console)
@@ -106,13 +107,16 @@ class WebApp:
         return self.page.evaluate("() => localStorage.getItem('media-handler.refresh')")
 
     # --- network conditions (Chrome DevTools Protocol), to watch a progress bar move
-    def throttle_uploads(self, bytes_per_second: int | None) -> None:
-        session = self.page.context.new_cdp_session(self.page)
-        session.send("Network.enable")
-        session.send(
+    def throttle_uploads(self, bytes_per_second: int | None, *, offline: bool = False) -> None:
+        """Uploads at `bytes_per_second` (None: unthrottled), or no network at all (`offline`:
+        the cable pulled, requests in flight fail)."""
+        if self._cdp is None:
+            self._cdp = self.page.context.new_cdp_session(self.page)
+            self._cdp.send("Network.enable")
+        self._cdp.send(
             "Network.emulateNetworkConditions",
             {
-                "offline": False,
+                "offline": offline,
                 "latency": 0,
                 "downloadThroughput": -1,
                 "uploadThroughput": bytes_per_second or -1,

@@ -15,23 +15,6 @@ SIZE = 20 * 1024 * 1024  # three of the app's 8 MiB chunks
 THROTTLED_BYTES_PER_SECOND = 3 * 1024 * 1024
 
 
-class Network:
-    """The page's network, as DevTools shapes it: slow uploads, and a cable pulled for a while."""
-
-    def __init__(self, page):
-        self.cdp = page.context.new_cdp_session(page)
-        self.cdp.send("Network.enable")
-
-    def shape(self, *, offline: bool = False, upload: int = THROTTLED_BYTES_PER_SECOND) -> None:
-        conditions = {
-            "offline": offline,
-            "latency": 0,
-            "downloadThroughput": -1,
-            "uploadThroughput": upload,
-        }
-        self.cdp.send("Network.emulateNetworkConditions", conditions)
-
-
 class TusTraffic:
     """What the app sent to /api/media/uploads/: creations, and the offset of each chunk."""
 
@@ -89,8 +72,8 @@ def wait_for(page, predicate, timeout_ms: int = 60_000) -> bool:
 def test_a_dropped_connection_resumes_from_the_servers_offset(app, person, tmp_path):
     recording = wav_file(tmp_path / "long-recording.wav", SIZE)
     app.register(person)
-    network, traffic = Network(app.page), TusTraffic(app.page)
-    network.shape()
+    traffic = TusTraffic(app.page)
+    app.throttle_uploads(THROTTLED_BYTES_PER_SECOND)
     pick_file(app, recording)
 
     # The first chunk is acknowledged; then the cable is pulled mid-second-chunk for 3 s.
@@ -99,9 +82,9 @@ def test_a_dropped_connection_resumes_from_the_servers_offset(app, person, tmp_p
         app.upload_row(recording.name).inner_text(),
     )
     app.page.wait_for_timeout(1000)
-    network.shape(offline=True)
+    app.throttle_uploads(THROTTLED_BYTES_PER_SECOND, offline=True)
     app.page.wait_for_timeout(3000)
-    network.shape(upload=-1)
+    app.throttle_uploads(None)
 
     expect(app.upload_row(recording.name)).to_have_attribute("data-status", "done", timeout=120_000)
     assert traffic.creations == 1, "the upload started over instead of resuming"
@@ -113,8 +96,8 @@ def test_a_dropped_connection_resumes_from_the_servers_offset(app, person, tmp_p
 def test_a_paused_upload_resumes_where_it_stopped(app, person, tmp_path):
     recording = wav_file(tmp_path / "interview.wav", SIZE)
     app.register(person)
-    network, traffic = Network(app.page), TusTraffic(app.page)
-    network.shape()
+    traffic = TusTraffic(app.page)
+    app.throttle_uploads(THROTTLED_BYTES_PER_SECOND)
     pick_file(app, recording)
     row = app.upload_row(recording.name)
     assert wait_for(app.page, lambda: traffic.acknowledged > 0), "no chunk was acknowledged"
@@ -124,7 +107,7 @@ def test_a_paused_upload_resumes_where_it_stopped(app, person, tmp_path):
     paused_at = traffic.acknowledged
     app.page.wait_for_timeout(1500)
     row.get_by_role("button", name=f"Resume {recording.name}").click()
-    network.shape(upload=-1)
+    app.throttle_uploads(None)
 
     expect(row).to_have_attribute("data-status", "done", timeout=120_000)
     assert traffic.creations == 1
