@@ -103,6 +103,27 @@ def test_through_the_shared_gateway_every_request_reaches_a_node_that_serves_it(
     assert served_by_b - served_by_b_before >= 6
 
 
+def test_an_idempotency_key_used_on_one_node_is_honoured_by_the_other(http, stack, two_nodes):
+    """Keys live in the shared database (SPEC.md, "Idempotency and duplicates"): a retry that
+    lands on the other node gets the first answer, and nothing is made twice."""
+    node_a, node_b, _, _, _ = two_nodes
+    tokens = client.register(http, stack.gateway)
+    key = {"Idempotency-Key": f"two-nodes-{time.time_ns()}", **client.bearer(tokens)}
+    body = {"name": "Trip", "description": "made once"}
+
+    first = http.post(f"{node_a}/api/media/collections/", json=body, headers=key, timeout=30)
+    retry = http.post(f"{node_b}/api/media/collections/", json=body, headers=key, timeout=30)
+    other = http.post(
+        f"{node_b}/api/media/collections/", json={**body, "name": "Else"}, headers=key, timeout=30
+    )
+    listed = http.get(f"{node_b}/api/media/collections/", headers=client.bearer(tokens), timeout=30)
+
+    assert expect(first, 201).json() == expect(retry, 201).json()
+    assert retry.headers.get("Idempotent-Replayed") == "true"
+    assert other.status_code == 422, other.text
+    assert [item["id"] for item in expect(listed, 200).json()["results"]] == [first.json()["id"]]
+
+
 def test_with_one_node_stopped_mid_run_every_later_request_succeeds(http, stack, two_nodes):
     _, _, gateway, node_b, _ = two_nodes
     tokens = client.register(http, stack.gateway)
