@@ -127,7 +127,11 @@ def test_a_dropped_chunk_keeps_what_arrived_and_the_checksum_stays_right(alice):
     upload = Upload.objects.get()
 
     services.upload_append(
-        upload=upload, offset=0, body=DroppedConnection(content, 1234), body_length=len(content)
+        user_id=upload.user,
+        upload_id=upload.pk,
+        offset=0,
+        body=DroppedConnection(content, 1234),
+        body_length=len(content),
     )
 
     assert head(alice, url)["Upload-Offset"] == "1234"

@@ -134,7 +134,8 @@ class UploadListView(TusView):
         if body_length or length == 0:
             try:
                 upload = services.upload_append(
-                    upload=upload,
+                    user_id=upload.user,
+                    upload_id=upload.pk,
                     offset=0,
                     body=request._request,
                     body_length=body_length,
@@ -171,9 +172,9 @@ class UploadDetailView(TusView):
         offset = _header_integer(request, "Upload-Offset")
         assert offset is not None
         checksum = _checksum(request)
-        upload = services.upload_get(user_id=caller_id(request), upload_id=upload_id)
         upload = services.upload_append(
-            upload=upload,
+            user_id=caller_id(request),
+            upload_id=upload_id,
             offset=offset,
             body=request._request,
             body_length=_body_length(request),
