@@ -18,6 +18,7 @@ SITE_PORT=${SITE_PORT:-80}
 NGINX_DIR=/etc/nginx
 site_name=media-handler
 support_dir=$NGINX_DIR/$site_name
+token_check_parent=/var/cache/$site_name
 if [ -d "$NGINX_DIR/sites-available" ]; then
   site_file=$NGINX_DIR/sites-available/$site_name.conf
   enabled_link=$NGINX_DIR/sites-enabled/$site_name.conf
@@ -46,8 +47,8 @@ reload_nginx() {
 
 if [ "${1:-}" = "--remove" ]; then
   rm -f "$site_file" ${enabled_link:+"$enabled_link"}
-  rm -rf "$support_dir"
-  say "Removed $site_file and $support_dir"
+  rm -rf "$support_dir" "$token_check_parent"
+  say "Removed $site_file, $support_dir and $token_check_parent"
   if [ -f "$NGINX_DIR/sites-available/default" ] && [ ! -e "$default_link" ]; then
     ln -s "$NGINX_DIR/sites-available/default" "$default_link"
     say "Re-enabled the distribution's default site"
@@ -62,7 +63,10 @@ load_env_file
 resolve_media_root
 
 mkdir -p "$support_dir"
-install -m 0644 gateway/health.js "$support_dir/health.js"
+install -m 0644 gateway/health.js gateway/tokens.js "$support_dir/"
+# The token checks the gateway remembers: nginx makes the directory (its workers' own), not its
+# parent.
+mkdir -p "$token_check_parent"
 # The web app, copied where the system nginx's user can read it.
 bash scripts/build_web.sh
 rm -rf "$support_dir/web"
@@ -71,6 +75,7 @@ chmod -R a+rX "$support_dir/web"
 rendered=$(mktemp -d)
 trap 'rm -rf "$rendered"' EXIT
 GATEWAY_PORT=$SITE_PORT GATEWAY_JS_DIR=$support_dir GATEWAY_WEB_ROOT=$support_dir/web \
+  GATEWAY_TOKEN_CHECK_CACHE_DIR=$token_check_parent/token-checks \
   GATEWAY_ACCESS_LOG=/var/log/nginx/$site_name.access.log \
   gateway/render.sh "$rendered"
 

@@ -21,8 +21,9 @@ import pytest
 import requests
 
 import devstack
+from common.revocation import FILE_POLL_SECONDS
 from devstack import StackSpec
-from devstack.client import bearer, expect, register
+from devstack.client import bearer, expect, login, register
 from devstack.polling import wait_until
 from devstack.ports import preferred_from_env
 from devstack.samples import jpeg_bytes, wav_file
@@ -249,6 +250,76 @@ def test_a_patch_with_a_bad_token_is_refused_before_its_body_is_sent(stack, phon
     )
     assert response.status_code == 401
     assert response.json()["code"] == "token_not_valid"
+
+
+def send_chunk(upload_url: str, tokens: dict, offset: int, chunk: bytes) -> requests.Response:
+    return requests.patch(
+        upload_url,
+        data=chunk,
+        headers={
+            **bearer(tokens),
+            **TUS,
+            "Upload-Offset": str(offset),
+            "Content-Type": "application/offset+octet-stream",
+        },
+        timeout=30,
+    )
+
+
+def remembered_token_checks(stack) -> list[Path]:
+    directory = stack.var_dir / "gateway" / "token-checks"
+    return [path for path in directory.rglob("*") if path.is_file()]
+
+
+def test_the_gateway_remembers_a_token_check_by_its_digest_never_the_token(stack):
+    with requests.Session() as session:
+        tokens = register(session, stack.gateway, "e2e-token-checks@example.com")
+    location = create_upload(stack.gateway, tokens, length=3 * CHUNK)
+    digest = hashlib.sha256(f"Bearer {tokens['access']}".encode()).hexdigest()
+    token = tokens["access"].encode()
+    signature = token.rsplit(b".", 1)[1]
+
+    for index in range(2):
+        expect(send_chunk(location, tokens, index * CHUNK, b"a" * CHUNK), 204)
+
+    kept = [path for path in remembered_token_checks(stack) if digest.encode() in path.read_bytes()]
+    assert len(kept) == 1, "one entry for the token, found again by the second chunk"
+    for path in remembered_token_checks(stack):
+        assert token not in path.read_bytes() and signature not in path.read_bytes()
+
+
+def test_a_token_revoked_after_the_gateway_remembered_it_writes_nothing(stack):
+    with requests.Session() as session:
+        tokens = register(session, stack.gateway, "e2e-revoked-token@example.com")
+        location = create_upload(stack.gateway, tokens, length=3 * CHUNK)
+        expect(send_chunk(location, tokens, 0, b"a" * CHUNK), 204)  # the gateway remembers it
+        expect(
+            session.post(
+                f"{stack.gateway}/api/auth/logout/",
+                headers=bearer(tokens),
+                json={"refresh": tokens["refresh"]},
+                timeout=10,
+            ),
+            205,
+        )
+        assert wait_until(
+            lambda: session.get(
+                f"{stack.gateway}/api/media/media/", headers=bearer(tokens), timeout=10
+            ).status_code
+            == 401,
+            timeout=10,
+        ), "the media service learns of the sign-out"
+        # One worker knows; each of the others reads the marks at its next look (once a second
+        # without Redis).
+        time.sleep(FILE_POLL_SECONDS + 0.5)
+
+        refused = send_chunk(location, tokens, CHUNK, b"b" * CHUNK)
+
+        # The service refuses it itself, whatever the gateway remembered.
+        assert refused.status_code == 401, refused.text
+        assert refused.json()["code"] == "token_not_valid"
+        again = login(session, stack.gateway, "e2e-revoked-token@example.com")
+        assert server_offset(location, again) == CHUNK
 
 
 @pytest.fixture(scope="module")

@@ -184,6 +184,9 @@ CORS_EXPOSE_HEADERS = [
 IDEMPOTENCY_KEY_SECONDS = env.int("IDEMPOTENCY_KEY_SECONDS", default=24 * 3600)
 IDEMPOTENCY_IN_FLIGHT_SECONDS = env.int("IDEMPOTENCY_IN_FLIGHT_SECONDS", default=600)
 
+# How long the gateway may remember that this service accepted a token (views.TokenCheckView).
+GATEWAY_TOKEN_CHECK_SECONDS = env.int("GATEWAY_TOKEN_CHECK_SECONDS", default=10)
+
 # Resumable uploads (tus, media_handler.uploads): where their bytes wait (every media node must
 # see it; by default MEDIA_ROOT/.resumable, beside the media so a finished one is linked into
 # place), how long an unfinished one lives, how many a user may have open, and after how long a

@@ -1,5 +1,6 @@
 import json
 
+from django.conf import settings
 from django.db.models import QuerySet
 from django.http.response import HttpResponseBase
 from django.utils import timezone
@@ -221,7 +222,12 @@ class TokenCheckView(APIView):
     body to the service (auth_request), and answers a refusal itself with that body."""
 
     def get(self, request: Request) -> Response:
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        # The gateway may remember this yes for a few seconds (X-Accel-Expires), never past the
+        # token's expiry: every chunk of a resumable upload is a request with the same token.
+        remaining = int(request.auth["exp"]) - int(timezone.now().timestamp())
+        seconds = min(settings.GATEWAY_TOKEN_CHECK_SECONDS, remaining - 1)
+        headers = {"X-Accel-Expires": str(seconds)} if seconds > 0 else {}
+        return Response(status=status.HTTP_204_NO_CONTENT, headers=headers)
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
