@@ -353,6 +353,23 @@ def test_a_hold_whose_request_died_is_given_up(alice, settings):
     assert_status(patch(alice, url, 0, b"12345"), 204)
 
 
+def test_bytes_a_dead_writer_left_past_the_offset_never_reach_the_file(alice, settings):
+    content = samples.picture_bytes("PNG")
+    url = location(create(alice, len(content)))
+    assert_status(patch(alice, url, 0, content[:100]), 204)
+    upload = Upload.objects.get()
+    # A PATCH that died after writing past the offset it never moved on.
+    with open(part_path(upload), "ab") as part:
+        part.write(b"never arrived whole" * len(content))  # longer than the rest
+
+    last = patch(alice, url, 100, content[100:])
+
+    assert_status(last, 204)
+    media = alice.get(f"/api/media/{last['Media-Id']}/").json()
+    assert alice.get(media["file"]).getvalue() == content
+    assert media["checksum_sha256"] == hashlib.sha256(content).hexdigest()
+
+
 def test_method_override_tunnels_patch_through_post(alice):
     url = location(create(alice, 10))
     response = alice.generic(
