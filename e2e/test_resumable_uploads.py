@@ -305,10 +305,12 @@ def test_a_token_revoked_after_the_gateway_remembered_it_writes_nothing(stack):
             205,
         )
         assert wait_until(
-            lambda: session.get(
-                f"{stack.gateway}/api/media/media/", headers=bearer(tokens), timeout=10
-            ).status_code
-            == 401,
+            lambda: (
+                session.get(
+                    f"{stack.gateway}/api/media/media/", headers=bearer(tokens), timeout=10
+                ).status_code
+                == 401
+            ),
             timeout=10,
         ), "the media service learns of the sign-out"
         # One worker knows; each of the others reads the marks at its next look (once a second
