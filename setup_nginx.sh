@@ -18,7 +18,8 @@ SITE_PORT=${SITE_PORT:-80}
 NGINX_DIR=/etc/nginx
 site_name=media-handler
 support_dir=$NGINX_DIR/$site_name
-token_check_parent=/var/cache/$site_name
+# Under nginx's own cache directory, which its workers may write to (also under SELinux).
+token_check_parent=/var/cache/nginx/$site_name
 if [ -d "$NGINX_DIR/sites-available" ]; then
   site_file=$NGINX_DIR/sites-available/$site_name.conf
   enabled_link=$NGINX_DIR/sites-enabled/$site_name.conf

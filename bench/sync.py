@@ -120,9 +120,10 @@ def run(ctx: Context) -> list[Result]:
     # Untimed first: a worker thread's first request opens its database connection and warms
     # what it imports lazily (the first creation and PATCH took 0.3-0.4 s each, a tenth of a
     # 1 GiB upload here), which the multipart upload, one request, pays once at most.
-    warm = samples.wav_file(files / "sync-warm-up.wav", 128 * MiB)
+    warm_size = min(size, 128 * MiB)
+    warm = samples.wav_file(files / "sync-warm-up.wav", warm_size)
     forget(stack, upload_media(stack.gateway, warm, headers=user.headers, name="warm-up")[1]["id"])
-    forget(stack, tus_upload(stack.gateway, user.headers, warm, 128 * MiB, "warm-up")[1])
+    forget(stack, tus_upload(stack.gateway, user.headers, warm, warm_size, "warm-up")[1])
     warm.unlink()
     repeats = 3
     multipart_runs, tus_runs, peaks, all_steps = [], [], [], []

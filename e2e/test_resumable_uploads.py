@@ -252,7 +252,9 @@ def test_a_patch_with_a_bad_token_is_refused_before_its_body_is_sent(stack, phon
     assert response.json()["code"] == "token_not_valid"
 
 
-def send_chunk(upload_url: str, tokens: dict, offset: int, chunk: bytes) -> requests.Response:
+def send_chunk(
+    upload_url: str, tokens: dict, offset: int, chunk: bytes, request_id: str
+) -> requests.Response:
     return requests.patch(
         upload_url,
         data=chunk,
@@ -261,6 +263,7 @@ def send_chunk(upload_url: str, tokens: dict, offset: int, chunk: bytes) -> requ
             **TUS,
             "Upload-Offset": str(offset),
             "Content-Type": "application/offset+octet-stream",
+            "X-Request-ID": request_id,
         },
         timeout=30,
     )
@@ -271,7 +274,7 @@ def remembered_token_checks(stack) -> list[Path]:
     return [path for path in directory.rglob("*") if path.is_file()]
 
 
-def test_the_gateway_remembers_a_token_check_by_its_digest_never_the_token(stack):
+def test_the_gateway_remembers_a_chunks_token_check_by_its_digest_never_the_token(stack):
     with requests.Session() as session:
         tokens = register(session, stack.gateway, "e2e-token-checks@example.com")
     location = create_upload(stack.gateway, tokens, length=3 * CHUNK)
@@ -280,21 +283,40 @@ def test_the_gateway_remembers_a_token_check_by_its_digest_never_the_token(stack
     signature = token.rsplit(b".", 1)[1]
 
     for index in range(2):
-        expect(send_chunk(location, tokens, index * CHUNK, b"a" * CHUNK), 204)
+        expect(send_chunk(location, tokens, index * CHUNK, b"a" * CHUNK, f"e2e-chunk-{index}"), 204)
 
+    assert "token_check=MISS " in stack.access_log_line("e2e-chunk-0")
+    assert "token_check=HIT " in stack.access_log_line("e2e-chunk-1")
     kept = [path for path in remembered_token_checks(stack) if digest.encode() in path.read_bytes()]
-    assert len(kept) == 1, "one entry for the token, found again by the second chunk"
+    assert len(kept) == 1
+    # A file test, not an HTTP one: the promise is about what lies on the gateway's disk.
     for path in remembered_token_checks(stack):
         entry = path.read_bytes()
         assert token not in entry
         assert signature not in entry
 
 
-def test_a_token_revoked_after_the_gateway_remembered_it_writes_nothing(stack):
+def test_a_multipart_uploads_token_is_checked_every_time(stack):
+    with requests.Session() as session:
+        tokens = register(session, stack.gateway, "e2e-token-checks-multipart@example.com")
+        for index in range(2):
+            response = session.post(
+                f"{stack.gateway}/api/media/media/",
+                headers={**bearer(tokens), "X-Request-ID": f"e2e-multipart-check-{index}"},
+                data={"name": "x", "type": "image"},
+                files={"file": ("x.jpg", jpeg_bytes(), "image/jpeg")},
+                timeout=30,
+            )
+            expect(response, 201)
+            line = stack.access_log_line(f"e2e-multipart-check-{index}")
+            assert "token_check=BYPASS " in line
+
+
+def test_a_token_revoked_after_the_gateway_remembered_it_is_the_services_401(stack):
     with requests.Session() as session:
         tokens = register(session, stack.gateway, "e2e-revoked-token@example.com")
         location = create_upload(stack.gateway, tokens, length=3 * CHUNK)
-        expect(send_chunk(location, tokens, 0, b"a" * CHUNK), 204)  # the gateway remembers it
+        expect(send_chunk(location, tokens, 0, b"a" * CHUNK, "e2e-before-sign-out"), 204)
         expect(
             session.post(
                 f"{stack.gateway}/api/auth/logout/",
@@ -317,11 +339,14 @@ def test_a_token_revoked_after_the_gateway_remembered_it_writes_nothing(stack):
         # without Redis).
         time.sleep(FILE_POLL_SECONDS + 0.5)
 
-        refused = send_chunk(location, tokens, CHUNK, b"b" * CHUNK)
+        refused = send_chunk(location, tokens, CHUNK, b"b" * CHUNK, "e2e-after-sign-out")
 
-        # The service refuses it itself, whatever the gateway remembered.
         assert refused.status_code == 401, refused.text
         assert refused.json()["code"] == "token_not_valid"
+        # The gateway let it through on what it remembered; the service refused it.
+        line = stack.access_log_line("e2e-after-sign-out")
+        assert "token_check=HIT " in line
+        assert "upstream_status=401 " in line
         again = login(session, stack.gateway, "e2e-revoked-token@example.com")
         assert server_offset(location, again) == CHUNK
 

@@ -4,14 +4,18 @@ MEDIA_STORAGE=s3 the bucket settings must be complete, in every environment, or 
 server or the job worker loads the application). It only reads settings: a store that is down
 at start-up is the health check's business, not a reason to refuse to start."""
 
+import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning
 from django.core.exceptions import ImproperlyConfigured
+from django.db import connection
 
 STORAGES = ("local", "s3")
+# Resumable uploads claim a row with UPDATE … RETURNING (media_handler.uploads.services).
+MIN_SQLITE = (3, 35)
 ADDRESSING_STYLES = ("path", "virtual", "auto")
 # S3's smallest part but the last.
 MIN_PART_BYTES = 5 * 1024 * 1024
@@ -102,6 +106,19 @@ def refuse_incomplete_storage_settings() -> None:
             "Refusing to start with incomplete storage settings:\n"
             + "\n".join(f"  {error.msg} {error.hint}" for error in errors)
         )
+
+
+def sqlite_version_check(app_configs: Iterable[Any] | None, **kwargs: Any) -> list[CheckMessage]:
+    if connection.vendor != "sqlite" or sqlite3.sqlite_version_info >= MIN_SQLITE:
+        return []
+    return [
+        Error(
+            f"SQLite {sqlite3.sqlite_version} is too old: resumable uploads need "
+            f"{'.'.join(map(str, MIN_SQLITE))} or newer (UPDATE … RETURNING).",
+            hint="Use a newer Python build or PostgreSQL (BACKEND_DATABASE_URL).",
+            id="media_handler.E009",
+        )
+    ]
 
 
 def resumable_uploads_check(app_configs: Iterable[Any] | None, **kwargs: Any) -> list[CheckMessage]:

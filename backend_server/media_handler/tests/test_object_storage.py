@@ -10,6 +10,7 @@ from io import StringIO
 
 import pytest
 import requests
+from django.core.checks import run_checks
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.utils import timezone
@@ -237,6 +238,8 @@ def test_a_bucket_with_resumable_uploads_on_this_nodes_disk_is_a_warning(setting
     settings.MEDIA_STORAGE = "s3"
     settings.RESUMABLE_UPLOAD_DIR = ""
     assert [warning.id for warning in resumable_uploads_check(None)] == ["media_handler.W001"]
+    # What `manage.py check` and `migrate` run, and print.
+    assert "media_handler.W001" in [message.id for message in run_checks()]
 
 
 @pytest.mark.parametrize(

@@ -237,6 +237,18 @@ def test_a_wrong_offset_is_409(alice):
     assert head(alice, url)["Upload-Offset"] == "5"
 
 
+def test_a_chunk_for_a_finished_upload_is_409_and_says_so(alice):
+    content = png_bytes()
+    url = location(create(alice, len(content)))
+    assert_status(patch(alice, url, 0, content), 204)
+
+    response = patch(alice, url, len(content), b"")
+
+    assert_status(response, 409)
+    assert response.json()["code"] == "upload_finished"
+    assert Media.objects.count() == 1
+
+
 def test_another_content_type_is_415(alice):
     url = location(create(alice, 10))
     response = alice.generic(
@@ -353,7 +365,7 @@ def test_a_hold_whose_request_died_is_given_up(alice, settings):
     assert_status(patch(alice, url, 0, b"12345"), 204)
 
 
-def test_bytes_a_dead_writer_left_past_the_offset_never_reach_the_file(alice, settings):
+def test_bytes_a_dead_writer_left_past_the_offset_never_reach_the_file(alice):
     content = samples.picture_bytes("PNG")
     url = location(create(alice, len(content)))
     assert_status(patch(alice, url, 0, content[:100]), 204)
