@@ -1,4 +1,5 @@
 import json
+from typing import cast
 
 from django.conf import settings
 from django.db.models import QuerySet
@@ -13,6 +14,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
+from rest_framework_simplejwt.tokens import Token
 
 from common.parsers import JSONParser, MultiPartParser
 from media_handler import changes, schema, selectors, services
@@ -224,7 +226,8 @@ class TokenCheckView(APIView):
     def get(self, request: Request) -> Response:
         # The gateway may remember this yes for a few seconds (X-Accel-Expires), never past the
         # token's expiry: every chunk of a resumable upload is a request with the same token.
-        remaining = int(request.auth["exp"]) - int(timezone.now().timestamp())
+        token = cast(Token, request.auth)  # the authentication class's verified token
+        remaining = int(token["exp"]) - int(timezone.now().timestamp())
         seconds = min(settings.GATEWAY_TOKEN_CHECK_SECONDS, remaining - 1)
         headers = {"X-Accel-Expires": str(seconds)} if seconds > 0 else {}
         return Response(status=status.HTTP_204_NO_CONTENT, headers=headers)

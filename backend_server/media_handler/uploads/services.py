@@ -392,7 +392,7 @@ def _claim_sql(
     values as the database takes them (a raw query's UUID is not converted: SQLite keeps UUIDs
     as hex text)."""
     meta = Upload._meta
-    column = {field.attname: connection.ops.quote_name(field.column) for field in meta.fields}
+    column = {field.attname: connection.ops.quote_name(str(field.column)) for field in meta.fields}
     unflushed, _ = Unflushed().as_sql(None, connection)
     # Only names from the model's own metadata are put in the text; every value is a parameter.
     sql = (
