@@ -4,7 +4,10 @@ For Compose v1.29 (`docker-compose`) and v2 (`docker compose`), each on its own 
 spare loopback port: build the images, start the stack, load the web app, register, upload a
 real PNG, download it through the signed URL (nginx sends it from the shared volume on the media
 service's X-Accel-Redirect), stop the stack (`down`, volumes kept) and start it again, check the
-account, the token, the record and the bytes survived, then `down -v`. The stack is torn down
+account, the token, the record and the bytes survived, then `down -v`. Once more under one
+Compose with the optional object store (`--profile object-store`, MEDIA_STORAGE=s3): the file
+goes to the bucket and comes back through the gateway from the store (no restart there: the
+stand-in store, scripts/docker-standins/minio, keeps objects in memory). The stack is torn down
 whatever happens (a failure, Ctrl-C, the Makefile's timeout); a failure prints the services' logs
 first. Needs a Docker engine and the base images (scripts/install_docker.sh,
 scripts/docker_base_images.sh); docs/compose.md has the figures.
@@ -103,6 +106,8 @@ class Stack:
     project: str
     env_file: Path
     port: int
+    # With `--profile object-store` and the files in its bucket (MEDIA_STORAGE=s3).
+    object_store: bool = False
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -120,6 +125,7 @@ class Stack:
             str(self.env_file),
             "--file",
             str(REPO / "docker-compose.yml"),
+            *(["--profile", "object-store"] if self.object_store else []),
             *args,
         ]
         done = subprocess.run(  # noqa: S603 -- one of COMPOSES, our own arguments
@@ -225,11 +231,39 @@ def seed(stack: Stack) -> Seeded:
         f"127.0.0.1:{stack.port}",
     )
     redirect, body_length = json.loads(direct)
-    expected = f"/_protected_media/{media['storage_path']}"
-    check(redirect == expected, f"the media service's X-Accel-Redirect is {redirect!r}")
     check(body_length == 0, "the media service sent the bytes itself")
-    stack.exec("gateway", "test", "-r", f"/app/media/{media['storage_path']}")
+    if stack.object_store:
+        # nginx fetches a presigned URL of the store (its internal /_protected_s3/ location).
+        prefix = "/_protected_s3/http/object-store:9000/"
+        check(redirect.startswith(prefix), f"the media service's X-Accel-Redirect is {redirect!r}")
+        check_in_bucket(stack, media["storage_path"])
+    else:
+        expected = f"/_protected_media/{media['storage_path']}"
+        check(redirect == expected, f"the media service's X-Accel-Redirect is {redirect!r}")
+        stack.exec("gateway", "test", "-r", f"/app/media/{media['storage_path']}")
     return Seeded(email=email, access=registered["access"], media_id=media["id"], content=content)
+
+
+def check_in_bucket(stack: Stack, storage_path: str) -> None:
+    """The stored file is an object of the bucket (listed from the media container, with the
+    services' own S3_* settings), and nothing is on the media volume."""
+    keys = stack.exec(
+        "media",
+        "python",
+        "-c",
+        "import os, boto3; "
+        "client = boto3.client('s3', endpoint_url=os.environ['S3_ENDPOINT_URL'], "
+        "aws_access_key_id=os.environ['S3_ACCESS_KEY_ID'], "
+        "aws_secret_access_key=os.environ['S3_SECRET_ACCESS_KEY'], region_name='us-east-1'); "
+        "listing = client.list_objects_v2(Bucket=os.environ['S3_BUCKET']); "
+        "print('\\n'.join(item['Key'] for item in listing.get('Contents', [])))",
+    ).split()
+    check(
+        any(key.endswith(storage_path) for key in keys),
+        f"{storage_path} is not in the bucket: {keys}",
+    )
+    on_disk = stack.exec("media", "sh", "-c", "find /app/media -type f | head -5")
+    check(storage_path not in on_disk, f"the file is on the media volume too: {on_disk}")
 
 
 def check_worker(stack: Stack) -> None:
@@ -282,16 +316,26 @@ def verify_survived(stack: Stack, seeded: Seeded) -> None:
     check(download.content == seeded.content, "the file's bytes did not survive the restart")
 
 
-def smoke(name: str, command: list[str], workdir: Path) -> Stack:
+def smoke(name: str, command: list[str], workdir: Path, *, object_store: bool = False) -> Stack:
     port = spare_port()
     env_file = workdir / f"{name}.env"
     # Only what the smoke needs: the developer's .env is not read (--env-file replaces it).
-    env_file.write_text(
+    settings = (
         f"GATEWAY_PORT={port}\n"
         "GATEWAY_BIND_ADDRESS=127.0.0.1\n"
         f"POSTGRES_PASSWORD={secrets.token_urlsafe(16)}\n"
     )
-    stack = Stack(command, f"mh-smoke-{name}-{secrets.token_hex(3)}", env_file, port)
+    if object_store:
+        # The README's switch to the bucket (section "Object storage").
+        settings += (
+            "MEDIA_STORAGE=s3\n"
+            "S3_BUCKET=media-handler\n"
+            "S3_ENDPOINT_URL=http://object-store:9000\n"
+            f"S3_ACCESS_KEY_ID=smoke-{secrets.token_hex(4)}\n"
+            f"S3_SECRET_ACCESS_KEY={secrets.token_urlsafe(24)}\n"
+        )
+    env_file.write_text(settings)
+    stack = Stack(command, f"mh-smoke-{name}-{secrets.token_hex(3)}", env_file, port, object_store)
     print(f"==> Compose {name} ({' '.join(command)}), project {stack.project}, {stack.url}")
     volumes_before = docker_volumes()
     try:
@@ -305,11 +349,12 @@ def smoke(name: str, command: list[str], workdir: Path) -> Stack:
             check_worker(stack)
         with stack.timed("docs from the image's static files"):
             check_docs(stack)
-        with stack.timed("down and up again"):
-            stack.compose("down")
-            stack.start()
-        with stack.timed("data survived"):
-            verify_survived(stack, seeded)
+        if not object_store:  # the stand-in store keeps nothing across a restart
+            with stack.timed("down and up again"):
+                stack.compose("down")
+                stack.start()
+            with stack.timed("data survived"):
+                verify_survived(stack, seeded)
     except BaseException:
         stack.print_logs()
         raise
@@ -329,6 +374,12 @@ def main() -> int:
         choices=sorted(COMPOSES),
         action="append",
         help="the Compose to run under (repeatable); default: every one installed",
+    )
+    parser.add_argument(
+        "--no-object-store",
+        action="store_true",
+        help="skip the run with the optional object store (by default once, under the last "
+        "Compose that passed)",
     )
     options = parser.parse_args()
     # The Makefile's `timeout` sends SIGTERM: unwind, so the stack is torn down.
@@ -356,6 +407,18 @@ def main() -> int:
                 passed.append(name)
                 took = time.monotonic() - started
                 print(f"==> Compose {name} {version}: passed in {took:.0f} s")
+        if passed and not options.no_object_store:
+            name = passed[-1]
+            started = time.monotonic()
+            try:
+                smoke(f"{name}-object-store", COMPOSES[name], Path(workdir), object_store=True)
+            except (SmokeFailure, subprocess.TimeoutExpired, requests.RequestException) as error:
+                failed.append(f"{name}-object-store")
+                print(f"==> Compose {name} with the object store: FAILED: {error}", file=sys.stderr)
+            else:
+                passed.append(f"{name}-object-store")
+                took = time.monotonic() - started
+                print(f"==> Compose {name} with the object store: passed in {took:.0f} s")
     if not passed and not failed:
         print("compose-smoke: no Compose installed (scripts/install_docker.sh)", file=sys.stderr)
         return 1

@@ -23,28 +23,28 @@ die() {
   exit 1
 }
 
-# The stand-in folder whose Dockerfile says it stands in for exactly this image name.
+# The stand-in folder whose Dockerfile says it stands in for exactly this image name (its label
+# names one image, or several separated by spaces).
 standin_for() {
-  local dockerfile
-  dockerfile=$(grep -l "media-handler.stand-in-for=\"$1\"" "$standins"/*/Dockerfile) || return 1
-  dirname "$dockerfile"
+  local dockerfile names
+  for dockerfile in "$standins"/*/Dockerfile; do
+    names=$(sed -n 's/.*media-handler\.stand-in-for="\([^"]*\)".*/\1/p' "$dockerfile")
+    if [[ " $names " == *" $1 "* ]]; then
+      dirname "$dockerfile"
+      return 0
+    fi
+  done
+  return 1
 }
 
 # The images pulled from a registry: the Dockerfile's FROM lines and the `image:` of compose's
-# services that start by default (not those behind a `profiles:` switch, such as the optional
-# object store, which `docker compose up` leaves alone), less the ones compose builds itself.
+# services (those behind a `profiles:` switch too, such as the optional object store, which
+# `make compose-smoke` runs once), less the ones compose builds itself.
 named_images() {
   {
     awk 'toupper($1) == "FROM" { print $2 }' "$repo/Dockerfile"
-    awk '
-      function flush() { if (service != "" && image != "" && !profiled) print image
-                         service = ""; image = ""; profiled = 0 }
-      /^[^ #]/ { flush(); in_services = ($0 ~ /^services:/); next }
-      in_services && /^  [A-Za-z0-9_.-]+: *$/ { flush(); service = $1; next }
-      in_services && service != "" && /^    profiles:/ { profiled = 1 }
-      in_services && service != "" && /^    image:/ { image = $2 }
-      END { flush() }
-    ' "$repo/docker-compose.yml"
+    awk 'in_services && /^    image:/ { print $2 }
+         /^[^ #]/ { in_services = ($0 ~ /^services:/) }' "$repo/docker-compose.yml"
   } | grep -v '^media-handler-' | sort -u
 }
 
