@@ -141,6 +141,71 @@ def test_a_dropped_chunk_keeps_what_arrived_and_the_checksum_stays_right(alice):
     assert media.checksum_sha256 == hashlib.sha256(content).hexdigest()
 
 
+class SlowBody:
+    """A request body that arrives in small pieces, calling `on_read` before each."""
+
+    def __init__(self, content: bytes, on_read, piece: int = 100):
+        self.content, self.on_read, self.piece, self.sent = content, on_read, piece, 0
+
+    def read(self, size: int = -1) -> bytes:
+        self.on_read(self.sent)
+        chunk = self.content[self.sent : self.sent + min(size, self.piece)]
+        self.sent += len(chunk)
+        return chunk
+
+
+def test_a_slow_patch_renews_its_hold_so_no_other_takes_it_over(alice, settings):
+    from media_handler.uploads import services
+
+    settings.RESUMABLE_UPLOAD_WRITE_TIMEOUT_SECONDS = 0  # renewed at every read
+    content = samples.picture_bytes("PNG")
+    location(create(alice, len(content) + 1))
+    upload = Upload.objects.get()
+    holds = []
+
+    def on_read(sent: int) -> None:
+        holds.append(Upload.objects.get().writing_since)
+
+    services.upload_append(
+        user_id=upload.user,
+        upload_id=upload.pk,
+        offset=0,
+        body=SlowBody(content, on_read),
+        body_length=len(content),
+    )
+
+    assert len(holds) > 3
+    assert holds[1:] == sorted(set(holds[1:])), "each read after the first found a newer hold"
+
+
+def test_a_patch_whose_stale_hold_was_taken_over_stops_and_leaves_the_file(alice, settings):
+    from common.exceptions import ApplicationError
+    from media_handler.uploads import services
+
+    settings.RESUMABLE_UPLOAD_WRITE_TIMEOUT_SECONDS = 0
+    content = samples.picture_bytes("PNG")
+    url = location(create(alice, len(content)))
+    upload = Upload.objects.get()
+
+    def on_read(sent: int) -> None:
+        if sent >= 300:  # another PATCH takes the upload over
+            Upload.objects.update(writing_since=timezone.now() + timedelta(hours=1))
+
+    with pytest.raises(ApplicationError) as refused:
+        services.upload_append(
+            user_id=upload.user,
+            upload_id=upload.pk,
+            offset=0,
+            body=SlowBody(content, on_read),
+            body_length=len(content),
+        )
+
+    assert refused.value.status == 409
+    assert part_path(upload).exists(), "the file is the other PATCH's now"
+    Upload.objects.update(writing_since=None)
+    assert head(alice, url)["Upload-Offset"] == "0"
+
+
 def test_creation_with_upload_takes_the_first_chunk(alice):
     content = png_bytes()
     response = create(alice, len(content) + 10, content)

@@ -20,6 +20,7 @@ import functools
 import hashlib
 import logging
 import os
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -257,8 +258,13 @@ def upload_append(
             # Each chunk is written and hashed on a writer thread while this one reads the
             # next (one in flight: the bytes stay in order, memory at two reads).
             in_flight: Future[None] | None = None
+            renewed = time.monotonic()
             try:
                 for chunk in _received(body, body_length):
+                    if time.monotonic() - renewed >= _renewal_seconds():
+                        # A slow body keeps its hold: only a dead writer's goes stale.
+                        claimed_at = _renew(upload, claimed_at=claimed_at)
+                        renewed = time.monotonic()
                     if in_flight is not None:
                         in_flight.result()
                     in_flight = _writers().submit(store, chunk)
@@ -297,8 +303,12 @@ def upload_append(
         sha256_state=upload.sha256_state,
         writing_since=claimed_at if complete else None,
     )
-    if not moved:  # terminated meanwhile
-        path.unlink(missing_ok=True)
+    if not moved:
+        if Upload.objects.filter(pk=upload.pk).exists():
+            # Its hold went stale and another PATCH took the upload over (this one took longer
+            # than RESUMABLE_UPLOAD_WRITE_TIMEOUT_SECONDS without renewing): the file is theirs.
+            raise upload_taken_over()
+        path.unlink(missing_ok=True)  # terminated meanwhile
         raise upload_not_found()
     if complete:
         return upload_finish(upload=upload, claimed_at=claimed_at, sha256=sha256.finalize())
@@ -412,6 +422,31 @@ def _claim_sql(
         moment(stale, connection),
     ]
     return sql, parameters
+
+
+def _renewal_seconds() -> float:
+    """How often a PATCH renews its hold: well within the time after which it is stale."""
+    return settings.RESUMABLE_UPLOAD_WRITE_TIMEOUT_SECONDS / 4
+
+
+def _renew(upload: Upload, *, claimed_at: datetime) -> datetime:
+    """Move this PATCH's hold on `upload` to now; its new time. Raises ApplicationError (409)
+    when the hold is no longer this PATCH's (it went stale and another took the upload over)."""
+    now = timezone.now()
+    renewed = Upload.objects.filter(Unflushed(), pk=upload.pk, writing_since=claimed_at).update(
+        writing_since=now
+    )
+    if not renewed:
+        raise upload_taken_over()
+    return now
+
+
+def upload_taken_over() -> ApplicationError:
+    return ApplicationError(
+        "Another request took this upload over; ask HEAD for its offset.",
+        code="upload_busy",
+        status=HTTPStatus.CONFLICT,
+    )
 
 
 def offset_mismatch(offset: int, server_offset: int) -> ApplicationError:
