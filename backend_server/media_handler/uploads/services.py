@@ -12,6 +12,9 @@ last byte makes the media through services.media_create, exactly as a multipart 
 same sniffing, declared type, size limit, metadata, duplicate check, storage and derivatives.
 Its SHA-256 is computed as the bytes arrive, the hasher's state kept on the row between PATCHes
 (rehashes: a SHA-256 whose state can be saved), so the finished file is not read again for it.
+A PATCH renews its hold while its body arrives (every quarter of
+RESUMABLE_UPLOAD_WRITE_TIMEOUT_SECONDS), so only a dead writer's hold goes stale and can be taken
+over; a writer whose hold was taken over stops (409) and leaves the file to the new one.
 """
 
 import base64
