@@ -43,6 +43,16 @@ SCROLL = """async ([direction, expected]) => {
   return { seconds, mostTiles, longTasks: longTasks.splice(0) };
 }"""
 
+PAGE_STATE = """() => ({
+  scrollY, innerHeight, innerWidth, scrollHeight: document.documentElement.scrollHeight,
+  count: document.querySelector('.count')?.textContent || '',
+  loading: Boolean(document.querySelector('.loading')),
+  tilesInDom: document.querySelectorAll('.grid > li').length,
+  lastPosition: Math.max(0, ...[...document.querySelectorAll('.grid > li')]
+    .map((tile) => +tile.getAttribute('aria-posinset'))),
+  gridHeight: document.querySelector('.grid')?.getBoundingClientRect().height,
+})"""
+
 CPU_METRICS = ("ScriptDuration", "LayoutDuration", "RecalcStyleDuration", "TaskDuration")
 
 
@@ -75,6 +85,11 @@ def test_two_thousand_items_scroll_to_the_end_with_a_window_of_tiles(app, person
         after = cpu_seconds(cdp)
         runs[phase]["cpu"] = {name: after[name] - before[name] for name in CPU_METRICS}
         if phase == "loading":
+            # What the page looked like when the scrolling stopped, should it stop short (seen
+            # twice on 2026-12-06, not understood yet: 19 of 20 pages loaded, the grid not at
+            # its end and no further page asked for).
+            state = app.page.evaluate(PAGE_STATE)
+            assert runs[phase]["seconds"] < 100 or state["count"], (runs[phase]["seconds"], state)
             expect(app.page.get_by_text(f"{LIBRARY_SIZE} items")).to_be_visible()
             expect(app.tile("photo-0000.jpg")).to_be_visible()
 
