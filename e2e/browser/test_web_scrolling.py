@@ -88,8 +88,10 @@ def test_two_thousand_items_scroll_to_the_end_with_a_window_of_tiles(app, person
             # What the page looked like when the scrolling stopped, should it stop short (seen
             # twice on 2026-12-06, not understood yet: 19 of 20 pages loaded, the grid not at
             # its end and no further page asked for).
-            state = app.page.evaluate(PAGE_STATE)
-            assert runs[phase]["seconds"] < 100 or state["count"], (runs[phase]["seconds"], state)
+            # (pytest shows it with a failure below).
+            print(
+                "when the scrolling stopped:", runs[phase]["seconds"], app.page.evaluate(PAGE_STATE)
+            )
             expect(app.page.get_by_text(f"{LIBRARY_SIZE} items")).to_be_visible()
             expect(app.tile("photo-0000.jpg")).to_be_visible()
 
