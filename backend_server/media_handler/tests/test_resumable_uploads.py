@@ -105,6 +105,15 @@ def test_an_upload_in_chunks_becomes_a_media_like_a_multipart_upload(alice, sett
     assert len(stored_files(settings.MEDIA_ROOT)) == 1
 
 
+def append_first_chunk(upload: Upload, body, length: int) -> Upload:
+    """The service's PATCH at offset 0 with a request body the test shapes (no HTTP)."""
+    from media_handler.uploads import services
+
+    return services.upload_append(
+        user_id=upload.user, upload_id=upload.pk, offset=0, body=body, body_length=length
+    )
+
+
 class DroppedConnection:
     """A request body whose client goes away after `keep` bytes."""
 
@@ -120,19 +129,12 @@ class DroppedConnection:
 
 
 def test_a_dropped_chunk_keeps_what_arrived_and_the_checksum_stays_right(alice):
-    from media_handler.uploads import services
 
     content = samples.picture_bytes("PNG")
     url = location(create(alice, len(content)))
     upload = Upload.objects.get()
 
-    services.upload_append(
-        user_id=upload.user,
-        upload_id=upload.pk,
-        offset=0,
-        body=DroppedConnection(content, 1234),
-        body_length=len(content),
-    )
+    append_first_chunk(upload, DroppedConnection(content, 1234), len(content))
 
     assert head(alice, url)["Upload-Offset"] == "1234"
     last = patch(alice, url, 1234, content[1234:])
@@ -155,7 +157,6 @@ class SlowBody:
 
 
 def test_a_slow_patch_renews_its_hold_so_no_other_takes_it_over(alice, settings):
-    from media_handler.uploads import services
 
     settings.RESUMABLE_UPLOAD_WRITE_TIMEOUT_SECONDS = 0  # renewed at every read
     content = samples.picture_bytes("PNG")
@@ -166,13 +167,7 @@ def test_a_slow_patch_renews_its_hold_so_no_other_takes_it_over(alice, settings)
     def on_read(sent: int) -> None:
         holds.append(Upload.objects.get().writing_since)
 
-    services.upload_append(
-        user_id=upload.user,
-        upload_id=upload.pk,
-        offset=0,
-        body=SlowBody(content, on_read),
-        body_length=len(content),
-    )
+    append_first_chunk(upload, SlowBody(content, on_read), len(content))
 
     assert len(holds) > 3
     assert holds[1:] == sorted(set(holds[1:])), "each read after the first found a newer hold"
@@ -180,7 +175,6 @@ def test_a_slow_patch_renews_its_hold_so_no_other_takes_it_over(alice, settings)
 
 def test_a_patch_whose_stale_hold_was_taken_over_stops_and_leaves_the_file(alice, settings):
     from common.exceptions import ApplicationError
-    from media_handler.uploads import services
 
     settings.RESUMABLE_UPLOAD_WRITE_TIMEOUT_SECONDS = 0
     content = samples.picture_bytes("PNG")
@@ -192,13 +186,7 @@ def test_a_patch_whose_stale_hold_was_taken_over_stops_and_leaves_the_file(alice
             Upload.objects.update(writing_since=timezone.now() + timedelta(hours=1))
 
     with pytest.raises(ApplicationError) as refused:
-        services.upload_append(
-            user_id=upload.user,
-            upload_id=upload.pk,
-            offset=0,
-            body=SlowBody(content, on_read),
-            body_length=len(content),
-        )
+        append_first_chunk(upload, SlowBody(content, on_read), len(content))
 
     assert refused.value.status == 409
     assert part_path(upload).exists(), "the file is the other PATCH's now"
