@@ -5,7 +5,9 @@ the measured stack, which keeps them on disk. In the same run:
 - upload: a 1 GiB WAV through the gateway into the bucket (sent as multipart parts while the body
   arrives) against boto3's own `upload_file` of the same file to the same server (its default
   transfer: 8 MiB parts, 10 threads), and against the same upload to local disk; the media
-  workers' peak RSS meanwhile;
+  workers' peak RSS meanwhile; and the same file as a resumable (tus) upload in 8 MiB chunks,
+  whose bytes wait in the bucket (one object per chunk, joined at the end: docs/scaling.md),
+  against the multipart upload into the bucket (a figure, no target);
 - download: the file through its signed URL (the service checks the signature, nginx fetches a
   presigned URL from the store and streams it) against the presigned URL fetched straight from
   the store, and against the local stack's signed URL; Range requests at random offsets,
@@ -26,6 +28,7 @@ from bench import upload, wrk
 from bench.download import curl_download
 from bench.harness import Context, log, main, new_user, stack_spec
 from bench.results import Result
+from bench.sync import CHUNK, tus_upload
 from devstack import Ports, StackSpec, object_store, running, samples
 from devstack.nodes import start_gateway, start_media_node, stop, wait_for_media
 from devstack.ports import LOOPBACK, free_ports
@@ -91,17 +94,30 @@ def _uploads(ctx: Context, s3_stack, store, src: Path) -> tuple[list[Result], di
         local_seconds.append(seconds)
         ctx.big_upload = (body, src) if ctx.big_upload is None else ctx.big_upload
 
+    # Resumable, its chunks kept in the bucket until the last one (once: a figure).
+    with upload.PeakRss(s3_stack.workers("media")) as tus_peak:
+        tus_seconds, _, _ = tus_upload(s3_stack.gateway, s3_user.headers, src, size, "s3 tus")
+
     mib = size / upload.MiB
     s3_mib_s, boto_mib_s, local_mib_s = (
         mib / statistics.median(seconds) for seconds in (s3_seconds, boto_seconds, local_seconds)
     )
+    tus_mib_s = mib / tus_seconds
     label = _label(size)
     log(
         f"objectstore: upload {label}: into the bucket {s3_mib_s:.0f} MiB/s, boto3 "
         f"upload_file {boto_mib_s:.0f} MiB/s, to local disk {local_mib_s:.0f} MiB/s; "
-        f"peak RSS {max(peaks):.0f} MB"
+        f"peak RSS {max(peaks):.0f} MB; tus in {CHUNK // upload.MiB} MiB chunks into the "
+        f"bucket {tus_mib_s:.0f} MiB/s, peak RSS {tus_peak.mb:.0f} MB"
     )
-    raw = {"s3": s3_seconds, "boto3": boto_seconds, "local": local_seconds, "rss_mb": peaks}
+    raw = {
+        "s3": s3_seconds,
+        "boto3": boto_seconds,
+        "local": local_seconds,
+        "rss_mb": peaks,
+        "tus": tus_seconds,
+        "tus_rss_mb": tus_peak.mb,
+    }
     return [
         Result(
             "8 object storage",
@@ -121,6 +137,14 @@ def _uploads(ctx: Context, s3_stack, store, src: Path) -> tuple[list[Result], di
             "MiB/s",
             ceiling=local_mib_s,
             ceiling_label="the same upload, MEDIA_STORAGE=local",
+        ),
+        Result(
+            "8 object storage",
+            f"{label} resumable (tus) upload in {CHUNK // upload.MiB} MiB chunks into the bucket",
+            tus_mib_s,
+            "MiB/s",
+            ceiling=s3_mib_s,
+            ceiling_label="the multipart upload into the bucket",
         ),
         Result(
             "8 object storage",

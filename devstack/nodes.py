@@ -23,11 +23,15 @@ GUNICORN = REPO / ".venv" / "bin" / "gunicorn"
 def start_media_node(stack: Stack, workdir: Path, port: int) -> subprocess.Popen:
     """Another media node of `stack`: gunicorn on `port` with the stack's media service's
     settings as it started (its databases, cache, job queue, storage), but a temporary directory
-    of its own under `workdir`; its output in `workdir/node-<port>.log`."""
+    of its own under `workdir` (and, with the files in a bucket, a MEDIA_ROOT of its own too);
+    its output in `workdir/node-<port>.log`."""
     env = processes.environment(stack.pid("media"))
     incoming = workdir / f"incoming-{port}"
     incoming.mkdir(parents=True)
     env.update(FILE_UPLOAD_TEMP_DIR=str(incoming), GUNICORN_SERVICE="media")
+    if env.get("MEDIA_STORAGE") == "s3":
+        # With the files in the bucket, nodes share no disk at all.
+        env["MEDIA_ROOT"] = str(workdir / f"media-{port}")
     return processes.start_group(
         [
             str(GUNICORN),

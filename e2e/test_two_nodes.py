@@ -7,9 +7,12 @@ they share the bucket; with `make e2e` a MEDIA_ROOT on one disk, as a network sh
 Anything uploaded through one node is listed, downloaded (with Range) and deleted through the
 other; with one node stopped mid-run, every request after the stop succeeds on the other."""
 
+import base64
 import contextlib
+import hashlib
 import threading
 import time
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -101,6 +104,52 @@ def test_through_the_shared_gateway_every_request_reaches_a_node_that_serves_it(
     # Node B took its share (node A's is the rest: every answer above was right).
     served_by_b = node_b_log.read_text(errors="replace").count("GET /api/media/")
     assert served_by_b - served_by_b_before >= 6
+
+
+def test_a_resumable_upload_goes_on_at_whichever_node_takes_each_chunk(http, stack, two_nodes):
+    """tus chunks sent to the two nodes in turn. On S3 the nodes share no disk (node B has a
+    MEDIA_ROOT and temporary directory of its own): the bytes received so far are objects of the
+    bucket. On local disk they share MEDIA_ROOT, as a network share would."""
+    node_a, node_b, _, _, _ = two_nodes
+    tokens = client.register(http, stack.gateway)
+    content = samples.wav_bytes(2)
+    tus = {"Tus-Resumable": "1.0.0", **client.bearer(tokens)}
+    metadata = ",".join(
+        f"{key} {base64.b64encode(value.encode()).decode()}"
+        for key, value in {"filename": "walk.wav", "type": "audio"}.items()
+    )
+    created = http.post(
+        f"{node_a}/api/media/uploads/",
+        headers={**tus, "Upload-Length": str(len(content)), "Upload-Metadata": metadata},
+        timeout=30,
+    )
+    path = urlsplit(expect(created, 201).headers["Location"]).path
+    piece = len(content) // 5 + 1
+    last = None
+    for number, offset in enumerate(range(0, len(content), piece)):
+        node, other = (node_a, node_b) if number % 2 else (node_b, node_a)
+        last = expect(
+            http.patch(
+                f"{node}{path}",
+                data=content[offset : offset + piece],
+                headers={
+                    **tus,
+                    "Upload-Offset": str(offset),
+                    "Content-Type": "application/offset+octet-stream",
+                },
+                timeout=30,
+            ),
+            204,
+        )
+        state = expect(http.head(f"{other}{path}", headers=tus, timeout=30), 200)
+        assert state.headers["Upload-Offset"] == str(min(offset + piece, len(content)))
+
+    assert last is not None
+    media = expect(
+        http.get(f"{node_a}/api/media/{last.headers['Media-Id']}/", headers=tus, timeout=30), 200
+    ).json()
+    assert media["checksum_sha256"] == hashlib.sha256(content).hexdigest()
+    assert expect(http.get(media["file"], timeout=30), 200).content == content
 
 
 def test_an_idempotency_key_used_on_one_node_is_honoured_by_the_other(http, stack, two_nodes):

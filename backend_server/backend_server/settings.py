@@ -189,8 +189,9 @@ GATEWAY_TOKEN_CHECK_SECONDS = env.int("GATEWAY_TOKEN_CHECK_SECONDS", default=10)
 
 # Resumable uploads (tus, media_handler.uploads): where their bytes wait (every media node must
 # see it; by default MEDIA_ROOT/.resumable, beside the media so a finished one is linked into
-# place), how long an unfinished one lives, how many a user may have open, and after how long a
-# PATCH that never finished (its process died) no longer holds its upload.
+# place; with MEDIA_STORAGE=s3 and none set, in the bucket), how long an unfinished one lives,
+# how many a user may have open, and after how long a PATCH that never finished (its process
+# died) no longer holds its upload.
 RESUMABLE_UPLOAD_DIR = env.str("RESUMABLE_UPLOAD_DIR", default="")
 RESUMABLE_UPLOAD_EXPIRY_SECONDS = env.int("RESUMABLE_UPLOAD_EXPIRY_SECONDS", default=24 * 3600)
 RESUMABLE_UPLOAD_MAX_OPEN = env.int("RESUMABLE_UPLOAD_MAX_OPEN", default=20)

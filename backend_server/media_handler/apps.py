@@ -14,14 +14,9 @@ class MediaHandlerConfig(AppConfig):
             schema,  # noqa: F401 -- registers the OpenAPI auth extension
             signals,  # noqa: F401 -- connects the list cache's receivers
         )
-        from media_handler.checks import (
-            resumable_uploads_check,
-            sqlite_version_check,
-            storage_settings_check,
-        )
+        from media_handler.checks import sqlite_version_check, storage_settings_check
 
         checks.register(storage_settings_check)
-        checks.register(resumable_uploads_check)
         checks.register(sqlite_version_check, checks.Tags.database)
         # Django's temporary-file upload handler needs its directory before the first upload.
         Path(settings.FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
-from django.core.checks import CheckMessage, Error, Warning
+from django.core.checks import CheckMessage, Error
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 
@@ -117,23 +117,5 @@ def sqlite_version_check(app_configs: Iterable[Any] | None, **kwargs: Any) -> li
             f"{'.'.join(map(str, MIN_SQLITE))} or newer (UPDATE … RETURNING).",
             hint="Use a newer Python build or PostgreSQL (BACKEND_DATABASE_URL).",
             id="media_handler.E009",
-        )
-    ]
-
-
-def resumable_uploads_check(app_configs: Iterable[Any] | None, **kwargs: Any) -> list[CheckMessage]:
-    """With the files in a bucket, media nodes share nothing on disk, but the unfinished bytes of
-    a resumable upload still live in a directory (media_handler.uploads.services): by default
-    under MEDIA_ROOT, this node's own. A warning, not an error: one media node needs nothing
-    more."""
-    if settings.MEDIA_STORAGE != "s3" or settings.RESUMABLE_UPLOAD_DIR:
-        return []
-    return [
-        Warning(
-            "MEDIA_STORAGE is s3, but unfinished resumable (tus) uploads keep their bytes on this "
-            "node's disk (MEDIA_ROOT/.resumable): a chunk sent to another media node is a 404.",
-            hint="With more than one media node, set RESUMABLE_UPLOAD_DIR to a directory every "
-            "node mounts (docs/scaling.md); with one, set it to silence this.",
-            id="media_handler.W001",
         )
     ]

@@ -194,9 +194,10 @@ class Change(models.Model):
 
 class Upload(models.Model):
     """A resumable upload (tus 1.0.0, media_handler.uploads) of `length` bytes, of which the
-    first `offset` have arrived, kept in a file of their own (uploads.services.part_path) until
-    the last byte arrives and the upload becomes a media (`media_id`) through the same service
-    as a multipart upload. Incomplete past `expires_at`, it is gone (sweep_expired)."""
+    first `offset` have arrived, kept in a file of their own (uploads.services.part_path) or in
+    the bucket (`chunks`, uploads.bucket) until the last byte arrives and the upload becomes a
+    media (`media_id`) through the same service as a multipart upload. Incomplete past
+    `expires_at`, it is gone (sweep_expired)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.PositiveBigIntegerField()
@@ -214,6 +215,9 @@ class Upload(models.Model):
     # Set while one PATCH writes (or completes) the upload: a second one meanwhile is a 409.
     writing_since = models.DateTimeField(null=True, blank=True)
     media_id = models.UUIDField(null=True, blank=True)
+    # In the bucket (MEDIA_STORAGE=s3 without RESUMABLE_UPLOAD_DIR): the names of the objects
+    # holding the first `offset` bytes, in order (uploads.bucket). Null: one file on disk.
+    chunks = models.JSONField(null=True, blank=True, editable=False)
 
     class Meta:
         indexes = [

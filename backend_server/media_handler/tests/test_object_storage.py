@@ -10,12 +10,11 @@ from io import StringIO
 
 import pytest
 import requests
-from django.core.checks import run_checks
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.utils import timezone
 
-from media_handler.checks import resumable_uploads_check, storage_settings_check
+from media_handler.checks import storage_settings_check
 from media_handler.files import s3, storage
 from media_handler.models import Media
 
@@ -232,25 +231,6 @@ def test_incomplete_s3_settings_stop_the_start(settings, changes, error_ids):
         setattr(settings, name, value)
 
     assert [error.id for error in storage_settings_check(None)] == error_ids
-
-
-def test_a_bucket_with_resumable_uploads_on_this_nodes_disk_is_a_warning(settings):
-    settings.MEDIA_STORAGE = "s3"
-    settings.RESUMABLE_UPLOAD_DIR = ""
-    assert [warning.id for warning in resumable_uploads_check(None)] == ["media_handler.W001"]
-    # What `manage.py check` and `migrate` run, and print.
-    assert "media_handler.W001" in [message.id for message in run_checks()]
-
-
-@pytest.mark.parametrize(
-    ("storage_kind", "resumable_dir"), [("s3", "/srv/shared/resumable"), ("local", "")]
-)
-def test_a_shared_resumable_directory_or_local_disk_is_no_warning(
-    settings, storage_kind, resumable_dir
-):
-    settings.MEDIA_STORAGE = storage_kind
-    settings.RESUMABLE_UPLOAD_DIR = resumable_dir
-    assert resumable_uploads_check(None) == []
 
 
 def test_store_file_works_the_same_on_local_disk(db, settings, tmp_path):

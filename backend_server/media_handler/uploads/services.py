@@ -5,20 +5,23 @@ HTTP; the rules are here.
 The bytes received so far live in one file per upload under the resumable-upload directory
 (RESUMABLE_UPLOAD_DIR, by default MEDIA_ROOT/.resumable: the same filesystem as the media, so a
 finished upload is linked into place, not copied; every media node must see it, as it sees
-MEDIA_ROOT). A PATCH claims the upload with one conditional UPDATE (the offset it names must be
-the server's and no other PATCH may hold it), writes at that offset, then moves the offset on: of
-two PATCHes at once one wins, the other is a 409, and the bytes are never written twice. The
-last byte makes the media through services.media_create, exactly as a multipart upload: the
-same sniffing, declared type, size limit, metadata, duplicate check, storage and derivatives.
+MEDIA_ROOT), or, with the media in a bucket and no RESUMABLE_UPLOAD_DIR, in the bucket as one
+object per PATCH (uploads.bucket): then no node needs another's disk. A PATCH claims the upload
+with one conditional UPDATE (the offset it names must be the server's and no other PATCH may
+hold it), writes at that offset, then moves the offset on: of two PATCHes at once one wins, the
+other is a 409, and the bytes are never written twice. The last byte makes the media through
+services.media_create, exactly as a multipart upload: the same sniffing, declared type, size
+limit, metadata, duplicate check, storage and derivatives.
 Its SHA-256 is computed as the bytes arrive, the hasher's state kept on the row between PATCHes
 (rehashes: a SHA-256 whose state can be saved), so the finished file is not read again for it.
 A PATCH renews its hold while its body arrives (every quarter of
 RESUMABLE_UPLOAD_WRITE_TIMEOUT_SECONDS), so only a dead writer's hold goes stale and can be taken
-over; a writer whose hold was taken over stops (409) and leaves the file to the new one.
+over; a writer whose hold was taken over stops (409) and leaves the bytes to the new one.
 """
 
 import base64
 import binascii
+import contextlib
 import functools
 import hashlib
 import logging
@@ -31,7 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from http import HTTPStatus
 from pathlib import Path
-from typing import Any, Protocol
+from typing import IO, Any, Protocol
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
@@ -42,7 +45,13 @@ from rehashes import PySha256
 
 from common.exceptions import ApplicationError
 from media_handler import selectors, services
-from media_handler.files.storage import InsufficientStorage, is_out_of_space
+from media_handler.files.storage import (
+    InsufficientStorage,
+    StorageUnavailable,
+    is_object_store,
+    is_out_of_space,
+    temporary_file,
+)
 from media_handler.files.upload_handlers import UploadTooLarge
 from media_handler.models import Upload
 from media_handler.serializers import MediaCreateSerializer
@@ -65,9 +74,15 @@ CHECKSUM_MISMATCH = 460
 
 
 def part_path(upload: Upload) -> Path:
-    """Where the bytes of `upload` received so far are kept."""
+    """Where the bytes of `upload` received so far are kept, when on disk (`chunks` is None)."""
     directory = settings.RESUMABLE_UPLOAD_DIR or os.path.join(settings.MEDIA_ROOT, ".resumable")
     return Path(directory) / f"{upload.pk.hex}.part"
+
+
+def keeps_uploads_in_bucket() -> bool:
+    """Whether new uploads keep their bytes in the bucket (uploads.bucket): the media are in one
+    and no RESUMABLE_UPLOAD_DIR (a directory every node shares) was chosen instead."""
+    return is_object_store() and not settings.RESUMABLE_UPLOAD_DIR
 
 
 def upload_not_found() -> ApplicationError:
@@ -145,6 +160,10 @@ def upload_create(*, user_id: int, length: int, raw_metadata: str) -> Upload:
         raw_metadata=raw_metadata,
         expires_at=now + timedelta(seconds=settings.RESUMABLE_UPLOAD_EXPIRY_SECONDS),
     )
+    if keeps_uploads_in_bucket():
+        upload.chunks = []  # no object until bytes arrive
+        upload.save(force_insert=True)
+        return upload
     path = part_path(upload)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.touch()
@@ -240,51 +259,36 @@ def upload_append(
     # The state read with `upload` is the one at `offset`: offsets only grow, and the claim
     # found the offset unchanged.
     sha256 = PySha256.deserialize(bytes(upload.sha256_state))
-    path = part_path(upload)
     digest = CHECKSUM_ALGORITHMS[checksum.algorithm]() if checksum else None
-    written = 0
+    receive = functools.partial(
+        _receive, body=body, body_length=body_length, sha256=sha256, digest=digest
+    )
+    chunk = ""  # in the bucket: the object this PATCH sent
     try:
-        with open(path, "r+b") as part:
-            part.seek(offset)
-            if os.fstat(part.fileno()).st_size > offset:
-                # Bytes past the offset: a writer that died part-way. Only then: here (ext4) a
-                # truncate, even to the file's own size, made the close write the file back to
-                # disk; 8 MiB written at the end of a large file cost 16-25 ms instead of 3 ms.
-                part.truncate()
+        if upload.chunks is None:
+            with open(part_path(upload), "r+b") as part:
+                part.seek(offset)
+                if os.fstat(part.fileno()).st_size > offset:
+                    # Bytes past the offset: a writer that died part-way. Only then: here (ext4)
+                    # a truncate, even to the file's own size, made the close write the file
+                    # back to disk; 8 MiB written at the end of a large file cost 16-25 ms
+                    # instead of 3 ms.
+                    part.truncate()
+                written, claimed_at = receive(part, upload=upload, claimed_at=claimed_at)
+                if not _checksum_matches(checksum, digest, written=written, expected=body_length):
+                    part.truncate(offset)
+                    raise checksum_mismatch()
+        else:
+            with temporary_file(suffix=".chunk") as spooled:
+                with open(spooled, "wb") as part:
+                    written, claimed_at = receive(part, upload=upload, claimed_at=claimed_at)
+                if not _checksum_matches(checksum, digest, written=written, expected=body_length):
+                    raise checksum_mismatch()
+                if written:
+                    from media_handler.uploads import bucket
 
-            def store(chunk: bytes) -> None:
-                part.write(chunk)
-                sha256.update(chunk)
-                if digest is not None:
-                    digest.update(chunk)
-
-            # Each chunk is written and hashed on a writer thread while this one reads the
-            # next (one in flight: the bytes stay in order, memory at two reads).
-            in_flight: Future[None] | None = None
-            renewed = time.monotonic()
-            try:
-                for chunk in _received(body, body_length):
-                    if time.monotonic() - renewed >= _renewal_seconds():
-                        # A slow body keeps its hold: only a dead writer's goes stale.
-                        claimed_at = _renew(upload, claimed_at=claimed_at)
-                        renewed = time.monotonic()
-                    if in_flight is not None:
-                        in_flight.result()
-                    in_flight = _writers().submit(store, chunk)
-                    written += len(chunk)
-            finally:
-                if in_flight is not None:
-                    in_flight.result()
-            if checksum is not None and (
-                written < body_length or digest is None or digest.digest() != checksum.digest
-            ):
-                part.truncate(offset)
-                _release(upload, claimed_at=claimed_at)
-                raise ApplicationError(
-                    "The chunk's checksum does not match its bytes; it was discarded.",
-                    code="checksum_mismatch",
-                    status=CHECKSUM_MISMATCH,
-                )
+                    chunk = bucket.chunk_name(upload.pk, offset)
+                    bucket.chunk_store(spooled, chunk)
     except FileNotFoundError as exc:
         # Terminated (the file deleted) while this PATCH held it, or a node that cannot see the
         # resumable-upload directory: either way the hold goes at once.
@@ -301,21 +305,87 @@ def upload_append(
     upload.offset = offset + written
     upload.sha256_state = sha256.serialize()
     complete = upload.offset == upload.length
+    changes: dict[str, Any] = {
+        "offset": upload.offset,
+        "sha256_state": upload.sha256_state,
+        "writing_since": claimed_at if complete else None,
+    }
+    if chunk:
+        upload.chunks = changes["chunks"] = [*(upload.chunks or []), chunk]
     moved = Upload.objects.filter(Unflushed(), pk=upload.pk, writing_since=claimed_at).update(
-        offset=upload.offset,
-        sha256_state=upload.sha256_state,
-        writing_since=claimed_at if complete else None,
+        **changes
     )
     if not moved:
+        if chunk:
+            _forget_chunks([chunk])  # never counted: no one else will delete it
         if Upload.objects.filter(pk=upload.pk).exists():
             # Its hold went stale and another PATCH took the upload over (this one took longer
-            # than RESUMABLE_UPLOAD_WRITE_TIMEOUT_SECONDS without renewing): the file is theirs.
+            # than RESUMABLE_UPLOAD_WRITE_TIMEOUT_SECONDS without renewing): the bytes are theirs.
             raise upload_taken_over()
-        path.unlink(missing_ok=True)  # terminated meanwhile
+        if upload.chunks is None:
+            part_path(upload).unlink(missing_ok=True)  # terminated meanwhile
         raise upload_not_found()
     if complete:
         return upload_finish(upload=upload, claimed_at=claimed_at, sha256=sha256.finalize())
     return upload
+
+
+def _receive(
+    part: IO[bytes],
+    *,
+    upload: Upload,
+    claimed_at: datetime,
+    body: Readable,
+    body_length: int,
+    sha256: PySha256,
+    digest: Any,
+) -> tuple[int, datetime]:
+    """Write the body's bytes to `part` (hashing them into `sha256`, and `digest` when a
+    checksum was given) until `body_length` or the body's end; returns how many were written
+    and the hold's time (renewed while the body arrives)."""
+
+    def store(chunk: bytes) -> None:
+        part.write(chunk)
+        sha256.update(chunk)
+        if digest is not None:
+            digest.update(chunk)
+
+    # Each chunk is written and hashed on a writer thread while this one reads the next (one in
+    # flight: the bytes stay in order, memory at two reads).
+    in_flight: Future[None] | None = None
+    renewed = time.monotonic()
+    written = 0
+    try:
+        for chunk in _received(body, body_length):
+            if time.monotonic() - renewed >= _renewal_seconds():
+                # A slow body keeps its hold: only a dead writer's goes stale.
+                claimed_at = _renew(upload, claimed_at=claimed_at)
+                renewed = time.monotonic()
+            if in_flight is not None:
+                in_flight.result()
+            in_flight = _writers().submit(store, chunk)
+            written += len(chunk)
+    finally:
+        if in_flight is not None:
+            in_flight.result()
+    return written, claimed_at
+
+
+def _checksum_matches(
+    checksum: Checksum | None, digest: Any, *, written: int, expected: int
+) -> bool:
+    """No checksum asked for, or the whole chunk arrived and has the one given."""
+    if checksum is None:
+        return True
+    return written == expected and digest is not None and digest.digest() == checksum.digest
+
+
+def checksum_mismatch() -> ApplicationError:
+    return ApplicationError(
+        "The chunk's checksum does not match its bytes; it was discarded.",
+        code="checksum_mismatch",
+        status=CHECKSUM_MISMATCH,
+    )
 
 
 class Unflushed(Expression):
@@ -488,36 +558,92 @@ class _PartFile(UploadedFile):
 
 def upload_finish(*, upload: Upload, claimed_at, sha256: str) -> Upload:
     """Make the media of a complete upload with services.media_create, the multipart upload's
-    path; the upload's own file then goes. A file that path refuses takes the upload with it
+    path; the upload's own bytes then go. A file that path refuses takes the upload with it
     (nothing is left behind) and its ApplicationError is raised."""
-    path = part_path(upload)
     data = {**upload.metadata}
     try:
-        name = data.get("name", "upload")
-        with _PartFile(path, size=upload.length, name=name, sha256=sha256) as part:
-            media = services.media_create(user_id=upload.user, data=data, upload=part)
+        with received_file(upload) as path:
+            name = data.get("name", "upload")
+            with _PartFile(path, size=upload.length, name=name, sha256=sha256) as part:
+                media = services.media_create(user_id=upload.user, data=data, upload=part)
     except BaseException:
-        Upload.objects.filter(pk=upload.pk).delete()
-        path.unlink(missing_ok=True)
+        upload_discard(upload=upload)
         raise
     upload.media_id = media.pk
     Upload.objects.filter(pk=upload.pk, writing_since=claimed_at).update(
         media_id=media.pk, writing_since=None
     )
-    path.unlink(missing_ok=True)
+    try:
+        _forget_bytes(upload)
+    except StorageUnavailable:
+        # The media exists; the sweep of expired uploads deletes the bytes later.
+        logger.warning("could not delete the bytes of finished upload %s", upload.pk)
     return upload
 
 
+@contextlib.contextmanager
+def received_file(upload: Upload) -> Iterator[Path]:
+    """A local file of the bytes `upload` has received: its own file on disk, or one joined
+    from its objects in the bucket (a temporary file, deleted afterwards). Raises
+    StorageUnavailable when the bucket fails."""
+    if upload.chunks is None:
+        yield part_path(upload)
+        return
+    from media_handler.uploads import bucket
+
+    with temporary_file(suffix=".part") as joined:
+        with open(joined, "wb") as into:
+            bucket.chunks_join(upload.chunks, into)
+        yield Path(joined)
+
+
 def upload_terminate(*, upload: Upload) -> None:
-    """Delete the upload and the bytes received (its media, if it has one, stays)."""
+    """Delete the upload and the bytes received (its media, if it has one, stays). Raises
+    StorageUnavailable (503) when the bucket fails: the upload stays, to be deleted again."""
+    _forget_bytes(upload)
     Upload.objects.filter(pk=upload.pk).delete()
-    part_path(upload).unlink(missing_ok=True)
 
 
 def uploads_sweep() -> int:
     """Delete the uploads past their expiry, finished or not, with their bytes; returns how
-    many."""
+    many (one the bucket fails to empty stays for the next sweep)."""
     expired = list(Upload.objects.filter(expires_at__lte=timezone.now()))
+    swept = 0
     for upload in expired:
+        try:
+            upload_terminate(upload=upload)
+        except StorageUnavailable:
+            logger.warning("could not delete the bytes of expired upload %s", upload.pk)
+            continue
+        swept += 1
+    return swept
+
+
+def upload_discard(*, upload: Upload) -> None:
+    """Delete a failed upload and its bytes, never raising for the bucket: when the bucket
+    fails, the upload is left expired for the sweep instead (so its bytes never outlive a row
+    that leads to them)."""
+    try:
         upload_terminate(upload=upload)
-    return len(expired)
+    except StorageUnavailable:
+        Upload.objects.filter(pk=upload.pk).update(expires_at=timezone.now(), writing_since=None)
+
+
+def _forget_bytes(upload: Upload) -> None:
+    """Delete every byte kept for `upload`: its file, or every object under its prefix (a dead
+    writer's too)."""
+    if upload.chunks is None:
+        part_path(upload).unlink(missing_ok=True)
+        return
+    from media_handler.uploads import bucket
+
+    bucket.chunks_delete(bucket.chunks_listed(upload.pk))
+
+
+def _forget_chunks(names: list[str]) -> None:
+    from media_handler.uploads import bucket
+
+    try:
+        bucket.chunks_delete(names)
+    except StorageUnavailable:
+        logger.warning("could not delete the uncounted objects %s", names)

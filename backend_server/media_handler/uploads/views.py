@@ -143,7 +143,7 @@ class UploadListView(TusView):
                 )
             except BaseException:
                 # The client never learns this upload's URL: it must not linger.
-                services.upload_terminate(upload=upload)
+                services.upload_discard(upload=upload)
                 raise
         location = request.build_absolute_uri(reverse("upload-detail", args=[upload.pk]))
         headers = {"Location": location, **_upload_headers(upload)}

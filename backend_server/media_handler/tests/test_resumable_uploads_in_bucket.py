@@ -1,0 +1,173 @@
+"""Resumable uploads with the media in a bucket and no RESUMABLE_UPLOAD_DIR: the bytes received
+so far are objects of the bucket (uploads.bucket), so any media node takes the next PATCH.
+Against moto's S3 server (the `bucket` fixture), whatever TEST_MEDIA_STORAGE says."""
+
+import hashlib
+import shutil
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from common.exceptions import ApplicationError
+from media_handler.models import Upload
+from media_handler.uploads import bucket as upload_bucket
+
+from . import samples
+from .helpers import assert_status
+from .test_resumable_uploads import (
+    SlowBody,
+    anything_kept,
+    append_first_chunk,
+    create,
+    head,
+    kept_bytes,
+    location,
+    patch,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def in_bucket(bucket):
+    bucket.RESUMABLE_UPLOAD_DIR = ""
+    return bucket
+
+
+def move_to_another_node(settings, tmp_path, name: str) -> None:
+    """This process now plays a node with a disk of its own; the last one's disk is gone."""
+    shutil.rmtree(settings.MEDIA_ROOT)
+    settings.MEDIA_ROOT = tmp_path / name
+    settings.FILE_UPLOAD_TEMP_DIR = str(settings.MEDIA_ROOT / ".incoming")
+
+
+def test_an_upload_goes_on_at_a_node_whose_disk_never_saw_it(alice, in_bucket, tmp_path):
+    content = samples.picture_bytes("PNG")
+    third = len(content) // 3
+    url = location(create(alice, len(content)))
+    assert_status(patch(alice, url, 0, content[:third]), 204)
+
+    move_to_another_node(in_bucket, tmp_path, "node-b")
+    assert head(alice, url)["Upload-Offset"] == str(third)
+    assert_status(patch(alice, url, third, content[third : 2 * third]), 204)
+    move_to_another_node(in_bucket, tmp_path, "node-c")
+    last = patch(alice, url, 2 * third, content[2 * third :])
+
+    assert_status(last, 204)
+    media = alice.get(f"/api/media/{last['Media-Id']}/").json()
+    assert alice.get(media["file"]).getvalue() == content
+    assert media["checksum_sha256"] == hashlib.sha256(content).hexdigest()
+    assert (media["width"], media["height"]) == (640, 480)
+    assert not anything_kept(Upload.objects.get()), "the chunks went with the finish"
+    assert [p for p in in_bucket.MEDIA_ROOT.rglob("*") if p.is_file()] == []
+
+
+def test_each_patch_is_one_object_named_in_the_upload_in_order(alice, in_bucket):
+    url = location(create(alice, 15))
+    for offset, piece in ((0, b"12345"), (5, b"678"), (8, b"9a")):
+        assert_status(patch(alice, url, offset, piece), 204)
+
+    upload = Upload.objects.get()
+    assert len(upload.chunks) == 3
+    assert sorted(upload_bucket.chunks_listed(upload.pk)) == upload.chunks
+    assert kept_bytes(upload) == b"123456789a"
+    assert not (in_bucket.MEDIA_ROOT / ".resumable").exists(), "nothing on this node's disk"
+
+
+def test_a_chunk_with_a_wrong_checksum_sends_nothing_to_the_bucket(alice, in_bucket):
+    import base64
+
+    url = location(create(alice, 10))
+    assert_status(patch(alice, url, 0, b"12345"), 204)
+    wrong = "sha256 " + base64.b64encode(hashlib.sha256(b"other").digest()).decode()
+
+    response = patch(alice, url, 5, b"67890", HTTP_UPLOAD_CHECKSUM=wrong)
+
+    assert response.status_code == 460
+    upload = Upload.objects.get()
+    assert upload.offset == 5
+    assert len(upload_bucket.chunks_listed(upload.pk)) == 1
+
+
+def test_an_object_a_dead_writer_left_is_never_joined_and_goes_with_the_upload(alice, in_bucket):
+    content = samples.picture_bytes("PNG")
+    url = location(create(alice, len(content)))
+    assert_status(patch(alice, url, 0, content[:100]), 204)
+    upload = Upload.objects.get()
+    # A PATCH at offset 100 that sent its object and died before it moved the offset on.
+    stray = in_bucket.FILE_UPLOAD_TEMP_DIR + "/stray"
+    with open(stray, "wb") as file:
+        file.write(b"never counted" * 100)
+    upload_bucket.chunk_store(stray, upload_bucket.chunk_name(upload.pk, 100))
+
+    last = patch(alice, url, 100, content[100:])
+
+    assert_status(last, 204)
+    media = alice.get(f"/api/media/{last['Media-Id']}/").json()
+    assert alice.get(media["file"]).getvalue() == content
+    assert upload_bucket.chunks_listed(upload.pk) == []
+
+
+def test_a_patch_whose_hold_was_taken_over_deletes_the_object_it_sent(alice, in_bucket):
+    content = samples.picture_bytes("PNG")
+    url = location(create(alice, len(content) + 1))
+    upload = Upload.objects.get()
+
+    def on_read(sent: int) -> None:
+        if sent + 100 >= len(content):  # before the last read: no renewal sees it
+            Upload.objects.update(writing_since=timezone.now() + timedelta(hours=1))
+
+    with pytest.raises(ApplicationError) as refused:
+        append_first_chunk(upload, SlowBody(content, on_read), len(content))
+
+    assert refused.value.status == 409
+    assert upload_bucket.chunks_listed(upload.pk) == []
+    assert Upload.objects.get().chunks == []
+    Upload.objects.update(writing_since=None)
+    assert head(alice, url)["Upload-Offset"] == "0"
+
+
+def test_a_bucket_that_cannot_be_reached_is_503_and_the_upload_goes_on_after(alice, in_bucket):
+    content = samples.picture_bytes("PNG")
+    url = location(create(alice, len(content)))
+    assert_status(patch(alice, url, 0, content[:100]), 204)
+    reachable = in_bucket.S3_ENDPOINT_URL
+    in_bucket.S3_ENDPOINT_URL = "http://127.0.0.1:1"  # nothing listens there
+
+    refused = patch(alice, url, 100, content[100:200])
+
+    assert_status(refused, 503)
+    assert refused.json()["code"] == "storage_unavailable"
+    in_bucket.S3_ENDPOINT_URL = reachable
+    assert head(alice, url)["Upload-Offset"] == "100"
+    last = patch(alice, url, 100, content[100:])
+    assert_status(last, 204)
+    media = alice.get(f"/api/media/{last['Media-Id']}/").json()
+    assert alice.get(media["file"]).getvalue() == content
+
+
+def test_termination_the_bucket_refuses_is_503_and_keeps_the_upload(alice, in_bucket):
+    url = location(create(alice, 10))
+    assert_status(patch(alice, url, 0, b"12345"), 204)
+    upload = Upload.objects.get()
+    reachable = in_bucket.S3_ENDPOINT_URL
+    in_bucket.S3_ENDPOINT_URL = "http://127.0.0.1:1"
+
+    assert_status(alice.delete(url, HTTP_TUS_RESUMABLE="1.0.0"), 503)
+
+    in_bucket.S3_ENDPOINT_URL = reachable
+    assert head(alice, url)["Upload-Offset"] == "5"
+    assert_status(alice.delete(url, HTTP_TUS_RESUMABLE="1.0.0"), 204)
+    assert not Upload.objects.exists()
+    assert not anything_kept(upload)
+
+
+def test_the_orphan_sweep_leaves_an_unfinished_uploads_objects_alone(alice, in_bucket):
+    url = location(create(alice, 10))
+    assert_status(patch(alice, url, 0, b"12345"), 204)
+
+    call_command("sweep_orphan_files", "--grace-seconds", "0", stdout=open("/dev/null", "w"))  # noqa: SIM115
+
+    assert kept_bytes(Upload.objects.get()) == b"12345"

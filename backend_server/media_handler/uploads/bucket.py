@@ -1,0 +1,112 @@
+"""The bytes of unfinished resumable uploads kept in the bucket (MEDIA_STORAGE=s3 without a
+RESUMABLE_UPLOAD_DIR), so that any media node can take an upload's next PATCH: none needs another
+node's disk.
+
+Each PATCH's bytes become one object, `resumable/<upload id>/<offset>-<writer>`, sent once the
+body has arrived (spooled to a local temporary file first: a body cut short keeps what arrived,
+as on disk, and a checksum is checked before anything is sent). The upload's row lists the
+objects that count, in order (Upload.chunks), and only the PATCH that holds the upload extends
+it, with the offset, in one conditional update: a writer whose hold was taken over never adds its
+object, and deletes it. The last byte joins them into one local temporary file, which goes
+through services.media_create as a multipart upload does. Whatever a killed process leaves
+under an upload's prefix goes with the upload (finish, termination, expiry), and nothing under
+`resumable/` is ever a media's file, so sweep_orphan_files (which lists uploads/) leaves it alone.
+
+A chunk is one object rather than a part of one S3 multipart upload per tus upload: S3 wants
+every part but the last to be at least 5 MiB, and tus clients send chunks of any size (a phone's
+last chunk before it sleeps, a cut body). The price is the join: the finished file is read back
+once from the bucket, on the node that received the last byte.
+"""
+
+import shutil
+import uuid
+from typing import IO
+
+from boto3.exceptions import S3UploadFailedError
+from boto3.s3.transfer import TransferConfig
+from django.conf import settings
+
+from media_handler.files.s3 import OBJECT_STORE_ERRORS, bucket_root, s3_storage
+from media_handler.files.storage import StorageUnavailable
+
+RESUMABLE_DIR = "resumable"
+COPY_BYTES = 1024 * 1024
+# A listing or a batch delete takes at most this many keys.
+BATCH = 1000
+
+
+def chunk_name(upload_id: uuid.UUID, offset: int) -> str:
+    """A new object name for the bytes of `upload_id` from `offset` (the writer's own suffix:
+    two writers at one offset, one of them stale, never write the same object)."""
+    return f"{_prefix(upload_id)}{offset:020d}-{uuid.uuid4().hex[:12]}"
+
+
+def chunk_store(path: str, name: str) -> None:
+    """Send the file at `path` as the object `name` (a multipart upload past
+    S3_UPLOAD_PART_BYTES). Raises StorageUnavailable when the store fails."""
+    storage = s3_storage()
+    transfer = TransferConfig(
+        multipart_threshold=settings.S3_UPLOAD_PART_BYTES,
+        multipart_chunksize=settings.S3_UPLOAD_PART_BYTES,
+        max_concurrency=settings.S3_UPLOAD_PARTS_IN_FLIGHT,
+    )
+    try:
+        storage.connection.meta.client.upload_file(
+            path, storage.bucket_name, _key(name), Config=transfer
+        )
+    except (*OBJECT_STORE_ERRORS, S3UploadFailedError) as exc:
+        raise StorageUnavailable() from exc
+
+
+def chunks_join(names: list[str], into: IO[bytes]) -> None:
+    """Write the objects `names`, in order, to `into`. Raises StorageUnavailable when the store
+    fails or an object is missing."""
+    storage = s3_storage()
+    client = storage.connection.meta.client
+    try:
+        for name in names:
+            body = client.get_object(Bucket=storage.bucket_name, Key=_key(name))["Body"]
+            with body:
+                shutil.copyfileobj(body, into, COPY_BYTES)
+    except OBJECT_STORE_ERRORS as exc:
+        raise StorageUnavailable() from exc
+
+
+def chunks_delete(names: list[str]) -> None:
+    """Delete the objects `names`. Raises StorageUnavailable when the store fails."""
+    storage = s3_storage()
+    client = storage.connection.meta.client
+    try:
+        for start in range(0, len(names), BATCH):
+            client.delete_objects(
+                Bucket=storage.bucket_name,
+                Delete={"Objects": [{"Key": _key(name)} for name in names[start : start + BATCH]]},
+            )
+    except OBJECT_STORE_ERRORS as exc:
+        raise StorageUnavailable() from exc
+
+
+def chunks_listed(upload_id: uuid.UUID) -> list[str]:
+    """The names of every object under `upload_id`'s prefix, a dead writer's too. Raises
+    StorageUnavailable when the store fails."""
+    storage = s3_storage()
+    root = bucket_root(storage)
+    paginator = storage.connection.meta.client.get_paginator("list_objects_v2")
+    try:
+        return [
+            entry["Key"][len(root) :]
+            for page in paginator.paginate(
+                Bucket=storage.bucket_name, Prefix=_key(_prefix(upload_id))
+            )
+            for entry in page.get("Contents", [])
+        ]
+    except OBJECT_STORE_ERRORS as exc:
+        raise StorageUnavailable() from exc
+
+
+def _prefix(upload_id: uuid.UUID) -> str:
+    return f"{RESUMABLE_DIR}/{upload_id.hex}/"
+
+
+def _key(name: str) -> str:
+    return f"{bucket_root(s3_storage())}{name}"
