@@ -148,6 +148,33 @@ def test_a_bucket_that_cannot_be_reached_is_503_and_the_upload_goes_on_after(ali
     assert alice.get(media["file"]).getvalue() == content
 
 
+def test_a_last_chunk_the_bucket_fails_to_finish_is_503_and_its_retry_finishes(alice, in_bucket):
+    content = samples.picture_bytes("PNG")
+    url = location(create(alice, len(content)))
+    assert_status(patch(alice, url, 0, content[:100]), 204)
+    # The first chunk's object goes missing: joining the upload fails as a store that does not
+    # answer would.
+    (first,) = Upload.objects.get().chunks
+    kept = in_bucket.FILE_UPLOAD_TEMP_DIR + "/first"
+    with open(kept, "wb") as file:
+        file.write(content[:100])
+    upload_bucket.chunks_delete([first])
+
+    refused = patch(alice, url, 100, content[100:])
+
+    assert_status(refused, 503)
+    assert refused.json()["code"] == "storage_unavailable"
+    upload = Upload.objects.get()
+    assert (upload.offset, upload.chunks, upload.writing_since) == (100, [first], None)
+    assert upload_bucket.chunks_listed(upload.pk) == [], "the last chunk's object went too"
+    upload_bucket.chunk_store(kept, first)  # the store answers again
+    last = patch(alice, url, 100, content[100:])
+    assert_status(last, 204)
+    media = alice.get(f"/api/media/{last['Media-Id']}/").json()
+    assert alice.get(media["file"]).getvalue() == content
+    assert media["checksum_sha256"] == hashlib.sha256(content).hexdigest()
+
+
 def test_termination_the_bucket_refuses_is_503_and_keeps_the_upload(alice, in_bucket):
     url = location(create(alice, 10))
     assert_status(patch(alice, url, 0, b"12345"), 204)

@@ -245,8 +245,9 @@ def upload_append(
     Raises ApplicationError: 404 for an upload that is not the caller's (or was terminated
     meanwhile), 410 once it has expired, 409 when `offset` is not the server's or another PATCH
     holds the upload, 413 for more bytes than the upload has left, 460 when the checksum does
-    not match (the bytes are discarded); and what services.media_create raises for a finished
-    file it refuses (the upload is gone then).
+    not match (the bytes are discarded), 503 when the bucket fails (the chunk is not counted,
+    even the last: the upload stays as it was); and what services.media_create raises for a
+    finished file it refuses (the upload is gone then).
     """
     upload, claimed_at = _claim(user_id=user_id, upload_id=upload_id, offset=offset)
     if body_length > upload.length - offset:
@@ -258,7 +259,8 @@ def upload_append(
         )
     # The state read with `upload` is the one at `offset`: offsets only grow, and the claim
     # found the offset unchanged.
-    sha256 = PySha256.deserialize(bytes(upload.sha256_state))
+    before = {"sha256_state": bytes(upload.sha256_state), "chunks": upload.chunks}
+    sha256 = PySha256.deserialize(before["sha256_state"])
     digest = CHECKSUM_ALGORITHMS[checksum.algorithm]() if checksum else None
     receive = functools.partial(
         _receive, body=body, body_length=body_length, sha256=sha256, digest=digest
@@ -326,7 +328,17 @@ def upload_append(
             part_path(upload).unlink(missing_ok=True)  # terminated meanwhile
         raise upload_not_found()
     if complete:
-        return upload_finish(upload=upload, claimed_at=claimed_at, sha256=sha256.finalize())
+        try:
+            return upload_finish(upload=upload, claimed_at=claimed_at, sha256=sha256.finalize())
+        except StorageUnavailable:
+            # The store failed, not the file: this chunk is taken back, so the client's retry
+            # of it (tus clients retry a 5xx) finishes the upload once the store answers.
+            Upload.objects.filter(pk=upload.pk, writing_since=claimed_at).update(
+                offset=offset, writing_since=None, **before
+            )
+            if chunk:
+                _forget_chunks([chunk])
+            raise
     return upload
 
 
@@ -559,13 +571,16 @@ class _PartFile(UploadedFile):
 def upload_finish(*, upload: Upload, claimed_at, sha256: str) -> Upload:
     """Make the media of a complete upload with services.media_create, the multipart upload's
     path; the upload's own bytes then go. A file that path refuses takes the upload with it
-    (nothing is left behind) and its ApplicationError is raised."""
+    (nothing is left behind) and its ApplicationError is raised. StorageUnavailable (the bucket
+    failed) leaves the upload as it is, for the caller to take the last chunk back."""
     data = {**upload.metadata}
     try:
         with received_file(upload) as path:
             name = data.get("name", "upload")
             with _PartFile(path, size=upload.length, name=name, sha256=sha256) as part:
                 media = services.media_create(user_id=upload.user, data=data, upload=part)
+    except StorageUnavailable:
+        raise
     except BaseException:
         upload_discard(upload=upload)
         raise
