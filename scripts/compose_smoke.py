@@ -14,6 +14,7 @@ scripts/docker_base_images.sh); docs/compose.md has the figures.
 """
 
 import argparse
+import base64
 import hashlib
 import io
 import json
@@ -172,11 +173,8 @@ class Seeded:
     content: bytes
 
 
-def seed(stack: Stack) -> Seeded:
-    """An account and an uploaded PNG, downloaded the way the mobile app loads it."""
-    # The web app, built in the Dockerfile's `web` stage, is what the gateway serves at /.
-    home = expect(requests.get(f"{stack.url}/", timeout=30), 200)
-    check(home.headers.get("Content-Type", "").startswith("text/html"), "/ is not the web app")
+def register(stack: Stack) -> tuple[str, dict]:
+    """A new account: its email and the registration's answer (with its tokens)."""
     email = f"smoke-{secrets.token_hex(4)}@example.com"
     registered = expect(
         requests.post(
@@ -186,6 +184,15 @@ def seed(stack: Stack) -> Seeded:
         ),
         201,
     ).json()
+    return email, registered
+
+
+def seed(stack: Stack) -> Seeded:
+    """An account and an uploaded PNG, downloaded the way the mobile app loads it."""
+    # The web app, built in the Dockerfile's `web` stage, is what the gateway serves at /.
+    home = expect(requests.get(f"{stack.url}/", timeout=30), 200)
+    check(home.headers.get("Content-Type", "").startswith("text/html"), "/ is not the web app")
+    email, registered = register(stack)
     bearer = {"Authorization": f"Bearer {registered['access']}"}
     content = png_bytes()
     media = expect(
@@ -244,10 +251,10 @@ def seed(stack: Stack) -> Seeded:
     return Seeded(email=email, access=registered["access"], media_id=media["id"], content=content)
 
 
-def check_in_bucket(stack: Stack, storage_path: str) -> None:
-    """The stored file is an object of the bucket (listed from the media container, with the
-    services' own S3_* settings), and nothing is on the media volume."""
-    keys = stack.exec(
+def bucket_keys(stack: Stack) -> list[str]:
+    """The keys in the bucket, listed from the media container with the services' own S3_*
+    settings."""
+    return stack.exec(
         "media",
         "python",
         "-c",
@@ -258,12 +265,61 @@ def check_in_bucket(stack: Stack, storage_path: str) -> None:
         "listing = client.list_objects_v2(Bucket=os.environ['S3_BUCKET']); "
         "print('\\n'.join(item['Key'] for item in listing.get('Contents', [])))",
     ).split()
+
+
+def check_in_bucket(stack: Stack, storage_path: str) -> None:
+    """The stored file is an object of the bucket, and nothing is on the media volume."""
+    keys = bucket_keys(stack)
     check(
         any(key.endswith(storage_path) for key in keys),
         f"{storage_path} is not in the bucket: {keys}",
     )
     on_disk = stack.exec("media", "sh", "-c", "find /app/media -type f | head -5")
     check(storage_path not in on_disk, f"the file is on the media volume too: {on_disk}")
+
+
+def check_resumable(stack: Stack) -> None:
+    """A resumable (tus) upload in two chunks through the gateway becomes a media (another
+    account's: the seeded one keeps its single media for the restart check). With the object
+    store, the first chunk waits in the bucket (under resumable/), not on a volume, and is gone
+    once the upload is finished."""
+    _, registered = register(stack)
+    tus = {"Authorization": f"Bearer {registered['access']}", "Tus-Resumable": "1.0.0"}
+    content = png_bytes()
+    metadata = ",".join(
+        f"{key} {base64.b64encode(value.encode()).decode()}"
+        for key, value in {"filename": "smoke-tus.png", "type": "image"}.items()
+    )
+    created = requests.post(
+        f"{stack.url}/api/media/uploads/",
+        headers={**tus, "Upload-Length": str(len(content)), "Upload-Metadata": metadata},
+        timeout=30,
+    )
+    url = expect(created, 201).headers["Location"]
+    check(url.startswith(f"{stack.url}/"), f"the upload's URL is not on the gateway: {url}")
+    half = len(content) // 2
+    chunk = {**tus, "Content-Type": "application/offset+octet-stream"}
+    first = requests.patch(
+        url, data=content[:half], headers={**chunk, "Upload-Offset": "0"}, timeout=30
+    )
+    expect(first, 204)
+    if stack.object_store:
+        waiting = [key for key in bucket_keys(stack) if "resumable/" in key]
+        check(len(waiting) == 1, f"the first chunk is not one object of the bucket: {waiting}")
+        on_disk = stack.exec("media", "sh", "-c", "find /app/media -path '*resumable*' -type f")
+        check(not on_disk.strip(), f"the media volume holds the chunk: {on_disk}")
+    last = requests.patch(
+        url, data=content[half:], headers={**chunk, "Upload-Offset": str(half)}, timeout=30
+    )
+    media_id = expect(last, 204).headers.get("Media-Id", "")
+    media = expect(
+        requests.get(f"{stack.url}/api/media/media/{media_id}/", headers=tus, timeout=30), 200
+    ).json()
+    download = expect(requests.get(media["file"], timeout=30), 200)
+    check(download.content == content, "the resumable upload's bytes differ")
+    if stack.object_store:
+        left = [key for key in bucket_keys(stack) if "resumable/" in key]
+        check(not left, f"the chunks stayed in the bucket: {left}")
 
 
 def check_worker(stack: Stack) -> None:
@@ -345,6 +401,8 @@ def smoke(name: str, command: list[str], workdir: Path, *, object_store: bool = 
             stack.start()
         with stack.timed("register, upload, download"):
             seeded = seed(stack)
+        with stack.timed("resumable upload"):
+            check_resumable(stack)
         with stack.timed("job worker answers"):
             check_worker(stack)
         with stack.timed("docs from the image's static files"):
