@@ -47,6 +47,7 @@ PAGE_STATE = """() => ({
   scrollY, innerHeight, innerWidth, scrollHeight: document.documentElement.scrollHeight,
   count: document.querySelector('.count')?.textContent || '',
   loading: Boolean(document.querySelector('.loading')),
+  error: document.querySelector('.inline-error')?.textContent || '',
   tilesInDom: document.querySelectorAll('.grid > li').length,
   lastPosition: Math.max(0, ...[...document.querySelectorAll('.grid > li')]
     .map((tile) => +tile.getAttribute('aria-posinset'))),
@@ -56,10 +57,23 @@ PAGE_STATE = """() => ({
 CPU_METRICS = ("ScriptDuration", "LayoutDuration", "RecalcStyleDuration", "TaskDuration")
 
 
-def seed_records(gateway: str, person: dict, count: int) -> None:
+def seed_records(gateway: str, person: dict, count: int) -> tuple[str, str]:
+    """`count` records; the names of the newest and the oldest (the grid's first and last
+    tiles). They are made six at a time, so on a busy machine photo-0000 need not be the oldest:
+    the server says which is."""
     with requests.Session() as http:
         tokens = client.register(http, gateway, **person)
-    create_records(gateway, tokens, [f"photo-{index:04d}.jpg" for index in range(count)])
+        create_records(gateway, tokens, [f"photo-{index:04d}.jpg" for index in range(count)])
+        ends = []
+        for ordering in ("-created_at", "created_at"):
+            page = http.get(
+                f"{gateway}/api/media/media/",
+                params={"ordering": ordering, "page_size": 1},
+                headers=client.bearer(tokens),
+                timeout=30,
+            )
+            ends.append(client.expect(page, 200).json()["results"][0]["name"])
+    return ends[0], ends[1]
 
 
 def cpu_seconds(cdp) -> dict:
@@ -68,12 +82,12 @@ def cpu_seconds(cdp) -> dict:
 
 
 def test_two_thousand_items_scroll_to_the_end_with_a_window_of_tiles(app, person, web_stack):
-    seed_records(app.gateway, person, LIBRARY_SIZE)
+    newest, oldest = seed_records(app.gateway, person, LIBRARY_SIZE)
     lists: list[str] = []
     app.page.on("request", lambda r: "/api/media/media/?" in r.url and lists.append(r.url))
     app.open("/")
     app.sign_in(person["email"], person["password"])
-    expect(app.tile("photo-1999.jpg")).to_be_visible()
+    expect(app.tile(newest)).to_be_visible()
     cdp = app.page.context.new_cdp_session(app.page)
     cdp.send("Performance.enable")
     app.page.evaluate(OBSERVE_LONG_TASKS)
@@ -85,15 +99,13 @@ def test_two_thousand_items_scroll_to_the_end_with_a_window_of_tiles(app, person
         after = cpu_seconds(cdp)
         runs[phase]["cpu"] = {name: after[name] - before[name] for name in CPU_METRICS}
         if phase == "loading":
-            # What the page looked like when the scrolling stopped, should it stop short (seen
-            # twice on 2026-12-06, not understood yet: 19 of 20 pages loaded, the grid not at
-            # its end and no further page asked for).
-            # (pytest shows it with a failure below).
+            # What the page looked like when the scrolling stopped (pytest shows it with a
+            # failure below).
             print(
                 "when the scrolling stopped:", runs[phase]["seconds"], app.page.evaluate(PAGE_STATE)
             )
             expect(app.page.get_by_text(f"{LIBRARY_SIZE} items")).to_be_visible()
-            expect(app.tile("photo-0000.jpg")).to_be_visible()
+            expect(app.tile(oldest)).to_be_visible()
 
     # Keyset pages all the way down: the first without a cursor value, each next by its cursor.
     cursors = [parse_qs(urlsplit(url).query, keep_blank_values=True)["cursor"][0] for url in lists]
