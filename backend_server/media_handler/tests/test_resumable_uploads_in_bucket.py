@@ -3,6 +3,7 @@ so far are objects of the bucket (uploads.bucket), so any media node takes the n
 Against moto's S3 server (the `bucket` fixture), whatever TEST_MEDIA_STORAGE says."""
 
 import hashlib
+import random
 import shutil
 from datetime import timedelta
 
@@ -11,10 +12,12 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from common.exceptions import ApplicationError
+from media_handler.files.s3 import bucket_root, s3_storage
 from media_handler.models import Upload
 from media_handler.uploads import bucket as upload_bucket
 
 from . import samples
+from .conftest import PART
 from .helpers import assert_status
 from .test_resumable_uploads import (
     SlowBody,
@@ -74,6 +77,39 @@ def test_each_patch_is_one_object_named_in_the_upload_in_order(alice, in_bucket)
     assert sorted(upload_bucket.chunks_listed(upload.pk)) == upload.chunks
     assert kept_bytes(upload) == b"123456789a"
     assert not (in_bucket.MEDIA_ROOT / ".resumable").exists(), "nothing on this node's disk"
+
+
+def test_a_chunk_bigger_than_a_part_is_kept_whole(alice, in_bucket):
+    # Sent as a multipart upload of its own (past S3_UPLOAD_PART_BYTES, 5 MiB here).
+    content = random.Random(7).randbytes(6 * 1024 * 1024 + 123)
+    url = location(create(alice, len(content) + 10))
+
+    assert_status(patch(alice, url, 0, content), 204)
+
+    upload = Upload.objects.get()
+    assert len(upload.chunks) == 1
+    assert kept_bytes(upload) == content
+
+
+def test_termination_aborts_a_big_chunk_a_killed_process_left_unfinished(alice, in_bucket):
+    url = location(create(alice, 10))
+    upload = Upload.objects.get()
+    storage = s3_storage()
+    client = storage.connection.meta.client
+    key = f"{bucket_root(storage)}{upload_bucket.chunk_name(upload.pk, 0)}"
+    started = client.create_multipart_upload(Bucket=storage.bucket_name, Key=key)
+    client.upload_part(
+        Bucket=storage.bucket_name,
+        Key=key,
+        UploadId=started["UploadId"],
+        PartNumber=1,
+        Body=b"x" * PART,
+    )
+
+    assert_status(alice.delete(url, HTTP_TUS_RESUMABLE="1.0.0"), 204)
+
+    left = client.list_multipart_uploads(Bucket=storage.bucket_name, Prefix=key)
+    assert left.get("Uploads", []) == []
 
 
 def test_a_chunk_with_a_wrong_checksum_sends_nothing_to_the_bucket(alice, in_bucket):
@@ -175,7 +211,7 @@ def test_a_last_chunk_the_bucket_fails_to_finish_is_503_and_its_retry_finishes(a
     assert media["checksum_sha256"] == hashlib.sha256(content).hexdigest()
 
 
-def test_termination_the_bucket_refuses_is_503_and_keeps_the_upload(alice, in_bucket):
+def test_a_termination_the_bucket_refuses_is_503_and_the_sweep_finishes_it(alice, in_bucket):
     url = location(create(alice, 10))
     assert_status(patch(alice, url, 0, b"12345"), 204)
     upload = Upload.objects.get()
@@ -185,8 +221,9 @@ def test_termination_the_bucket_refuses_is_503_and_keeps_the_upload(alice, in_bu
     assert_status(alice.delete(url, HTTP_TUS_RESUMABLE="1.0.0"), 503)
 
     in_bucket.S3_ENDPOINT_URL = reachable
-    assert head(alice, url)["Upload-Offset"] == "5"
-    assert_status(alice.delete(url, HTTP_TUS_RESUMABLE="1.0.0"), 204)
+    assert anything_kept(upload), "the bytes stay with their row"
+    assert_status(head(alice, url), 410)  # the row is expired: no PATCH goes on with it
+    call_command("sweep_expired", stdout=open("/dev/null", "w"))  # noqa: SIM115
     assert not Upload.objects.exists()
     assert not anything_kept(upload)
 

@@ -2,15 +2,16 @@
 RESUMABLE_UPLOAD_DIR), so that any media node can take an upload's next PATCH: none needs another
 node's disk.
 
-Each PATCH's bytes become one object, `resumable/<upload id>/<offset>-<writer>`, sent once the
-body has arrived (spooled to a local temporary file first: a body cut short keeps what arrived,
-as on disk, and a checksum is checked before anything is sent). The upload's row lists the
-objects that count, in order (Upload.chunks), and only the PATCH that holds the upload extends
-it, with the offset, in one conditional update: a writer whose hold was taken over never adds its
-object, and deletes it. The last byte joins them into one local temporary file, which goes
-through services.media_create as a multipart upload does. Whatever a killed process leaves
-under an upload's prefix goes with the upload (finish, termination, expiry), and nothing under
-`resumable/` is ever a media's file, so sweep_orphan_files (which lists uploads/) leaves it alone.
+Each PATCH's bytes become one object, `resumable/<upload id>/<offset>-<random suffix>`, sent
+once the body has arrived (spooled to a local temporary file first: a body cut short keeps what
+arrived, as on disk, and a checksum is checked before anything is sent). The upload's row lists
+the objects that count, in order (Upload.chunks), and only the PATCH that holds the upload
+extends it, with the offset, in one conditional update: a writer whose hold was taken over never
+adds its object, and deletes it. The last byte joins them into one local temporary file, which
+goes through services.media_create as a multipart upload does. Whatever a killed process leaves
+under an upload's prefix (objects, an unfinished multipart upload of a big chunk) goes with the
+upload (finish, termination, expiry), and nothing under `resumable/` is ever a media's file, so
+sweep_orphan_files (which lists uploads/) leaves it alone.
 
 A chunk is one object rather than a part of one S3 multipart upload per tus upload: S3 wants
 every part but the last to be at least 5 MiB, and tus clients send chunks of any size (a phone's
@@ -18,6 +19,7 @@ last chunk before it sleeps, a cut body). The price is the join: the finished fi
 once from the bucket, on the node that received the last byte.
 """
 
+import logging
 import shutil
 import uuid
 from typing import IO
@@ -28,6 +30,8 @@ from django.conf import settings
 
 from media_handler.files.s3 import OBJECT_STORE_ERRORS, bucket_root, s3_storage
 from media_handler.files.storage import StorageUnavailable
+
+logger = logging.getLogger(__name__)
 
 RESUMABLE_DIR = "resumable"
 COPY_BYTES = 1024 * 1024
@@ -73,15 +77,39 @@ def chunks_join(names: list[str], into: IO[bytes]) -> None:
 
 
 def chunks_delete(names: list[str]) -> None:
-    """Delete the objects `names`. Raises StorageUnavailable when the store fails."""
+    """Delete the objects `names`. Raises StorageUnavailable when the store fails, or refuses
+    to delete any of them (a batch delete answers 200 and names those in `Errors`)."""
     storage = s3_storage()
     client = storage.connection.meta.client
     try:
         for start in range(0, len(names), BATCH):
-            client.delete_objects(
+            answer = client.delete_objects(
                 Bucket=storage.bucket_name,
                 Delete={"Objects": [{"Key": _key(name)} for name in names[start : start + BATCH]]},
             )
+            if answer.get("Errors"):
+                logger.warning("the bucket kept %s", answer["Errors"][:5])
+                raise StorageUnavailable()
+    except OBJECT_STORE_ERRORS as exc:
+        raise StorageUnavailable() from exc
+
+
+def chunks_abort_unfinished(upload_id: uuid.UUID) -> None:
+    """Abort the multipart uploads under `upload_id`'s prefix: a chunk bigger than
+    S3_UPLOAD_PART_BYTES is sent as one, and a process killed while sending it leaves it
+    unfinished (invisible to a listing of objects). Raises StorageUnavailable when the store
+    fails."""
+    storage = s3_storage()
+    client = storage.connection.meta.client
+    try:
+        paginator = client.get_paginator("list_multipart_uploads")
+        for page in paginator.paginate(Bucket=storage.bucket_name, Prefix=_key(_prefix(upload_id))):
+            for unfinished in page.get("Uploads", []):
+                client.abort_multipart_upload(
+                    Bucket=storage.bucket_name,
+                    Key=unfinished["Key"],
+                    UploadId=unfinished["UploadId"],
+                )
     except OBJECT_STORE_ERRORS as exc:
         raise StorageUnavailable() from exc
 

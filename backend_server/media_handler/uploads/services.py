@@ -319,7 +319,7 @@ def upload_append(
     )
     if not moved:
         if chunk:
-            _forget_chunks([chunk])  # never counted: no one else will delete it
+            _forget_chunks([chunk])  # never counted, so never deleted with the others
         if Upload.objects.filter(pk=upload.pk).exists():
             # Its hold went stale and another PATCH took the upload over (this one took longer
             # than RESUMABLE_UPLOAD_WRITE_TIMEOUT_SECONDS without renewing): the bytes are theirs.
@@ -330,13 +330,13 @@ def upload_append(
     if complete:
         try:
             return upload_finish(upload=upload, claimed_at=claimed_at, sha256=sha256.finalize())
-        except StorageUnavailable:
+        except (StorageUnavailable, InsufficientStorage):
             # The store failed, not the file: this chunk is taken back, so the client's retry
             # of it (tus clients retry a 5xx) finishes the upload once the store answers.
-            Upload.objects.filter(pk=upload.pk, writing_since=claimed_at).update(
+            taken_back = Upload.objects.filter(pk=upload.pk, writing_since=claimed_at).update(
                 offset=offset, writing_since=None, **before
             )
-            if chunk:
+            if chunk and taken_back:  # else the object is counted by whoever holds it now
                 _forget_chunks([chunk])
             raise
     return upload
@@ -571,15 +571,16 @@ class _PartFile(UploadedFile):
 def upload_finish(*, upload: Upload, claimed_at, sha256: str) -> Upload:
     """Make the media of a complete upload with services.media_create, the multipart upload's
     path; the upload's own bytes then go. A file that path refuses takes the upload with it
-    (nothing is left behind) and its ApplicationError is raised. StorageUnavailable (the bucket
-    failed) leaves the upload as it is, for the caller to take the last chunk back."""
+    (nothing is left behind) and its ApplicationError is raised. StorageUnavailable and
+    InsufficientStorage (the store failed, not the file) leave the upload as it is, for the
+    caller to take the last chunk back."""
     data = {**upload.metadata}
     try:
         with received_file(upload) as path:
             name = data.get("name", "upload")
             with _PartFile(path, size=upload.length, name=name, sha256=sha256) as part:
                 media = services.media_create(user_id=upload.user, data=data, upload=part)
-    except StorageUnavailable:
+    except (StorageUnavailable, InsufficientStorage):
         raise
     except BaseException:
         upload_discard(upload=upload)
@@ -607,14 +608,24 @@ def received_file(upload: Upload) -> Iterator[Path]:
     from media_handler.uploads import bucket
 
     with temporary_file(suffix=".part") as joined:
-        with open(joined, "wb") as into:
-            bucket.chunks_join(upload.chunks, into)
+        try:
+            with open(joined, "wb") as into:
+                bucket.chunks_join(upload.chunks, into)
+        except OSError as exc:
+            if is_out_of_space(exc):
+                raise InsufficientStorage() from exc
+            raise
         yield Path(joined)
 
 
 def upload_terminate(*, upload: Upload) -> None:
     """Delete the upload and the bytes received (its media, if it has one, stays). Raises
-    StorageUnavailable (503) when the bucket fails: the upload stays, to be deleted again."""
+    StorageUnavailable (503) when the bucket fails: the upload stays, expired, for the sweep.
+
+    The row is fenced first (expired, unheld): no PATCH can claim it any more, and one writing
+    now fails its last update and deletes the object it sent itself; so every object counted
+    exists before the listing below, and none is left once the row is gone."""
+    Upload.objects.filter(pk=upload.pk).update(expires_at=timezone.now(), writing_since=None)
     _forget_bytes(upload)
     Upload.objects.filter(pk=upload.pk).delete()
 
@@ -627,35 +638,39 @@ def uploads_sweep() -> int:
     for upload in expired:
         try:
             upload_terminate(upload=upload)
-        except StorageUnavailable:
-            logger.warning("could not delete the bytes of expired upload %s", upload.pk)
+        except Exception:
+            # One upload's trouble (the bucket down, or a MEDIA_STORAGE switched back to local
+            # under uploads kept in the bucket) stops no other's sweep.
+            logger.exception("could not delete the bytes of expired upload %s", upload.pk)
             continue
         swept += 1
     return swept
 
 
 def upload_discard(*, upload: Upload) -> None:
-    """Delete a failed upload and its bytes, never raising for the bucket: when the bucket
-    fails, the upload is left expired for the sweep instead (so its bytes never outlive a row
+    """upload_terminate for an upload that failed, never raising for the bucket: when the
+    bucket fails, the upload is left expired for the sweep (so its bytes never outlive a row
     that leads to them)."""
-    try:
+    with contextlib.suppress(StorageUnavailable):
         upload_terminate(upload=upload)
-    except StorageUnavailable:
-        Upload.objects.filter(pk=upload.pk).update(expires_at=timezone.now(), writing_since=None)
 
 
 def _forget_bytes(upload: Upload) -> None:
-    """Delete every byte kept for `upload`: its file, or every object under its prefix (a dead
-    writer's too)."""
+    """Delete every byte kept for `upload` (not its row): its file, or every object under its
+    prefix and any unfinished multipart upload there (a dead writer's too). Raises
+    StorageUnavailable when the bucket fails."""
     if upload.chunks is None:
         part_path(upload).unlink(missing_ok=True)
         return
     from media_handler.uploads import bucket
 
+    bucket.chunks_abort_unfinished(upload.pk)
     bucket.chunks_delete(bucket.chunks_listed(upload.pk))
 
 
 def _forget_chunks(names: list[str]) -> None:
+    """Delete the objects `names` that no row counts, logging (not raising) a bucket failure:
+    the caller is already answering with an error of its own."""
     from media_handler.uploads import bucket
 
     try:
