@@ -194,9 +194,12 @@ on_exit() {
   start "$name"
 }
 
+ticker=""
 while true; do
   # `wait -n` may not report a child that ended before it was called (while the banner was
-  # printed, or during a restart's delay): each one is looked at first.
+  # printed, during a restart's delay, or between this check and the `wait`): each one is
+  # looked at first, and a ticker ending every second wakes the `wait` up to look again (a
+  # gateway killed in that gap once left this loop waiting for good).
   for name in "${!pids[@]}"; do
     if ! is_alive "${pids[$name]}"; then
       status=0
@@ -204,9 +207,13 @@ while true; do
       on_exit "$name" "$status"
     fi
   done
+  if [ -z "$ticker" ] || ! is_alive "$ticker"; then
+    sleep 1 &
+    ticker=$!
+  fi
   exited="" exit_status=0
   wait -n -p exited || exit_status=$?
-  [ -n "$exited" ] || continue
+  [ -n "$exited" ] && [ "$exited" != "$ticker" ] || continue
   for name in "${!pids[@]}"; do
     if [ "${pids[$name]}" = "$exited" ]; then on_exit "$name" "$exit_status"; fi
   done
