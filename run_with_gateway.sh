@@ -198,8 +198,9 @@ ticker=""
 while true; do
   # `wait -n` may not report a child that ended before it was called (while the banner was
   # printed, during a restart's delay, or between this check and the `wait`): each one is
-  # looked at first, and a ticker ending every second wakes the `wait` up to look again (a
-  # gateway killed in that gap once left this loop waiting for good).
+  # looked at first, and a ticker ending every five seconds wakes the `wait` up to look again
+  # (a gateway killed in that gap once left this loop waiting for good). Not more often: each
+  # look runs `ps` per service, which a benchmark on two cores would feel.
   for name in "${!pids[@]}"; do
     if ! is_alive "${pids[$name]}"; then
       status=0
@@ -208,7 +209,7 @@ while true; do
     fi
   done
   if [ -z "$ticker" ] || ! is_alive "$ticker"; then
-    sleep 1 &
+    sleep 5 &
     ticker=$!
   fi
   exited="" exit_status=0
