@@ -263,14 +263,16 @@ class StreamedUpload:
             logger.warning("could not abort the multipart upload of %s", self.name, exc_info=True)
 
 
-def abandoned_multipart_uploads(*, started_before: datetime) -> Iterator[tuple[str, str]]:
-    """(key, upload id) of the multipart uploads under uploads/ started before
-    `started_before`: left by a process killed mid-upload (a bucket lifecycle rule
-    AbortIncompleteMultipartUpload does the same for AWS; docs/scaling.md)."""
+def abandoned_multipart_uploads(
+    *, started_before: datetime, directory: str = UPLOADS_DIR
+) -> Iterator[tuple[str, str]]:
+    """(key, upload id) of the multipart uploads under `directory`/ (uploads/ by default)
+    started before `started_before`: left by a process killed mid-upload (a bucket lifecycle
+    rule AbortIncompleteMultipartUpload does the same for AWS; docs/scaling.md)."""
     storage = s3_storage()
     client = storage.connection.meta.client
     paginator = client.get_paginator("list_multipart_uploads")
-    prefix = f"{bucket_root(storage)}{UPLOADS_DIR}/"
+    prefix = f"{bucket_root(storage)}{directory}/"
     for page in paginator.paginate(Bucket=storage.bucket_name, Prefix=prefix):
         for upload in page.get("Uploads", []):
             if upload["Initiated"] < started_before:

@@ -5,6 +5,7 @@ Against moto's S3 server (the `bucket` fixture), whatever TEST_MEDIA_STORAGE say
 import hashlib
 import random
 import shutil
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -228,10 +229,28 @@ def test_a_termination_the_bucket_refuses_is_503_and_the_sweep_finishes_it(alice
     assert not anything_kept(upload)
 
 
-def test_the_orphan_sweep_leaves_an_unfinished_uploads_objects_alone(alice, in_bucket):
+def test_the_orphan_sweep_deletes_chunks_whose_upload_is_gone_and_keeps_the_others(
+    alice, in_bucket
+):
     url = location(create(alice, 10))
     assert_status(patch(alice, url, 0, b"12345"), 204)
+    # What a process killed while its upload was being terminated leaves: an object, and a big
+    # chunk's multipart upload, under the prefix of an upload that has no row any more.
+    gone = uuid.uuid4()
+    stray = in_bucket.FILE_UPLOAD_TEMP_DIR + "/stray"
+    with open(stray, "wb") as file:
+        file.write(b"left behind")
+    upload_bucket.chunk_store(stray, upload_bucket.chunk_name(gone, 0))
+    storage = s3_storage()
+    client = storage.connection.meta.client
+    key = f"{bucket_root(storage)}{upload_bucket.chunk_name(gone, 11)}"
+    client.create_multipart_upload(Bucket=storage.bucket_name, Key=key)
 
     call_command("sweep_orphan_files", "--grace-seconds", "0", stdout=open("/dev/null", "w"))  # noqa: SIM115
 
-    assert kept_bytes(Upload.objects.get()) == b"12345"
+    assert upload_bucket.chunks_listed(gone) == []
+    assert (
+        client.list_multipart_uploads(Bucket=storage.bucket_name, Prefix=key).get("Uploads", [])
+        == []
+    )
+    assert kept_bytes(Upload.objects.get()) == b"12345", "a live upload's chunk stays"

@@ -11,7 +11,8 @@ adds its object, and deletes it. The last byte joins them into one local tempora
 goes through services.media_create as a multipart upload does. Whatever a killed process leaves
 under an upload's prefix (objects, an unfinished multipart upload of a big chunk) goes with the
 upload (finish, termination, expiry), and nothing under `resumable/` is ever a media's file, so
-sweep_orphan_files (which lists uploads/) leaves it alone.
+sweep_orphan_files leaves a live upload's objects alone; it deletes those whose upload's row is
+gone (a process killed while the upload was being terminated: orphan_chunks).
 
 A chunk is one object rather than a part of one S3 multipart upload per tus upload: S3 wants
 every part but the last to be at least 5 MiB, and tus clients send chunks of any size (a phone's
@@ -22,13 +23,15 @@ once from the bucket, on the node that received the last byte.
 import logging
 import shutil
 import uuid
+from collections.abc import Iterator
+from datetime import datetime
 from typing import IO
 
 from boto3.exceptions import S3UploadFailedError
 from boto3.s3.transfer import TransferConfig
 from django.conf import settings
 
-from media_handler.files.s3 import OBJECT_STORE_ERRORS, bucket_root, s3_storage
+from media_handler.files.s3 import OBJECT_STORE_ERRORS, bucket_listing, bucket_root, s3_storage
 from media_handler.files.storage import StorageUnavailable
 
 logger = logging.getLogger(__name__)
@@ -130,6 +133,29 @@ def chunks_listed(upload_id: uuid.UUID) -> list[str]:
         ]
     except OBJECT_STORE_ERRORS as exc:
         raise StorageUnavailable() from exc
+
+
+def orphan_chunks(*, modified_before: datetime) -> Iterator[str]:
+    """The objects under resumable/ last modified before `modified_before` whose upload has no
+    row: left by a process killed after sending a chunk, while its upload was being terminated.
+    Names this service did not make (no upload id where it puts one) are left alone."""
+    from media_handler.models import Upload
+
+    old: list[tuple[str, uuid.UUID]] = []
+    for name, modified in bucket_listing(s3_storage(), f"{RESUMABLE_DIR}/"):
+        try:
+            upload_id = uuid.UUID(hex=name.split("/")[1])
+        except (IndexError, ValueError):
+            continue
+        if modified < modified_before:
+            old.append((name, upload_id))
+    ids = sorted({upload_id for _, upload_id in old})
+    known: set[uuid.UUID] = set()
+    for start in range(0, len(ids), BATCH):
+        known.update(
+            Upload.objects.filter(pk__in=ids[start : start + BATCH]).values_list("pk", flat=True)
+        )
+    yield from (name for name, upload_id in old if upload_id not in known)
 
 
 def _prefix(upload_id: uuid.UUID) -> str:

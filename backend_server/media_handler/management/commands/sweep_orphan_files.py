@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from media_handler.files.derivatives import original_of
 from media_handler.files.storage import (
+    UPLOADS_DIR,
     delete_stored_file,
     is_object_store,
     stored_files,
@@ -21,7 +22,8 @@ class Command(BaseCommand):
     help = (
         "Delete stored files that no media row refers to (left by a crash between the file and "
         "the row; derivatives whose media is gone or has newer ones), abandoned temporary "
-        "files and, in a bucket, abandoned multipart uploads, once older than "
+        "files and, in a bucket, abandoned multipart uploads and the chunks of resumable uploads "
+        "whose row is gone, once older than "
         "ORPHAN_GRACE_SECONDS."
     )
 
@@ -45,14 +47,25 @@ class Command(BaseCommand):
             if not dry_run:
                 delete_stored_file(storage_path)
         if is_object_store():
-            # Uploads whose process died between their first part and their answer.
+            # Uploads whose process died between their first part and their answer (a media's,
+            # or a resumable upload's big chunk).
             from media_handler.files.s3 import abandoned_multipart_uploads, abort_multipart_upload
+            from media_handler.uploads.bucket import RESUMABLE_DIR, chunks_delete, orphan_chunks
 
-            for key, upload_id in abandoned_multipart_uploads(started_before=cutoff):
+            for directory in (UPLOADS_DIR, RESUMABLE_DIR):
+                for key, upload_id in abandoned_multipart_uploads(
+                    started_before=cutoff, directory=directory
+                ):
+                    orphans += 1
+                    self.stdout.write(f"{verb} the multipart upload of {key}")
+                    if not dry_run:
+                        abort_multipart_upload(key, upload_id)
+            # A resumable upload's chunks whose upload is gone.
+            for name in orphan_chunks(modified_before=cutoff):
                 orphans += 1
-                self.stdout.write(f"{verb} the multipart upload of {key}")
+                self.stdout.write(f"{verb} {name}")
                 if not dry_run:
-                    abort_multipart_upload(key, upload_id)
+                    chunks_delete([name])
         for path in self._stale_temporary(cutoff.timestamp()):
             orphans += 1
             self.stdout.write(f"{verb} {path}")
