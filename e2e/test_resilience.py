@@ -82,6 +82,10 @@ def test_a_gateway_that_dies_stops_the_whole_stack_as_a_failure(stack):
     spec = dataclasses.replace(stack.spec, ports=Ports(*free_ports(3)), databases=stack.databases)
     second = devstack.start(spec)
     try:
+        # The stack answers before the script has finished starting (it checks the gateway
+        # once more, then prints its banner): a gateway killed before that is "exited while
+        # starting", another message. The kill is for the supervising loop.
+        assert wait_until(lambda: "Media Handler is up" in second.log(), 30), second.tail()
         os.kill(second.pid("gateway"), signal.SIGKILL)
         try:
             exit_status = second.process.wait(timeout=60)
