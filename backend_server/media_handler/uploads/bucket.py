@@ -30,8 +30,16 @@ from typing import IO
 from boto3.exceptions import S3UploadFailedError
 from boto3.s3.transfer import TransferConfig
 from django.conf import settings
+from django.utils import timezone
 
-from media_handler.files.s3 import OBJECT_STORE_ERRORS, bucket_listing, bucket_root, s3_storage
+from media_handler.files.s3 import (
+    OBJECT_STORE_ERRORS,
+    abandoned_multipart_uploads,
+    abort_multipart_upload,
+    bucket_listing,
+    bucket_root,
+    s3_storage,
+)
 from media_handler.files.storage import StorageUnavailable
 
 logger = logging.getLogger(__name__)
@@ -102,17 +110,12 @@ def chunks_abort_unfinished(upload_id: uuid.UUID) -> None:
     S3_UPLOAD_PART_BYTES is sent as one, and a process killed while sending it leaves it
     unfinished (invisible to a listing of objects). Raises StorageUnavailable when the store
     fails."""
-    storage = s3_storage()
-    client = storage.connection.meta.client
+    directory = _prefix(upload_id).rstrip("/")
     try:
-        paginator = client.get_paginator("list_multipart_uploads")
-        for page in paginator.paginate(Bucket=storage.bucket_name, Prefix=_key(_prefix(upload_id))):
-            for unfinished in page.get("Uploads", []):
-                client.abort_multipart_upload(
-                    Bucket=storage.bucket_name,
-                    Key=unfinished["Key"],
-                    UploadId=unfinished["UploadId"],
-                )
+        for key, unfinished in abandoned_multipart_uploads(
+            started_before=timezone.now(), directory=directory
+        ):
+            abort_multipart_upload(key, unfinished)
     except OBJECT_STORE_ERRORS as exc:
         raise StorageUnavailable() from exc
 
@@ -120,17 +123,8 @@ def chunks_abort_unfinished(upload_id: uuid.UUID) -> None:
 def chunks_listed(upload_id: uuid.UUID) -> list[str]:
     """The names of every object under `upload_id`'s prefix, a dead writer's too. Raises
     StorageUnavailable when the store fails."""
-    storage = s3_storage()
-    root = bucket_root(storage)
-    paginator = storage.connection.meta.client.get_paginator("list_objects_v2")
     try:
-        return [
-            entry["Key"][len(root) :]
-            for page in paginator.paginate(
-                Bucket=storage.bucket_name, Prefix=_key(_prefix(upload_id))
-            )
-            for entry in page.get("Contents", [])
-        ]
+        return [name for name, _ in bucket_listing(s3_storage(), _prefix(upload_id))]
     except OBJECT_STORE_ERRORS as exc:
         raise StorageUnavailable() from exc
 

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from http import HTTPStatus
 from pathlib import Path
+from types import ModuleType
 from typing import IO, Any, Protocol
 
 from django.conf import settings
@@ -262,35 +263,27 @@ def upload_append(
     before = {"sha256_state": bytes(upload.sha256_state), "chunks": upload.chunks}
     sha256 = PySha256.deserialize(before["sha256_state"])
     digest = CHECKSUM_ALGORITHMS[checksum.algorithm]() if checksum else None
-    receive = functools.partial(
-        _receive, body=body, body_length=body_length, sha256=sha256, digest=digest
-    )
+
+    def receive(part: IO[bytes]) -> tuple[int, bool]:
+        """Write the body to `part`: how many bytes, and whether their checksum matches."""
+        nonlocal claimed_at
+        written, claimed_at = _receive(
+            part,
+            upload=upload,
+            claimed_at=claimed_at,
+            body=body,
+            body_length=body_length,
+            sha256=sha256,
+            digest=digest,
+        )
+        return written, _checksum_matches(checksum, digest, written=written, expected=body_length)
+
     chunk = ""  # in the bucket: the object this PATCH sent
     try:
         if upload.chunks is None:
-            with open(part_path(upload), "r+b") as part:
-                part.seek(offset)
-                if os.fstat(part.fileno()).st_size > offset:
-                    # Bytes past the offset: a writer that died part-way. Only then: here (ext4)
-                    # a truncate, even to the file's own size, made the close write the file
-                    # back to disk; 8 MiB written at the end of a large file cost 16-25 ms
-                    # instead of 3 ms.
-                    part.truncate()
-                written, claimed_at = receive(part, upload=upload, claimed_at=claimed_at)
-                if not _checksum_matches(checksum, digest, written=written, expected=body_length):
-                    part.truncate(offset)
-                    raise checksum_mismatch()
+            written = _append_to_file(upload, offset, receive)
         else:
-            with temporary_file(suffix=".chunk") as spooled:
-                with open(spooled, "wb") as part:
-                    written, claimed_at = receive(part, upload=upload, claimed_at=claimed_at)
-                if not _checksum_matches(checksum, digest, written=written, expected=body_length):
-                    raise checksum_mismatch()
-                if written:
-                    from media_handler.uploads import bucket
-
-                    chunk = bucket.chunk_name(upload.pk, offset)
-                    bucket.chunk_store(spooled, chunk)
+            written, chunk = _append_to_bucket(upload, offset, receive)
     except FileNotFoundError as exc:
         # Terminated (the file deleted) while this PATCH held it, or a node that cannot see the
         # resumable-upload directory: either way the hold goes at once.
@@ -340,6 +333,51 @@ def upload_append(
                 _forget_chunks([chunk])
             raise
     return upload
+
+
+def _append_to_file(
+    upload: Upload, offset: int, receive: Callable[[IO[bytes]], tuple[int, bool]]
+) -> int:
+    """Write the chunk into the upload's file at `offset`; how many bytes. Raises
+    ApplicationError (460) when its checksum does not match: nothing of it is kept."""
+    with open(part_path(upload), "r+b") as part:
+        part.seek(offset)
+        if os.fstat(part.fileno()).st_size > offset:
+            # Bytes past the offset: a writer that died part-way. Only then: here (ext4) a
+            # truncate, even to the file's own size, made the close write the file back to
+            # disk; 8 MiB written at the end of a large file cost 16-25 ms instead of 3 ms.
+            part.truncate()
+        written, matches = receive(part)
+        if not matches:
+            part.truncate(offset)
+            raise checksum_mismatch()
+    return written
+
+
+def _append_to_bucket(
+    upload: Upload, offset: int, receive: Callable[[IO[bytes]], tuple[int, bool]]
+) -> tuple[int, str]:
+    """Spool the chunk to a temporary file, then send it as an object of its own: how many
+    bytes, and the object's name ("" when none arrived). Raises ApplicationError (460) when
+    its checksum does not match (nothing is sent), StorageUnavailable when the bucket fails."""
+    with temporary_file(suffix=".chunk") as spooled:
+        with open(spooled, "wb") as part:
+            written, matches = receive(part)
+        if not matches:
+            raise checksum_mismatch()
+        if not written:
+            return 0, ""
+        name = _bucket().chunk_name(upload.pk, offset)
+        _bucket().chunk_store(spooled, name)
+    return written, name
+
+
+def _bucket() -> ModuleType:
+    """uploads.bucket, imported when first needed: it loads boto3, which a process on a local
+    store never pays for."""
+    from media_handler.uploads import bucket
+
+    return bucket
 
 
 def _receive(
@@ -605,12 +643,10 @@ def received_file(upload: Upload) -> Iterator[Path]:
     if upload.chunks is None:
         yield part_path(upload)
         return
-    from media_handler.uploads import bucket
-
     with temporary_file(suffix=".part") as joined:
         try:
             with open(joined, "wb") as into:
-                bucket.chunks_join(upload.chunks, into)
+                _bucket().chunks_join(upload.chunks, into)
         except OSError as exc:
             if is_out_of_space(exc):
                 raise InsufficientStorage() from exc
@@ -662,8 +698,7 @@ def _forget_bytes(upload: Upload) -> None:
     if upload.chunks is None:
         part_path(upload).unlink(missing_ok=True)
         return
-    from media_handler.uploads import bucket
-
+    bucket = _bucket()
     bucket.chunks_abort_unfinished(upload.pk)
     bucket.chunks_delete(bucket.chunks_listed(upload.pk))
 
@@ -671,9 +706,7 @@ def _forget_bytes(upload: Upload) -> None:
 def _forget_chunks(names: list[str]) -> None:
     """Delete the objects `names` that no row counts, logging (not raising) a bucket failure:
     the caller is already answering with an error of its own."""
-    from media_handler.uploads import bucket
-
     try:
-        bucket.chunks_delete(names)
+        _bucket().chunks_delete(names)
     except StorageUnavailable:
         logger.warning("could not delete the uncounted objects %s", names)
