@@ -25,7 +25,7 @@ from bench import seed
 from bench.harness import Context, log, main
 from bench.results import Result
 from bench.upload import PeakRss, upload_media
-from devstack import samples
+from devstack import client, samples
 from devstack.databases import query
 
 MiB = 1024**2
@@ -40,10 +40,7 @@ def tus_upload(
 ) -> tuple[float, str, list[float]]:
     """Create and send the file in CHUNK-sized PATCHes; (seconds, media id, each request's
     seconds: the creation, then every PATCH, the last one making the media)."""
-    meta = ",".join(
-        f"{key} {base64.b64encode(value.encode()).decode()}"
-        for key, value in {"name": name, "type": "audio"}.items()
-    )
+    meta = client.tus_metadata(name=name, type="audio")
     started = time.perf_counter()
     steps: list[float] = []
     with requests.Session() as http:

@@ -1,6 +1,7 @@
 """One HTTP client helper for the suites and the benchmarks: accounts, tokens, uploads (through
 requests, or over a raw socket a part at a time)."""
 
+import base64
 import http.client
 import socket
 import uuid
@@ -49,6 +50,13 @@ def login(http: requests.Session, base: str, username: str, password: str = PASS
     """Fresh tokens of an account: `{"user", "access", "refresh"}`."""
     body = {"username": username, "password": password}
     return expect(http.post(f"{base}/api/auth/login/", json=body, timeout=TIMEOUT), 200).json()
+
+
+def tus_metadata(**values: str) -> str:
+    """A tus `Upload-Metadata` header: `key base64(value)` pairs, comma-separated."""
+    return ",".join(
+        f"{key} {base64.b64encode(value.encode()).decode()}" for key, value in values.items()
+    )
 
 
 def bearer(tokens: dict | str) -> dict[str, str]:

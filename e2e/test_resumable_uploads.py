@@ -23,7 +23,7 @@ import requests
 import devstack
 from common.revocation import FILE_POLL_SECONDS
 from devstack import StackSpec
-from devstack.client import bearer, expect, login, register
+from devstack.client import bearer, expect, login, register, tus_metadata
 from devstack.polling import wait_until
 from devstack.ports import preferred_from_env
 from devstack.samples import jpeg_bytes, wav_file
@@ -106,10 +106,7 @@ def stored_bytes_digest(url: str) -> str:
 
 def create_upload(base: str, tokens: dict, *, length: int, name: str = "x") -> str:
     """A new, empty upload (tus creation) of `length` bytes, an image named `name`; its URL."""
-    metadata = ",".join(
-        f"{key} {base64.b64encode(value.encode()).decode()}"
-        for key, value in {"name": name, "type": "image"}.items()
-    )
+    metadata = tus_metadata(name=name, type="image")
     response = requests.post(
         f"{base}/api/media/uploads/",
         headers={

@@ -7,7 +7,6 @@ they share the bucket; with `make e2e` a MEDIA_ROOT on one disk, as a network sh
 Anything uploaded through one node is listed, downloaded (with Range) and deleted through the
 other; with one node stopped mid-run, every request after the stop succeeds on the other."""
 
-import base64
 import contextlib
 import hashlib
 import threading
@@ -114,10 +113,7 @@ def test_a_resumable_upload_goes_on_at_whichever_node_takes_each_chunk(http, sta
     tokens = client.register(http, stack.gateway)
     content = samples.wav_bytes(2)
     tus = {"Tus-Resumable": "1.0.0", **client.bearer(tokens)}
-    metadata = ",".join(
-        f"{key} {base64.b64encode(value.encode()).decode()}"
-        for key, value in {"filename": "walk.wav", "type": "audio"}.items()
-    )
+    metadata = client.tus_metadata(filename="walk.wav", type="audio")
     created = http.post(
         f"{node_a}/api/media/uploads/",
         headers={**tus, "Upload-Length": str(len(content)), "Upload-Metadata": metadata},
