@@ -2,6 +2,7 @@
 so far are objects of the bucket (uploads.bucket), so any media node takes the next PATCH.
 Against moto's S3 server (the `bucket` fixture), whatever TEST_MEDIA_STORAGE says."""
 
+import errno
 import hashlib
 import random
 import shutil
@@ -90,6 +91,40 @@ def test_a_chunk_bigger_than_a_part_is_kept_whole(alice, in_bucket):
     upload = Upload.objects.get()
     assert len(upload.chunks) == 1
     assert kept_bytes(upload) == content
+
+
+def test_a_full_disk_at_the_last_chunk_is_507_and_its_retry_finishes(alice, in_bucket, monkeypatch):
+    content = samples.picture_bytes("PNG")
+    url = location(create(alice, len(content)))
+    assert_status(patch(alice, url, 0, content[:100]), 204)
+
+    def no_space(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    # The node's temporary disk fills while the chunks are joined into one file.
+    with monkeypatch.context() as full:
+        full.setattr(upload_bucket.shutil, "copyfileobj", no_space)
+        refused = patch(alice, url, 100, content[100:])
+
+    assert_status(refused, 507)
+    assert refused.json()["code"] == "insufficient_storage"
+    upload = Upload.objects.get()
+    assert (upload.offset, len(upload.chunks), upload.writing_since) == (100, 1, None)
+    last = patch(alice, url, 100, content[100:])
+    assert_status(last, 204)
+    media = alice.get(f"/api/media/{last['Media-Id']}/").json()
+    assert alice.get(media["file"]).getvalue() == content
+
+
+def test_one_upload_the_sweep_cannot_delete_stops_no_other(alice, in_bucket):
+    location(create(alice, 10))  # its bytes in the bucket
+    in_bucket.MEDIA_STORAGE = "local"  # switched back: the bucket's uploads cannot be reached
+    location(create(alice, 10))  # its bytes on disk
+    Upload.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+
+    call_command("sweep_expired", stdout=open("/dev/null", "w"))  # noqa: SIM115
+
+    assert [upload.chunks for upload in Upload.objects.all()] == [[]], "the disk one is swept"
 
 
 def test_termination_aborts_a_big_chunk_a_killed_process_left_unfinished(alice, in_bucket):
