@@ -105,7 +105,8 @@ S3_ADDRESSING_STYLE = env.str(
 # Uploads are sent to the bucket in parts of this size while the body arrives (S3 needs at least
 # 5 MiB for every part but the last).
 S3_UPLOAD_PART_BYTES = env.int("S3_UPLOAD_PART_BYTES", default=8 * 1024 * 1024)
-# Parts of one upload on their way to the store at once (each is in memory until sent).
+# Parts of one upload on their way to the store at once (each read from the request's temporary
+# file as it is sent, so in flight they cost no memory of their size).
 S3_UPLOAD_PARTS_IN_FLIGHT = env.int("S3_UPLOAD_PARTS_IN_FLIGHT", default=4)
 # How long the presigned URLs the gateway (or, with S3_REDIRECT_DOWNLOADS, the client) follows
 # stay valid: only long enough to start the transfer.

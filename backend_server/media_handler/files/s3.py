@@ -7,6 +7,7 @@ presigned GETs only)."""
 
 import io
 import logging
+import os
 import posixpath
 import threading
 from collections.abc import Iterator
@@ -14,10 +15,12 @@ from datetime import datetime
 from typing import Any
 
 import boto3
+from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from storages.backends.s3 import S3Storage
+from storages.utils import clean_name
 
 from media_handler.files.storage import (
     UPLOADS_DIR,
@@ -62,6 +65,36 @@ class S3MediaStorage(S3Storage):
                 request_checksum_calculation="when_required",
                 response_checksum_validation="when_required",
             ),
+            # Whole-file saves: S3_UPLOAD_PARTS_IN_FLIGHT parts of S3_UPLOAD_PART_BYTES at
+            # once (boto3's default is ten), and one PUT up to two parts' size (fewer requests
+            # than a multipart upload of one or two parts).
+            transfer_config=TransferConfig(
+                multipart_threshold=2 * settings.S3_UPLOAD_PART_BYTES,
+                multipart_chunksize=settings.S3_UPLOAD_PART_BYTES,
+                max_concurrency=settings.S3_UPLOAD_PARTS_IN_FLIGHT,
+            ),
+        )
+
+    def _save(self, name: str, content: Any) -> str:
+        """A file with a path on disk (a request's temporary file, a finished resumable upload)
+        is sent from that path: boto3 then reads each part from the file as it sends it, where
+        from a file object (django-storages' way) it reads each part into memory first."""
+        temporary_file_path = getattr(content, "temporary_file_path", None)
+        if temporary_file_path is None:
+            return super()._save(name, content)
+        cleaned = clean_name(name)
+        key = self._normalize_name(cleaned)
+        self.bucket.Object(key).upload_file(
+            temporary_file_path(),
+            ExtraArgs=self._get_write_parameters(key, content),
+            Config=self.transfer_config,
+        )
+        return cleaned
+
+    def send_file(self, path: str, name: str) -> None:
+        """Send the file at `path` as the object `name`, read from the file as it is sent."""
+        self.connection.meta.client.upload_file(
+            path, self.bucket_name, f"{bucket_root(self)}{name}", Config=self.transfer_config
         )
 
     # One boto3 session per configuration for the process: a session loads the service model
@@ -144,6 +177,52 @@ class ObjectReader(io.RawIOBase):
             body.close()
 
 
+class FileRegion(io.RawIOBase):
+    """Bytes `start` to `start + length` of the file at `path`, read with pread from a descriptor
+    of its own: a part sent from a file on disk (the page cache, just written) rather than
+    gathered in memory. botocore reads it twice, in blocks (the payload's signature, then the
+    send), seeking back to its start between; so a part in flight costs a block, not its size.
+    """
+
+    def __init__(self, path: str, *, start: int, length: int) -> None:
+        super().__init__()
+        self._fd = os.open(path, os.O_RDONLY)
+        self._start = start
+        self._length = length
+        self._position = 0
+
+    def __len__(self) -> int:
+        # botocore's Content-Length (a descriptor's own fstat would give the whole file's).
+        return self._length
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._length}[whence]
+        self._position = min(max(base + offset, 0), self._length)
+        return self._position
+
+    def readinto(self, buffer: Any) -> int:
+        wanted = min(len(buffer), self._length - self._position)
+        if wanted <= 0:
+            return 0
+        got = os.preadv(self._fd, [memoryview(buffer)[:wanted]], self._start + self._position)
+        self._position += got
+        return got
+
+    def close(self) -> None:
+        if not self.closed:
+            os.close(self._fd)
+        super().close()
+
+
 def bucket_listing(storage: S3Storage, prefix: str) -> Iterator[tuple[str, datetime]]:
     root = bucket_root(storage)
     paginator = storage.connection.meta.client.get_paginator("list_objects_v2")
@@ -207,17 +286,22 @@ class StreamedUpload:
         self._last_part_number += 1
         return self._last_part_number
 
-    def send_part(self, data: bytes | bytearray | memoryview, *, number: int = 0) -> None:
-        """Send part `number` (the next one when 0); parts may be sent from several threads."""
+    def send_part(self, data: "bytes | FileRegion", *, number: int = 0) -> None:
+        """Send part `number` (the next one when 0); parts may be sent from several threads.
+        A FileRegion is closed once sent."""
         storage = s3_storage()
         number = number or self.next_part_number()
-        sent = storage.connection.meta.client.upload_part(
-            Bucket=storage.bucket_name,
-            Key=s3_key(self.name),
-            UploadId=self.upload_id,
-            PartNumber=number,
-            Body=data,  # a bytearray as it is: no copy of the part
-        )
+        try:
+            sent = storage.connection.meta.client.upload_part(
+                Bucket=storage.bucket_name,
+                Key=s3_key(self.name),
+                UploadId=self.upload_id,
+                PartNumber=number,
+                Body=data,
+            )
+        finally:
+            if isinstance(data, FileRegion):
+                data.close()
         self.parts.append({"PartNumber": number, "ETag": sent["ETag"]})  # atomic in CPython
 
     def complete(self, *, extension: str) -> str:

@@ -155,7 +155,8 @@ class HashingTemporaryFileUploadHandler(TemporaryFileUploadHandler):
         self.digest = hashlib.sha256()
         self.chunk_in_flight = None
         self.parts_in_flight = deque()
-        self.part = bytearray()
+        self.written = 0  # bytes of the temporary file written, and sent as parts
+        self.sent = 0
         if is_object_store():
             from media_handler.files.s3 import StreamedUpload
 
@@ -169,24 +170,31 @@ class HashingTemporaryFileUploadHandler(TemporaryFileUploadHandler):
     def _write_and_hash(self, raw_data: bytes, start: int) -> None:
         super().receive_data_chunk(raw_data, start)
         self.digest.update(raw_data)
-        if self.file.streamed_upload is not None:
-            self.part += raw_data
-            if len(self.part) >= settings.S3_UPLOAD_PART_BYTES:
-                self._send_part()
+        self.written += len(raw_data)
+        unsent = self.written - self.sent
+        if self.file.streamed_upload is not None and unsent >= settings.S3_UPLOAD_PART_BYTES:
+            self._send_part()
 
     def _send_part(self) -> None:
-        """Hand the gathered bytes to a part sender, once fewer than S3_UPLOAD_PARTS_IN_FLIGHT
-        parts are on their way (so at most that many and the one being gathered are in
-        memory)."""
+        """Hand the bytes written since the last part to a part sender, once fewer than
+        S3_UPLOAD_PARTS_IN_FLIGHT parts are on their way. A part is read back from the
+        temporary file as it is sent (s3.FileRegion), so parts in flight cost no memory of
+        their size (they did, gathered in memory: docs/performance.md)."""
+        from media_handler.files.s3 import FileRegion
+
         streamed = self.file.streamed_upload
         assert streamed is not None
         while len(self.parts_in_flight) >= settings.S3_UPLOAD_PARTS_IN_FLIGHT:
             self._wait_for_oldest_part()
+        self.file.flush()  # the senders read the file through descriptors of their own
+        path = self.file.temporary_file_path()
         if not streamed.is_started:
             # The object's name ends in the sniffed type's extension, as inspection's would.
-            head = bytes(self.part[:SNIFF_BYTES])
+            with open(path, "rb") as written:
+                head = written.read(SNIFF_BYTES)
             streamed.start(extension=extension_for(magic.from_buffer(head, mime=True)))
-        part, self.part = self.part, bytearray()
+        part = FileRegion(path, start=self.sent, length=self.written - self.sent)
+        self.sent = self.written
         number = streamed.next_part_number()
         self.parts_in_flight.append(_part_senders().submit(streamed.send_part, part, number=number))
 
@@ -196,8 +204,9 @@ class HashingTemporaryFileUploadHandler(TemporaryFileUploadHandler):
         if streamed is not None and streamed.is_started:
             # The last part (S3 allows it to be small); a file smaller than one part is sent
             # whole by storage.store_upload once checked, as on local disk.
-            if self.part:
-                self._send_part()
+            if self.written > self.sent:
+                with _partial_file_removed_on_error(self):
+                    self._send_part()
             self._wait_for_part_in_flight()
         with _partial_file_removed_on_error(self):  # flushes the last buffered bytes
             upload = super().file_complete(file_size)

@@ -5,6 +5,7 @@ URLs) and the start-up check of its settings. The rest of the suite runs on a bu
 
 import hashlib
 import io
+import random
 from datetime import timedelta
 from io import StringIO
 
@@ -126,6 +127,39 @@ def test_store_file_streams_a_file_to_the_bucket_and_reports_its_facts(bucket, t
     assert stored.name.startswith("uploads/")
     assert stored.name.endswith(".wav")
     assert stored_bytes(stored.name) == content
+
+
+def test_a_part_sent_from_a_file_region_is_exactly_that_regions_bytes(bucket, tmp_path):
+    # Parts are read back from the request's temporary file as they are sent (FileRegion):
+    # botocore must see the region's length, not the file's, and read it twice (the payload's
+    # signature, then the send) from the region's start.
+    content = random.Random(3).randbytes(PART + 4321)
+    source = tmp_path / "body.tmp"
+    source.write_bytes(content)
+    streamed = s3.StreamedUpload()
+    streamed.start(extension="bin")
+
+    streamed.send_part(s3.FileRegion(str(source), start=0, length=PART))
+    streamed.send_part(s3.FileRegion(str(source), start=PART, length=4321))
+    name = streamed.complete(extension="bin")
+
+    assert stored_bytes(name) == content
+
+
+def test_a_file_region_reads_seeks_and_closes_within_its_bounds(tmp_path):
+    source = tmp_path / "body.tmp"
+    source.write_bytes(bytes(range(100)))
+
+    with s3.FileRegion(str(source), start=10, length=20) as region:
+        assert len(region) == 20
+        assert region.read(5) == bytes(range(10, 15))
+        assert region.read() == bytes(range(15, 30))
+        assert region.read() == b""
+        region.seek(-3, io.SEEK_END)
+        assert region.read() == bytes(range(27, 30))
+        region.seek(0)
+        assert region.read(100) == bytes(range(10, 30))
+    assert region.closed
 
 
 def test_a_ranged_read_of_an_object_streams_only_that_range(bucket):

@@ -82,8 +82,9 @@ def test_each_patch_is_one_object_named_in_the_upload_in_order(alice, in_bucket)
 
 
 def test_a_chunk_bigger_than_a_part_is_kept_whole(alice, in_bucket):
-    # Sent as a multipart upload of its own (past S3_UPLOAD_PART_BYTES, 5 MiB here).
-    content = random.Random(7).randbytes(6 * 1024 * 1024 + 123)
+    # Sent as a multipart upload of its own (past two parts of S3_UPLOAD_PART_BYTES, 5 MiB
+    # here), its parts read from the spooled chunk.
+    content = random.Random(7).randbytes(2 * PART + 123)
     url = location(create(alice, len(content) + 10))
 
     assert_status(patch(alice, url, 0, content), 204)

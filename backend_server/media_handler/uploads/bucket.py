@@ -28,8 +28,6 @@ from datetime import datetime
 from typing import IO
 
 from boto3.exceptions import S3UploadFailedError
-from boto3.s3.transfer import TransferConfig
-from django.conf import settings
 from django.utils import timezone
 
 from media_handler.files.s3 import (
@@ -57,18 +55,10 @@ def chunk_name(upload_id: uuid.UUID, offset: int) -> str:
 
 
 def chunk_store(path: str, name: str) -> None:
-    """Send the file at `path` as the object `name` (a multipart upload past
-    S3_UPLOAD_PART_BYTES). Raises StorageUnavailable when the store fails."""
-    storage = s3_storage()
-    transfer = TransferConfig(
-        multipart_threshold=settings.S3_UPLOAD_PART_BYTES,
-        multipart_chunksize=settings.S3_UPLOAD_PART_BYTES,
-        max_concurrency=settings.S3_UPLOAD_PARTS_IN_FLIGHT,
-    )
+    """Send the file at `path` as the object `name` (one PUT up to two parts' size, a
+    multipart upload past it). Raises StorageUnavailable when the store fails."""
     try:
-        storage.connection.meta.client.upload_file(
-            path, storage.bucket_name, _key(name), Config=transfer
-        )
+        s3_storage().send_file(path, name)
     except (*OBJECT_STORE_ERRORS, S3UploadFailedError) as exc:
         raise StorageUnavailable() from exc
 
