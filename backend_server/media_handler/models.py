@@ -209,8 +209,8 @@ class Upload(models.Model):
     raw_metadata = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
-    # The SHA-256 of the first `offset` bytes, as a resumable hasher's state (rehashes): the
-    # finished file's checksum without reading it again.
+    # The SHA-256 of the first `offset` bytes, as a resumable hasher's state
+    # (uploads.running_sha256): the finished file's checksum without reading it again.
     sha256_state = models.BinaryField(default=b"", editable=False)
     # Set while one PATCH writes (or completes) the upload: a second one meanwhile is a 409.
     writing_since = models.DateTimeField(null=True, blank=True)

@@ -10,6 +10,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
+from rehashes import PySha256
 from rest_framework.test import APIClient
 
 from media_handler.models import Collection, Media, Upload
@@ -216,6 +217,22 @@ def test_creation_with_upload_takes_the_first_chunk(alice):
     response = create(alice, len(content) + 10, content)
     assert_status(response, 201)
     assert response["Upload-Offset"] == str(len(content))
+
+
+def test_an_upload_begun_with_a_rehashes_state_finishes_with_its_checksum(alice):
+    # Uploads begun before the running SHA-256 moved to OpenSSL hold rehashes' state.
+    content = samples.picture_bytes("PNG")
+    url = location(create(alice, len(content)))
+    assert_status(patch(alice, url, 0, content[:1000]), 204)
+    legacy = PySha256()
+    legacy.update(content[:1000])
+    Upload.objects.update(sha256_state=legacy.serialize())
+
+    last = patch(alice, url, 1000, content[1000:])
+
+    assert_status(last, 204)
+    media = alice.get(f"/api/media/{last['Media-Id']}/").json()
+    assert media["checksum_sha256"] == hashlib.sha256(content).hexdigest()
 
 
 def test_creation_with_the_whole_file_makes_the_media_at_once(alice):

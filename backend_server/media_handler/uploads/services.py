@@ -13,7 +13,8 @@ other is a 409, and the bytes are never written twice. The last byte makes the m
 services.media_create, exactly as a multipart upload: the same sniffing, declared type, size
 limit, metadata, duplicate check, storage and derivatives.
 Its SHA-256 is computed as the bytes arrive, the hasher's state kept on the row between PATCHes
-(rehashes: a SHA-256 whose state can be saved), so the finished file is not read again for it.
+(uploads.running_sha256: OpenSSL's, whose state can be saved and which hashes without holding the
+GIL), so the finished file is not read again for it.
 A PATCH renews its hold while its body arrives (every quarter of
 RESUMABLE_UPLOAD_WRITE_TIMEOUT_SECONDS), so only a dead writer's hold goes stale and can be taken
 over; a writer whose hold was taken over stops (409) and leaves the bytes to the new one.
@@ -42,7 +43,6 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import connection
 from django.db.models import BooleanField, Expression
 from django.utils import timezone
-from rehashes import PySha256
 
 from common.exceptions import ApplicationError
 from media_handler import selectors, services
@@ -56,6 +56,7 @@ from media_handler.files.storage import (
 from media_handler.files.upload_handlers import UploadTooLarge
 from media_handler.models import Upload
 from media_handler.serializers import MediaCreateSerializer
+from media_handler.uploads.running_sha256 import RunningSha256
 
 logger = logging.getLogger(__name__)
 
@@ -155,7 +156,7 @@ def upload_create(*, user_id: int, length: int, raw_metadata: str) -> Upload:
         )
     upload = Upload(
         user=user_id,
-        sha256_state=PySha256().serialize(),
+        sha256_state=RunningSha256().state(),
         length=length,
         metadata=metadata,
         raw_metadata=raw_metadata,
@@ -260,8 +261,9 @@ def upload_append(
         )
     # The state read with `upload` is the one at `offset`: offsets only grow, and the claim
     # found the offset unchanged.
-    before = {"sha256_state": bytes(upload.sha256_state), "chunks": upload.chunks}
-    sha256 = PySha256.deserialize(before["sha256_state"])
+    state = bytes(upload.sha256_state)
+    before = {"sha256_state": state, "chunks": upload.chunks}
+    sha256 = RunningSha256(state)
     digest = CHECKSUM_ALGORITHMS[checksum.algorithm]() if checksum else None
 
     def receive(part: IO[bytes]) -> tuple[int, bool]:
@@ -298,7 +300,7 @@ def upload_append(
         _release(upload, claimed_at=claimed_at, offset=offset)
         raise
     upload.offset = offset + written
-    upload.sha256_state = sha256.serialize()
+    upload.sha256_state = sha256.state()
     complete = upload.offset == upload.length
     changes: dict[str, Any] = {
         "offset": upload.offset,
@@ -322,7 +324,7 @@ def upload_append(
         raise upload_not_found()
     if complete:
         try:
-            return upload_finish(upload=upload, claimed_at=claimed_at, sha256=sha256.finalize())
+            return upload_finish(upload=upload, claimed_at=claimed_at, sha256=sha256.hexdigest())
         except (StorageUnavailable, InsufficientStorage):
             # The store failed, not the file: this chunk is taken back, so the client's retry
             # of it (tus clients retry a 5xx) finishes the upload once the store answers.
@@ -387,7 +389,7 @@ def _receive(
     claimed_at: datetime,
     body: Readable,
     body_length: int,
-    sha256: PySha256,
+    sha256: RunningSha256,
     digest: Any,
 ) -> tuple[int, datetime]:
     """Write the body's bytes to `part` (hashing them into `sha256`, and `digest` when a

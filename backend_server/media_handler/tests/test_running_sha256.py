@@ -1,0 +1,111 @@
+"""The running SHA-256 of resumable uploads (uploads.running_sha256): saved and taken up again
+at any byte, read from the states rehashes saved before it, and hashing without the GIL."""
+
+import hashlib
+import random
+import threading
+import time
+
+import pytest
+from rehashes import PySha256
+
+from media_handler.uploads.running_sha256 import RunningSha256
+
+CONTENT = random.Random(5).randbytes(300_000)
+# Both sides of block boundaries (64 bytes), the empty start, and the last byte.
+CUTS = [0, 1, 63, 64, 65, 127, 128, 4096, 100_001, len(CONTENT) - 1, len(CONTENT)]
+
+
+def expected(content: bytes = CONTENT) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+@pytest.mark.parametrize("cut", CUTS)
+def test_a_state_saved_at_any_byte_goes_on_to_the_one_pass_digest(cut):
+    before = RunningSha256()
+    before.update(CONTENT[:cut])
+
+    after = RunningSha256(before.state())
+    after.update(CONTENT[cut:])
+
+    assert after.hexdigest() == expected()
+
+
+def test_a_state_saved_many_times_over_goes_on_to_the_one_pass_digest():
+    hasher = RunningSha256()
+    offset = 0
+    for size in (7, 64, 1, 1000, 65, 250_000):
+        hasher.update(CONTENT[offset : offset + size])
+        hasher = RunningSha256(hasher.state())
+        offset += size
+    hasher.update(CONTENT[offset:])
+
+    assert hasher.hexdigest() == expected()
+
+
+@pytest.mark.parametrize("cut", CUTS)
+def test_a_state_rehashes_saved_goes_on_to_the_one_pass_digest(cut):
+    # An upload begun before the switch holds a rehashes state on its row.
+    legacy = PySha256()
+    legacy.update(CONTENT[:cut])
+
+    hasher = RunningSha256(legacy.serialize())
+    hasher.update(CONTENT[cut:])
+
+    assert hasher.hexdigest() == expected()
+
+
+def test_the_digest_so_far_leaves_the_hasher_going():
+    hasher = RunningSha256()
+    hasher.update(CONTENT[:1000])
+
+    assert hasher.hexdigest() == expected(CONTENT[:1000])
+    hasher.update(CONTENT[1000:])
+    assert hasher.hexdigest() == expected()
+
+
+def test_the_empty_input_has_sha256s_empty_digest():
+    assert RunningSha256().hexdigest() == expected(b"")
+
+
+@pytest.mark.parametrize(
+    "state",
+    [b"openssl-sha256-ctx:1:" + b"\0" * 5, b"not a state", b"\0" * 104 + b"x"],
+)
+def test_a_state_that_is_not_one_is_refused(state):
+    with pytest.raises(ValueError, match="not a saved SHA-256 state"):
+        RunningSha256(state)
+
+
+def test_a_rehashes_state_with_a_full_buffer_is_refused():
+    legacy = bytearray(PySha256().serialize())
+    legacy[40] = 64  # the buffer's count: a block is never kept whole
+
+    with pytest.raises(ValueError, match="not a saved SHA-256 state"):
+        RunningSha256(bytes(legacy))
+
+
+def test_other_threads_run_while_it_hashes():
+    # While a big update runs on one thread, this one wakes up and reads the clock, which takes
+    # the GIL: held for the whole call (as rehashes holds it), this thread would wake only as
+    # the call returns.
+    data = bytes(64 * 1024 * 1024)
+    hasher = RunningSha256()
+    started = threading.Event()
+    call: list[float] = []
+
+    def hash_it() -> None:
+        started.set()
+        call.append(time.perf_counter())
+        hasher.update(data)
+        call.append(time.perf_counter())
+
+    thread = threading.Thread(target=hash_it)
+    thread.start()
+    started.wait()
+    woke = time.perf_counter()
+    thread.join()
+
+    began, returned = call
+    assert woke - began < (returned - began) / 2
+    assert hasher.hexdigest() == expected(data)
