@@ -85,12 +85,9 @@ def test_a_rehashes_state_with_a_full_buffer_is_refused():
         RunningSha256(bytes(legacy))
 
 
-def test_other_threads_run_while_it_hashes():
-    # While a big update runs on one thread, this one wakes up and reads the clock, which takes
-    # the GIL: held for the whole call (as rehashes holds it), this thread would wake only as
-    # the call returns.
-    data = bytes(64 * 1024 * 1024)
-    hasher = RunningSha256()
+def woke_during_the_call(hasher, data: bytes) -> bool:
+    """Whether this thread, woken as another starts `hasher.update(data)`, ran Python (it takes
+    the GIL to read the clock) in the first half of that call."""
     started = threading.Event()
     call: list[float] = []
 
@@ -105,7 +102,17 @@ def test_other_threads_run_while_it_hashes():
     started.wait()
     woke = time.perf_counter()
     thread.join()
-
     began, returned = call
-    assert woke - began < (returned - began) / 2
-    assert hasher.hexdigest() == expected(data)
+    return woke - began < (returned - began) / 2
+
+
+def test_other_threads_run_while_it_hashes():
+    # With the GIL held for the whole call (as rehashes holds it) this thread wakes only as the
+    # call returns, every time; a busy machine may keep it asleep once, so it has three tries.
+    data = bytes(64 * 1024 * 1024)
+    hasher = RunningSha256()
+
+    tries = [woke_during_the_call(hasher, data) for _ in range(3)]
+
+    assert any(tries)
+    assert hasher.hexdigest() == expected(data * 3)
