@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 import boto3
+from boto3.exceptions import S3UploadFailedError
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
@@ -34,7 +35,8 @@ from media_handler.files.storage import (
 
 logger = logging.getLogger(__name__)
 
-OBJECT_STORE_ERRORS = (BotoCoreError, ClientError)
+# boto3's transfers (upload_file) wrap a refusal (a ClientError) in S3UploadFailedError.
+OBJECT_STORE_ERRORS = (BotoCoreError, ClientError, S3UploadFailedError)
 
 
 class S3MediaStorage(S3Storage):
@@ -119,7 +121,31 @@ class S3MediaStorage(S3Storage):
         return connection
 
 
-class ObjectReader(io.RawIOBase):
+class _Reader(io.RawIOBase):
+    """A read-only stream of `size` bytes that keeps its own position."""
+
+    size = 0
+    _position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def _seek_target(self, offset: int, whence: int) -> int:
+        if whence not in (io.SEEK_SET, io.SEEK_CUR, io.SEEK_END):
+            raise ValueError(f"invalid whence ({whence})")
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self.size}[whence]
+        if base + offset < 0:
+            raise ValueError("negative seek position")
+        return base + offset
+
+
+class ObjectReader(_Reader):
     """A stored object read through ranged GETs: one GET streams from the current position
     until a seek elsewhere starts another."""
 
@@ -134,22 +160,11 @@ class ObjectReader(io.RawIOBase):
             if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
                 raise FileNotFoundError(name) from exc
             raise
-        self.size: int = head["ContentLength"]
-        self._position = 0
+        self.size = head["ContentLength"]
         self._body: Any = None
 
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._position
-
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self.size}[whence]
-        position = max(base + offset, 0)
+        position = self._seek_target(offset, whence)
         if position != self._position:
             self._close_body()
             self._position = position
@@ -177,43 +192,39 @@ class ObjectReader(io.RawIOBase):
             body.close()
 
 
-class FileRegion(io.RawIOBase):
+class FileRegion(_Reader):
     """Bytes `start` to `start + length` of the file at `path`, read with pread from a descriptor
     of its own: a part sent from a file on disk (the page cache, just written) rather than
     gathered in memory. botocore reads it twice, in blocks (the payload's signature, then the
-    send), seeking back to its start between; so a part in flight costs a block, not its size.
+    send), seeking back to its start between (and on a retry); so a part in flight costs a
+    block, not its size.
     """
 
     def __init__(self, path: str, *, start: int, length: int) -> None:
         super().__init__()
         self._fd = os.open(path, os.O_RDONLY)
         self._start = start
-        self._length = length
-        self._position = 0
+        self.size = length
 
     def __len__(self) -> int:
         # botocore's Content-Length (a descriptor's own fstat would give the whole file's).
-        return self._length
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._position
+        return self.size
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._length}[whence]
-        self._position = min(max(base + offset, 0), self._length)
+        self._position = min(self._seek_target(offset, whence), self.size)
         return self._position
 
     def readinto(self, buffer: Any) -> int:
-        wanted = min(len(buffer), self._length - self._position)
+        if self.closed:
+            raise ValueError("read of a closed FileRegion")
+        wanted = min(len(buffer), self.size - self._position)
         if wanted <= 0:
             return 0
         got = os.preadv(self._fd, [memoryview(buffer)[:wanted]], self._start + self._position)
+        if got == 0:
+            # The file is shorter than the region: sending less than the Content-Length
+            # promised would leave the store waiting for the rest.
+            raise OSError(f"the file ended {self.size - self._position} bytes before the region")
         self._position += got
         return got
 

@@ -194,9 +194,14 @@ class HashingTemporaryFileUploadHandler(TemporaryFileUploadHandler):
                 head = written.read(SNIFF_BYTES)
             streamed.start(extension=extension_for(magic.from_buffer(head, mime=True)))
         part = FileRegion(path, start=self.sent, length=self.written - self.sent)
+        number = streamed.next_part_number()  # in the file's order, whichever thread sends it
+        try:
+            sending = _part_senders().submit(streamed.send_part, part, number=number)
+        except BaseException:
+            part.close()  # else send_part closes it, sent or not
+            raise
         self.sent = self.written
-        number = streamed.next_part_number()
-        self.parts_in_flight.append(_part_senders().submit(streamed.send_part, part, number=number))
+        self.parts_in_flight.append(sending)
 
     def file_complete(self, file_size: int) -> UploadedFile | None:
         self._wait_for_chunk_in_flight()

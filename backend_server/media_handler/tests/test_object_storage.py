@@ -11,6 +11,8 @@ from io import StringIO
 
 import pytest
 import requests
+import s3transfer.upload
+from botocore.exceptions import ClientError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.utils import timezone
@@ -103,6 +105,28 @@ def test_a_store_that_cannot_be_reached_is_503_and_nothing_is_recorded(alice, bu
     assert not Media.objects.exists()
 
 
+@pytest.fixture
+def store_refuses_puts(monkeypatch):
+    """The store answers every PutObject with a 500 (boto3's own task, not our code): a
+    refusal, not an endpoint that cannot be reached."""
+
+    def refused(self, client, fileobj, bucket, key, extra_args):
+        raise ClientError({"Error": {"Code": "InternalError", "Message": "refused"}}, "PutObject")
+
+    monkeypatch.setattr(s3transfer.upload.PutObjectTask, "_main", refused)
+
+
+def test_a_store_that_refuses_the_file_is_503_and_nothing_is_recorded(
+    alice, bucket, store_refuses_puts
+):
+    response = upload(alice, wav_bytes(seconds=1))  # smaller than a part: one PUT
+
+    assert_status(response, 503)
+    assert response.json()["code"] == "storage_unavailable"
+    assert not Media.objects.exists()
+    assert stored_object_names() == []
+
+
 def test_a_database_failure_after_the_parts_were_sent_leaves_no_object(alice, bucket, monkeypatch):
     def failing_create(**fields):
         assert stored_object_names() == [fields["storage_path"]]  # completed first
@@ -160,6 +184,24 @@ def test_a_file_region_reads_seeks_and_closes_within_its_bounds(tmp_path):
         region.seek(0)
         assert region.read(100) == bytes(range(10, 30))
     assert region.closed
+
+
+def test_a_file_region_refuses_reads_after_close_and_past_the_files_end(tmp_path):
+    source = tmp_path / "body.tmp"
+    source.write_bytes(bytes(range(100)))
+
+    short = s3.FileRegion(str(source), start=90, length=20)  # 10 bytes exist
+    assert short.read(10) == bytes(range(90, 100))
+    with pytest.raises(OSError, match="ended 10 bytes before"):
+        short.read(10)
+    short.close()
+    with pytest.raises(ValueError, match="closed"):
+        short.read(1)
+    with (
+        s3.FileRegion(str(source), start=0, length=10) as region,
+        pytest.raises(ValueError, match="negative"),
+    ):
+        region.seek(-1)
 
 
 def test_a_ranged_read_of_an_object_streams_only_that_range(bucket):

@@ -10,6 +10,8 @@ import uuid
 from datetime import timedelta
 
 import pytest
+import s3transfer.upload
+from botocore.exceptions import ClientError
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -92,6 +94,31 @@ def test_a_chunk_bigger_than_a_part_is_kept_whole(alice, in_bucket):
     upload = Upload.objects.get()
     assert len(upload.chunks) == 1
     assert kept_bytes(upload) == content
+
+
+def test_a_store_that_refuses_the_finished_file_is_503_and_its_retry_finishes(
+    alice, in_bucket, monkeypatch
+):
+    content = samples.picture_bytes("PNG")
+    url = location(create(alice, len(content)))
+    assert_status(patch(alice, url, 0, content[:100]), 204)
+
+    def refused(self, client, fileobj, bucket, key, extra_args):
+        if "/uploads/" in key:  # the finished file; its chunks still go in
+            raise ClientError({"Error": {"Code": "InternalError"}}, "PutObject")
+        return original(self, client, fileobj, bucket, key, extra_args)
+
+    original = s3transfer.upload.PutObjectTask._main
+    with monkeypatch.context() as store:
+        store.setattr(s3transfer.upload.PutObjectTask, "_main", refused)
+        refused_patch = patch(alice, url, 100, content[100:])
+
+    assert_status(refused_patch, 503)
+    assert Upload.objects.get().offset == 100  # kept, not discarded
+    last = patch(alice, url, 100, content[100:])
+    assert_status(last, 204)
+    media = alice.get(f"/api/media/{last['Media-Id']}/").json()
+    assert alice.get(media["file"]).getvalue() == content
 
 
 def test_a_full_disk_at_the_last_chunk_is_507_and_its_retry_finishes(alice, in_bucket, monkeypatch):

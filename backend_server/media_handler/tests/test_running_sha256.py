@@ -9,7 +9,7 @@ import time
 import pytest
 from rehashes import PySha256
 
-from media_handler.uploads.running_sha256 import RunningSha256
+from media_handler.uploads.running_sha256 import _STATE, STATE_TAG, RunningSha256
 
 CONTENT = random.Random(5).randbytes(300_000)
 # Both sides of block boundaries (64 bytes), the empty start, and the last byte.
@@ -75,6 +75,25 @@ def test_the_empty_input_has_sha256s_empty_digest():
 def test_a_state_that_is_not_one_is_refused(state):
     with pytest.raises(ValueError, match="not a saved SHA-256 state"):
         RunningSha256(state)
+
+
+@pytest.mark.parametrize(("field", "value"), [("num", 64), ("num", 1000), ("md_len", 28)])
+def test_a_saved_state_whose_counts_cannot_be_is_refused(field, value):
+    # OpenSSL trusts its context: a partial-block count past the block would overrun it.
+    hasher = RunningSha256()
+    hasher.update(CONTENT[:100])
+    tag = hasher.state()[: len(STATE_TAG)]
+    *h, low, high, partial, num, md_len = _STATE.unpack(hasher.state()[len(STATE_TAG) :])
+    counts = {"num": num, "md_len": md_len, field: value}
+
+    with pytest.raises(ValueError, match="not a saved SHA-256 state"):
+        RunningSha256(tag + _STATE.pack(*h, low, high, partial, counts["num"], counts["md_len"]))
+
+
+def test_a_saved_state_is_little_endian_whatever_the_node():
+    state = RunningSha256().state()[len(STATE_TAG) :]
+
+    assert state[:4] == (0x6A09E667).to_bytes(4, "little")  # SHA-256's first initial word
 
 
 def test_a_rehashes_state_with_a_full_buffer_is_refused():

@@ -27,7 +27,6 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import IO
 
-from boto3.exceptions import S3UploadFailedError
 from django.utils import timezone
 
 from media_handler.files.s3 import (
@@ -59,7 +58,7 @@ def chunk_store(path: str, name: str) -> None:
     multipart upload past it). Raises StorageUnavailable when the store fails."""
     try:
         s3_storage().send_file(path, name)
-    except (*OBJECT_STORE_ERRORS, S3UploadFailedError) as exc:
+    except OBJECT_STORE_ERRORS as exc:
         raise StorageUnavailable() from exc
 
 

@@ -14,17 +14,22 @@ about a fifth of its throughput to it (docs/performance.md). A state it saved (a
 before the switch) is read too: it holds the same numbers in another layout.
 """
 
+import _hashlib
 import ctypes
-import ctypes.util
 import functools
 import struct
 
-# A saved state: this tag, then the SHA256_CTX's bytes.
+# A saved state: this tag, then the SHA256_CTX's fields in a fixed (little-endian) order, so a
+# node of any byte order takes it up: h[8], Nl, Nh (u32), the partial block (64 bytes, as
+# OpenSSL keeps it), num, md_len (u32). Nodes of an older release do not read it: an upload in
+# progress during a rollback must start again.
 STATE_TAG = b"openssl-sha256-ctx:1:"
+_STATE = struct.Struct("<8I2I64s2I")
 # rehashes' saved state: h[8] (u32, little-endian), blocks hashed (u64), bytes buffered (u8),
 # the buffer (63 bytes: a full block is never buffered).
 _REHASHES_STATE = struct.Struct("<8IQB63s")
 BLOCK_BYTES = 64
+DIGEST_BYTES = 32
 
 
 class _Sha256Ctx(ctypes.Structure):
@@ -43,10 +48,10 @@ class _Sha256Ctx(ctypes.Structure):
 
 @functools.cache
 def _libcrypto() -> ctypes.CDLL:
-    """libcrypto, as Python's own hashlib loads it (OpenSSL 3 keeps SHA256_Init, _Update and
-    _Final, deprecated for new code but exported and stable)."""
-    name = ctypes.util.find_library("crypto") or "libcrypto.so.3"
-    library = ctypes.CDLL(name)  # CDLL, not PyDLL: every call releases the GIL
+    """The libcrypto Python's own hashlib is linked with: its functions are found through
+    _hashlib's module (a library's symbols include those of what it links). OpenSSL 3 keeps
+    SHA256_Init, _Update and _Final, deprecated for new code but exported and stable."""
+    library = ctypes.CDLL(_hashlib.__file__)  # CDLL, not PyDLL: every call releases the GIL
     context = ctypes.POINTER(_Sha256Ctx)
     library.SHA256_Init.argtypes = [context]
     library.SHA256_Update.argtypes = [context, ctypes.c_char_p, ctypes.c_size_t]
@@ -64,26 +69,42 @@ class RunningSha256:
         if not state:
             _check(_libcrypto().SHA256_Init(ctypes.byref(self._ctx)))
         elif state.startswith(STATE_TAG):
-            raw = state[len(STATE_TAG) :]
-            if len(raw) != ctypes.sizeof(_Sha256Ctx):
-                raise ValueError("not a saved SHA-256 state")
-            ctypes.memmove(ctypes.byref(self._ctx), raw, len(raw))
+            self._ctx = _from_saved(state[len(STATE_TAG) :])
         else:
             self._ctx = _from_rehashes(state)
 
     def update(self, data: bytes) -> None:
-        # bytes are passed by address (no copy); the GIL is released meanwhile.
+        # bytes (not bytearray or memoryview) are passed by address, no copy; the GIL is
+        # released meanwhile.
         _check(_libcrypto().SHA256_Update(ctypes.byref(self._ctx), data, len(data)))
 
     def state(self) -> bytes:
-        return STATE_TAG + bytes(self._ctx)
+        ctx = self._ctx
+        partial = ctypes.string_at(ctypes.addressof(ctx.data), BLOCK_BYTES)
+        return STATE_TAG + _STATE.pack(*ctx.h, ctx.Nl, ctx.Nh, partial, ctx.num, ctx.md_len)
 
     def hexdigest(self) -> str:
         """The digest of what was fed so far (this hasher can go on being fed)."""
         finished = _Sha256Ctx.from_buffer_copy(self._ctx)
-        digest = ctypes.create_string_buffer(32)
+        digest = ctypes.create_string_buffer(DIGEST_BYTES)
         _check(_libcrypto().SHA256_Final(digest, ctypes.byref(finished)))
         return digest.raw.hex()
+
+
+def _from_saved(raw: bytes) -> _Sha256Ctx:
+    try:
+        *h, low, high, partial, num, md_len = _STATE.unpack(raw)
+    except struct.error:
+        raise ValueError("not a saved SHA-256 state") from None
+    # OpenSSL trusts its context: a count past the block would overrun it.
+    if num >= BLOCK_BYTES or md_len != DIGEST_BYTES:
+        raise ValueError("not a saved SHA-256 state")
+    ctx = _Sha256Ctx()
+    ctx.h[:] = h
+    ctx.Nl, ctx.Nh = low, high
+    ctypes.memmove(ctx.data, partial, BLOCK_BYTES)
+    ctx.num, ctx.md_len = num, md_len
+    return ctx
 
 
 def _from_rehashes(state: bytes) -> _Sha256Ctx:
@@ -99,7 +120,7 @@ def _from_rehashes(state: bytes) -> _Sha256Ctx:
     ctx.Nl, ctx.Nh = bits & 0xFFFFFFFF, bits >> 32
     ctypes.memmove(ctx.data, buffer, buffered)  # OpenSSL keeps the partial block as bytes
     ctx.num = buffered
-    ctx.md_len = 32
+    ctx.md_len = DIGEST_BYTES
     return ctx
 
 
