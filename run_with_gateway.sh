@@ -120,6 +120,21 @@ trap shutdown EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# A process that ends while the stack starts crashed, unless it ended cleanly: nginx, gunicorn
+# and celery exit 0 only when told to stop, so that was Ctrl-C reaching the whole group, which
+# bash may not have passed on to its INT trap (when the command it was running, a `sleep` or a
+# `curl`, ended normally: see gateway_exited below).
+exited_while_starting() {
+  local name=$1 status=0
+  wait "${pids[$name]}" || status=$?
+  unset "pids[$name]"
+  if [ "$status" -eq 0 ]; then
+    say "The $name process stopped while starting; stopping the rest."
+    exit 130
+  fi
+  die "the $name process exited while starting ($status; its log is above)."
+}
+
 say "Starting the auth service (:$AUTH_PORT), the media service (:$MEDIA_PORT) and its job worker, the gateway (:$GATEWAY_PORT)"
 start auth
 start media
@@ -129,7 +144,7 @@ start worker
 # and the stack is ready when the gateway's /health says both answer.
 for _ in $(seq 1 $((READY_TIMEOUT_SECONDS * 4))); do
   for name in "${!pids[@]}"; do
-    is_alive "${pids[$name]}" || die "the $name process exited while starting (its log is above)."
+    is_alive "${pids[$name]}" || exited_while_starting "$name"
   done
   if [ -z "${pids[gateway]:-}" ] && port_in_use "$AUTH_PORT" && port_in_use "$MEDIA_PORT"; then
     start gateway
