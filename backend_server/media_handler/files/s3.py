@@ -84,20 +84,18 @@ class S3MediaStorage(S3Storage):
         temporary_file_path = getattr(content, "temporary_file_path", None)
         if temporary_file_path is None:
             return super()._save(name, content)
+        return self.send_file(temporary_file_path(), name, content=content)
+
+    def send_file(self, path: str, name: str, *, content: Any = None) -> str:
+        """Send the file at `path` as the object `name`, read from the file as it is sent, with
+        the write parameters (content type) of its name, or of `content`; returns `name` as
+        stored."""
         cleaned = clean_name(name)
         key = self._normalize_name(cleaned)
         self.bucket.Object(key).upload_file(
-            temporary_file_path(),
-            ExtraArgs=self._get_write_parameters(key, content),
-            Config=self.transfer_config,
+            path, ExtraArgs=self._get_write_parameters(key, content), Config=self.transfer_config
         )
         return cleaned
-
-    def send_file(self, path: str, name: str) -> None:
-        """Send the file at `path` as the object `name`, read from the file as it is sent."""
-        self.connection.meta.client.upload_file(
-            path, self.bucket_name, f"{bucket_root(self)}{name}", Config=self.transfer_config
-        )
 
     # One boto3 session per configuration for the process: a session loads the service model
     # (a few hundred milliseconds) once, then makes each thread's connection cheaply. Sessions

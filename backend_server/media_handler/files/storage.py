@@ -68,15 +68,14 @@ class StorageUnavailable(ApplicationError):
 
 
 def object_store_errors() -> tuple[type[Exception], ...]:
-    """What boto3 raises when the store refuses or cannot be reached: nothing until boto3 is
-    loaded (MEDIA_STORAGE=s3 loads it; a local store never pays for it: some 25 MB a process).
-    boto3's transfers (`upload_file`) wrap a refusal (a ClientError) in S3UploadFailedError."""
-    if "botocore.exceptions" not in sys.modules:
+    """What boto3 raises when the store refuses or cannot be reached (s3.OBJECT_STORE_ERRORS):
+    nothing until the bucket's module is loaded (MEDIA_STORAGE=s3 loads it, and boto3 with it;
+    a local store never pays for it: some 25 MB a process)."""
+    if "media_handler.files.s3" not in sys.modules:
         return ()
-    from boto3.exceptions import S3UploadFailedError
-    from botocore.exceptions import BotoCoreError, ClientError
+    from media_handler.files.s3 import OBJECT_STORE_ERRORS
 
-    return (BotoCoreError, ClientError, S3UploadFailedError)
+    return OBJECT_STORE_ERRORS
 
 
 def is_out_of_space(exc: OSError) -> bool:

@@ -65,8 +65,8 @@ class RunningSha256:
     """A SHA-256 that can be saved (`state()`) and taken up again (`RunningSha256(state)`)."""
 
     def __init__(self, state: bytes = b"") -> None:
-        self._ctx = _Sha256Ctx()
         if not state:
+            self._ctx = _Sha256Ctx()
             _check(_libcrypto().SHA256_Init(ctypes.byref(self._ctx)))
         elif state.startswith(STATE_TAG):
             self._ctx = _from_saved(state[len(STATE_TAG) :])

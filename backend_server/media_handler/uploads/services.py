@@ -369,8 +369,9 @@ def _append_to_bucket(
             raise checksum_mismatch()
         if not written:
             return 0, ""
-        name = _bucket().chunk_name(upload.pk, offset)
-        _bucket().chunk_store(spooled, name)
+        bucket = _bucket()
+        name = bucket.chunk_name(upload.pk, offset)
+        bucket.chunk_store(spooled, name)
     return written, name
 
 

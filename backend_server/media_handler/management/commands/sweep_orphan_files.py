@@ -60,12 +60,13 @@ class Command(BaseCommand):
                     self.stdout.write(f"{verb} the multipart upload of {key}")
                     if not dry_run:
                         abort_multipart_upload(key, upload_id)
-            # A resumable upload's chunks whose upload is gone.
-            for name in orphan_chunks(modified_before=cutoff):
+            # A resumable upload's chunks whose upload is gone (deleted in batches).
+            chunks = list(orphan_chunks(modified_before=cutoff))
+            for name in chunks:
                 orphans += 1
                 self.stdout.write(f"{verb} {name}")
-                if not dry_run:
-                    chunks_delete([name])
+            if chunks and not dry_run:
+                chunks_delete(chunks)
         for path in self._stale_temporary(cutoff.timestamp()):
             orphans += 1
             self.stdout.write(f"{verb} {path}")
