@@ -94,6 +94,26 @@ def test_a_chunk_bigger_than_a_part_is_kept_whole(alice, in_bucket):
     upload = Upload.objects.get()
     assert len(upload.chunks) == 1
     assert kept_bytes(upload) == content
+    assert etag_of_chunk(upload).endswith("-3")  # a multipart object's ETag counts its parts
+
+
+def test_a_chunk_up_to_two_parts_is_one_put(alice, in_bucket):
+    # One request, not a multipart upload of one or two parts (three or four requests).
+    content = random.Random(8).randbytes(PART + 123)
+    url = location(create(alice, len(content) + 10))
+
+    assert_status(patch(alice, url, 0, content), 204)
+
+    upload = Upload.objects.get()
+    assert kept_bytes(upload) == content
+    assert "-" not in etag_of_chunk(upload)
+
+
+def etag_of_chunk(upload: Upload) -> str:
+    storage = s3_storage()
+    key = f"{bucket_root(storage)}{upload.chunks[0]}"
+    head = storage.connection.meta.client.head_object(Bucket=storage.bucket_name, Key=key)
+    return head["ETag"].strip('"')
 
 
 def test_a_store_that_refuses_the_finished_file_is_503_and_its_retry_finishes(
