@@ -111,6 +111,7 @@ def test_a_chunk_up_to_two_parts_is_one_put(alice, in_bucket):
 
 def etag_of_chunk(upload: Upload) -> str:
     storage = s3_storage()
+    assert upload.chunks
     key = f"{bucket_root(storage)}{upload.chunks[0]}"
     head = storage.connection.meta.client.head_object(Bucket=storage.bucket_name, Key=key)
     return head["ETag"].strip('"')
