@@ -35,6 +35,13 @@ from media_handler.files.storage import (
 
 logger = logging.getLogger(__name__)
 
+# The largest read of a FileRegion. botocore hashes a part's payload in reads of a MiB, each a
+# new buffer, on the part senders' threads; glibc serves buffers that size from the thread's
+# malloc arena once its mmap threshold has risen (after the first such free), and the arena
+# keeps the memory. Capped, they are small blocks used again and again (docs/performance.md,
+# worker memory).
+FILE_REGION_READ_BYTES = 64 * 1024
+
 # boto3's transfers (upload_file) wrap a refusal (a ClientError) in S3UploadFailedError.
 OBJECT_STORE_ERRORS = (BotoCoreError, ClientError, S3UploadFailedError)
 
@@ -211,6 +218,9 @@ class FileRegion(_Reader):
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
         self._position = min(self._seek_target(offset, whence), self.size)
         return self._position
+
+    def read(self, size: int = -1, /) -> bytes:
+        return super().read(min(size, FILE_REGION_READ_BYTES) if size >= 0 else size)
 
     def readinto(self, buffer: Any) -> int:
         if self.closed:

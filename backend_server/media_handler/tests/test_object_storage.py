@@ -186,6 +186,23 @@ def test_a_file_region_reads_seeks_and_closes_within_its_bounds(tmp_path):
     assert region.closed
 
 
+def test_a_file_region_hands_out_a_big_read_in_small_blocks(tmp_path):
+    # botocore hashes a part in reads of a MiB, each a new buffer on a part sender's thread:
+    # a region answers at most FILE_REGION_READ_BYTES at a time (read() alone reads the rest).
+    content = random.Random(5).randbytes(3 * s3.FILE_REGION_READ_BYTES + 123)
+    source = tmp_path / "body.tmp"
+    source.write_bytes(content)
+
+    with s3.FileRegion(str(source), start=0, length=len(content)) as region:
+        blocks = list(iter(lambda: region.read(1024 * 1024), b""))
+        region.seek(0)
+        whole = region.read()
+
+    assert [len(block) for block in blocks] == [s3.FILE_REGION_READ_BYTES] * 3 + [123]
+    assert b"".join(blocks) == content
+    assert whole == content
+
+
 def test_a_file_region_refuses_reads_after_close_and_past_the_files_end(tmp_path):
     source = tmp_path / "body.tmp"
     source.write_bytes(bytes(range(100)))
