@@ -6,6 +6,8 @@ hold up everyone else."""
 
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 import requests
@@ -123,3 +125,50 @@ def test_upload_cut_off_by_its_client_stores_nothing(http, stack):
     assert listed.status_code == 200, listed.text
     assert listed.json()["count"] == 0, listed.json()
     assert list((stack.media_root / ".incoming").iterdir()) == []
+
+
+# glibc's malloc arenas other than the main one live in "heaps": anonymous mappings of 64 MiB
+# (HEAP_MAX_SIZE on 64-bit Linux) aligned to their size, writable as far as the arena has grown
+# and inaccessible (---p) beyond.
+HEAP_SIZE = 64 * 1024 * 1024
+
+
+def arena_heaps(pid: int) -> int:
+    """How many malloc heaps of arenas besides the main one the process `pid` has."""
+    mappings = []
+    for line in Path(f"/proc/{pid}/maps").read_text().splitlines():
+        fields = line.split()  # address, perms, offset, device, inode[, path]
+        if len(fields) == 5:  # anonymous
+            start, end = (int(address, 16) for address in fields[0].split("-"))
+            mappings.append((start, end, fields[1]))
+    ends = {start: (end, perms) for start, end, perms in mappings}
+    count = 0
+    for start, end, perms in mappings:
+        if perms != "rw-p" or start % HEAP_SIZE:
+            continue
+        rest_end, rest_perms = ends.get(end, (end, "---p"))
+        if end - start == HEAP_SIZE or (rest_perms == "---p" and rest_end == start + HEAP_SIZE):
+            count += 1
+    return count
+
+
+def test_media_workers_keep_at_most_two_malloc_arenas(http, stack, uploader):
+    """Uploads and lists at once, so that every thread of both media workers allocates: glibc
+    would give each its own arena (up to eight per core), and each arena keeps much of what
+    was freed in it. gateway/gunicorn.conf.py allows two (docs/performance.md, worker memory)."""
+    body, body_type = multipart(wav_bytes(seconds=4.0), name="arenas")
+    headers = bearer(uploader) | {"Content-Type": body_type}
+
+    def upload(_: int) -> int:
+        with requests.Session() as session:
+            session.get(f"{stack.gateway}/api/media/", headers=bearer(uploader), timeout=30)
+            return session.post(
+                f"{stack.gateway}/api/media/", headers=headers, data=body, timeout=30
+            ).status_code
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        assert list(pool.map(upload, range(24))) == [201] * 24
+
+    heaps = {pid: arena_heaps(pid) for pid in stack.workers("media")}
+    assert heaps
+    assert all(count <= 1 for count in heaps.values()), heaps

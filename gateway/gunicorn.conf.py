@@ -11,9 +11,14 @@ for other requests. Every thread keeps its own database connection (CONN_MAX_AGE
 workers x threads of them for the media service.
 """
 
+import ctypes
 import os
 
 SERVICE = os.environ.get("GUNICORN_SERVICE", "")
+# glibc's mallopt parameter for the number of malloc arenas (<malloc.h>).
+M_ARENA_MAX = -8
+# The media workers' malloc arenas (MALLOC_ARENA_MAX in the environment wins).
+MEDIA_MALLOC_ARENAS = 2
 
 
 def _cores() -> int:
@@ -23,6 +28,22 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
+def limit_malloc_arenas(arenas: int) -> bool:
+    """At most `arenas` malloc arenas in this process and those forked from it; whether it was
+    set. glibc gives threads that allocate at once arenas of their own, up to eight per core,
+    and an arena keeps much of what its threads freed: a media worker's threads (requests,
+    chunk writers, part senders) held about 30 MB that way during a bucket upload
+    (docs/performance.md, worker memory). Python's small objects do not use malloc, so two
+    arenas cost no measurable contention. Not glibc (musl, macOS): nothing to set."""
+    if "MALLOC_ARENA_MAX" in os.environ:
+        return False  # glibc read it at start-up
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False
+    return bool(mallopt(M_ARENA_MAX, arenas))
+
+
 workers = int(os.environ.get("GUNICORN_WORKERS") or min(2 * _cores() + 1, 9))
 # How long a sync worker may spend on one request (a gthread worker's threads have no limit: only
 # its heartbeat counts); nginx waits 300 s for the media service's answer.
@@ -30,6 +51,7 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", "300"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT") or 10)
 if SERVICE == "media":
     worker_class = "gthread"
+    limit_malloc_arenas(MEDIA_MALLOC_ARENAS)  # in the master: every worker is forked from it
     threads = int(os.environ.get("GUNICORN_THREADS") or 4)
     # A worker whose threads are all busy (slow uploads) takes no more connections, so a list
     # request waits for no upload: another worker accepts it. nginx opens a connection per
