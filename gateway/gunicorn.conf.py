@@ -30,11 +30,12 @@ def _cores() -> int:
 
 def limit_malloc_arenas(arenas: int) -> bool:
     """At most `arenas` malloc arenas in this process and those forked from it; whether it was
-    set. glibc gives threads that allocate at once arenas of their own, up to eight per core,
-    and an arena keeps much of what its threads freed: a media worker's threads (requests,
-    chunk writers, part senders) held about 30 MB that way during a bucket upload
-    (docs/performance.md, worker memory). Python's small objects do not use malloc, so two
-    arenas cost no measurable contention. Not glibc (musl, macOS): nothing to set."""
+    set. glibc gives each thread that allocates an arena of its own, up to eight per core, and
+    an arena keeps much of what its threads freed: a media worker's threads (requests, chunk
+    writers, part senders) held about 30 MB that way during a bucket upload
+    (docs/performance.md, worker memory). Python's small objects do not come from malloc, and
+    with two arenas the upload figures moved no more than their noise. Not glibc (musl, macOS):
+    nothing to set."""
     if "MALLOC_ARENA_MAX" in os.environ:
         return False  # glibc read it at start-up
     try:
