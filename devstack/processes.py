@@ -1,6 +1,6 @@
-"""Processes, read from /proc: a process group's members, a process's children, memory and open
-files; and starting a command in a process group of its own, as a terminal starts a foreground
-job, so that one signal reaches all of it."""
+"""Processes, read from /proc: a process group's members, a process's children, memory (and its
+malloc arenas) and open files; and starting a command in a process group of its own, as a
+terminal starts a foreground job, so that one signal reaches all of it."""
 
 import os
 import subprocess
@@ -62,6 +62,34 @@ def status_kib(pid: int, field: str = "VmRSS") -> int:
     except OSError:
         pass
     return 0
+
+
+# glibc's malloc arenas other than the main one live in "heaps": anonymous mappings of 64 MiB
+# (HEAP_MAX_SIZE on 64-bit Linux) aligned to their size, writable as far as the arena has grown
+# and inaccessible (---p) beyond.
+MALLOC_HEAP_BYTES = 64 * 1024 * 1024
+
+
+def malloc_arena_heaps(pid: int) -> int:
+    """How many heaps of malloc arenas besides the main one process `pid` has (0 when gone)."""
+    try:
+        lines = (PROC / str(pid) / "maps").read_text().splitlines()
+    except OSError:
+        return 0
+    anonymous = {}  # start: (end, permissions)
+    for line in lines:
+        fields = line.split()  # address, permissions, offset, device, inode[, path]
+        if len(fields) == 5:
+            start, end = (int(address, 16) for address in fields[0].split("-"))
+            anonymous[start] = (end, fields[1])
+    heaps = 0
+    for start, (end, permissions) in anonymous.items():
+        if permissions != "rw-p" or start % MALLOC_HEAP_BYTES:
+            continue
+        rest = anonymous.get(end)  # the reserved, not yet writable, remainder
+        if end - start == MALLOC_HEAP_BYTES or rest == (start + MALLOC_HEAP_BYTES, "---p"):
+            heaps += 1
+    return heaps
 
 
 def environment(pid: int) -> dict[str, str]:

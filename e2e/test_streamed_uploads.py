@@ -7,11 +7,11 @@ hold up everyone else."""
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 import requests
 
+from devstack import processes
 from devstack.client import RawUpload, bearer, multipart, register
 from devstack.samples import wav_bytes
 
@@ -127,32 +127,7 @@ def test_upload_cut_off_by_its_client_stores_nothing(http, stack):
     assert list((stack.media_root / ".incoming").iterdir()) == []
 
 
-# glibc's malloc arenas other than the main one live in "heaps": anonymous mappings of 64 MiB
-# (HEAP_MAX_SIZE on 64-bit Linux) aligned to their size, writable as far as the arena has grown
-# and inaccessible (---p) beyond.
-HEAP_SIZE = 64 * 1024 * 1024
-
-
-def arena_heaps(pid: int) -> int:
-    """How many malloc heaps of arenas besides the main one the process `pid` has."""
-    mappings = []
-    for line in Path(f"/proc/{pid}/maps").read_text().splitlines():
-        fields = line.split()  # address, perms, offset, device, inode[, path]
-        if len(fields) == 5:  # anonymous
-            start, end = (int(address, 16) for address in fields[0].split("-"))
-            mappings.append((start, end, fields[1]))
-    ends = {start: (end, perms) for start, end, perms in mappings}
-    count = 0
-    for start, end, perms in mappings:
-        if perms != "rw-p" or start % HEAP_SIZE:
-            continue
-        rest_end, rest_perms = ends.get(end, (end, "---p"))
-        if end - start == HEAP_SIZE or (rest_perms == "---p" and rest_end == start + HEAP_SIZE):
-            count += 1
-    return count
-
-
-def test_media_workers_keep_at_most_two_malloc_arenas(http, stack, uploader):
+def test_media_workers_keep_at_most_two_malloc_arenas(stack, uploader):
     """Uploads and lists at once, so that every thread of both media workers allocates: glibc
     would give each its own arena (up to eight per core), and each arena keeps much of what
     was freed in it. gateway/gunicorn.conf.py allows two (docs/performance.md, worker memory)."""
@@ -169,6 +144,6 @@ def test_media_workers_keep_at_most_two_malloc_arenas(http, stack, uploader):
     with ThreadPoolExecutor(max_workers=12) as pool:
         assert list(pool.map(upload, range(24))) == [201] * 24
 
-    heaps = {pid: arena_heaps(pid) for pid in stack.workers("media")}
+    heaps = {pid: processes.malloc_arena_heaps(pid) for pid in stack.workers("media")}
     assert heaps
     assert all(count <= 1 for count in heaps.values()), heaps

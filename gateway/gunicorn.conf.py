@@ -28,21 +28,20 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
-def limit_malloc_arenas(arenas: int) -> bool:
-    """At most `arenas` malloc arenas in this process and those forked from it; whether it was
-    set. glibc gives each thread that allocates an arena of its own, up to eight per core, and
-    an arena keeps much of what its threads freed: a media worker's threads (requests, chunk
-    writers, part senders) held about 30 MB that way during a bucket upload
-    (docs/performance.md, worker memory). Python's small objects do not come from malloc, and
-    with two arenas the upload figures moved no more than their noise. Not glibc (musl, macOS):
-    nothing to set."""
+def limit_malloc_arenas(arenas: int) -> None:
+    """At most `arenas` malloc arenas in this process and those forked from it. glibc gives
+    each thread that allocates an arena of its own, up to eight per core, and an arena keeps
+    much of what its threads freed: a media worker's threads (requests, chunk writers, part
+    senders) held about 30 MB that way during a bucket upload (docs/performance.md, worker
+    memory). Python's small objects do not come from malloc, and with two arenas the upload
+    figures moved no more than their noise. Not glibc (musl, macOS): nothing to set."""
     if "MALLOC_ARENA_MAX" in os.environ:
-        return False  # glibc read it at start-up
+        return  # glibc read it at start-up
     try:
         mallopt = ctypes.CDLL(None).mallopt
     except (OSError, AttributeError):
-        return False
-    return bool(mallopt(M_ARENA_MAX, arenas))
+        return
+    mallopt(M_ARENA_MAX, arenas)
 
 
 workers = int(os.environ.get("GUNICORN_WORKERS") or min(2 * _cores() + 1, 9))
