@@ -23,6 +23,7 @@ from django.conf import settings
 from storages.backends.s3 import S3Storage
 from storages.utils import clean_name
 
+from media_handler.files.botocore_data import lean_botocore_session
 from media_handler.files.storage import (
     UPLOADS_DIR,
     StorageUnavailable,
@@ -111,10 +112,18 @@ class S3MediaStorage(S3Storage):
     _sessions_lock = threading.Lock()
 
     def _create_session(self) -> boto3.Session:
+        """django-storages' session (its keys, or its profile: it refuses both), on a botocore
+        session that loads its data files lean (files/botocore_data.py)."""
         key = (self.access_key, self.secret_key, self.security_token, self.session_profile)
         session = self._sessions.get(key)
         if session is None:
-            session = self._sessions[key] = super()._create_session()
+            session = self._sessions[key] = boto3.Session(
+                botocore_session=lean_botocore_session(),
+                aws_access_key_id=self.access_key,
+                aws_secret_access_key=self.secret_key,
+                aws_session_token=self.security_token,
+                profile_name=self.session_profile or None,
+            )
         return session
 
     @property
