@@ -1,10 +1,10 @@
 """botocore's data files, loaded lean for the bucket's sessions (files/s3.py).
 
 Every botocore session parses and keeps `endpoints.json`: the endpoints of every AWS service
-in every region, 6.7 MiB of Python objects, to sign for the one service we call. It also keeps
-each service model's documentation (most of S3's 3.2 MiB model), which only help(), never a
-request, reads. Every media worker and job worker with a bucket holds one session, so the waste
-is per process (botocore#3078, boto3#1670; docs/performance.md, worker memory).
+in every region, 6.7 MiB of Python objects, to sign for the one service we call (0.2 MiB with
+only ours). It also keeps each service model's documentation (1.2 of S3's 3.2 MiB), which only
+help(), never a request, reads. Every media worker and job worker with a bucket holds a session,
+so the waste is per process (botocore#3078, boto3#1670; docs/performance.md, worker memory).
 
 The lean loader is botocore's own, with a file loader that keeps, of `endpoints`, only the
 services a session here calls (S3, and those botocore calls itself to get credentials), and
