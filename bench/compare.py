@@ -27,7 +27,9 @@ from devstack import REPO
 def _run_api(checkout: Path, quick: bool) -> tuple[float, float]:
     """(list req/s, ping req/s) of one `--only api` run in `checkout`."""
     command = [sys.executable, "-m", "bench", "--only", "api", *(["--quick"] if quick else [])]
-    env = {**os.environ, "PYTHONPATH": str(checkout / "common")}
+    # Both sides on the development venv: a revision from before BENCH_VENV used it, and the
+    # two must differ only in the code.
+    env = {**os.environ, "PYTHONPATH": str(checkout / "common"), "BENCH_VENV": str(REPO / ".venv")}
     out = subprocess.run(command, cwd=checkout, env=env, capture_output=True, text=True)
     raw = next((line[5:] for line in out.stdout.splitlines() if line.startswith("raw: ")), None)
     if raw is None:

@@ -48,6 +48,12 @@ WORKLOADS = (
 # Redis as in docker-compose (caches and throttles shared by the workers), on a database index
 # of the bench's own that it empties first; BENCH_REDIS_URL="" measures with the file cache.
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/7")
+# The stacks run from a virtual environment with the runtime requirements alone, as a server's
+# does (run_with_gateway.sh makes it on first use, the Docker image installs the same): the
+# development one also holds the test tools, and Django and DRF import some of what they find
+# installed (requests, jinja2, pygments), about 12 MiB more in every worker (docs/performance.md,
+# worker memory). BENCH_VENV=.venv measures with the development one.
+VENV = Path(os.environ.get("BENCH_VENV") or REPO / "var" / "bench-venv").absolute()
 
 
 @dataclass
@@ -91,6 +97,7 @@ def stack_spec(workdir: Path, *, keep_databases: bool = False) -> StackSpec:
             "REDIS_URL": REDIS_URL if _redis_emptied() else "",
             # Room above the 1 GiB upload (the default limit is exactly 1 GiB).
             "MAX_UPLOAD_SIZE": str(2 * 1024**3),
+            "VENV": str(VENV),
         },
     )
 

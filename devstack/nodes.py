@@ -17,8 +17,6 @@ from devstack.polling import wait_until
 from devstack.ports import LOOPBACK
 from devstack.stack import Stack
 
-GUNICORN = REPO / ".venv" / "bin" / "gunicorn"
-
 
 def start_media_node(stack: Stack, workdir: Path, port: int) -> subprocess.Popen:
     """Another media node of `stack`: gunicorn on `port` with the stack's media service's
@@ -29,12 +27,14 @@ def start_media_node(stack: Stack, workdir: Path, port: int) -> subprocess.Popen
     incoming = workdir / f"incoming-{port}"
     incoming.mkdir(parents=True)
     env.update(FILE_UPLOAD_TEMP_DIR=str(incoming), GUNICORN_SERVICE="media")
+    # The stack's own virtual environment (VENV, as scripts/lib.sh reads it).
+    gunicorn = Path(env.get("VENV") or REPO / ".venv", "bin", "gunicorn")
     if env.get("MEDIA_STORAGE") == "s3":
         # With the files in the bucket, nodes share no disk at all.
         env["MEDIA_ROOT"] = str(workdir / f"media-{port}")
     return processes.start_group(
         [
-            str(GUNICORN),
+            str(gunicorn),
             "--config",
             str(REPO / "gateway" / "gunicorn.conf.py"),
             "--chdir",
