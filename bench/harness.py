@@ -51,8 +51,8 @@ REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/7")
 # The stacks run from a virtual environment with the runtime requirements alone, as a server's
 # does (run_with_gateway.sh makes it on first use, the Docker image installs the same): the
 # development one also holds the test tools, and Django and DRF import some of what they find
-# installed (requests, jinja2, pygments), about 12 MiB more in every worker (docs/performance.md,
-# worker memory). BENCH_VENV=.venv measures with the development one.
+# installed (requests, jinja2, pygments): a fresh media worker weighs 7 MiB more on it
+# (docs/performance.md, running them). BENCH_VENV=.venv measures with the development one.
 VENV = Path(os.environ.get("BENCH_VENV") or REPO / "var" / "bench-venv").absolute()
 
 
