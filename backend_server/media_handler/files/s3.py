@@ -5,6 +5,7 @@ as a stream with ranged GETs, a multipart upload fed part by part while a reques
 uploads. Here boto3 is called directly (django-storages covers whole-file saves, deletes and
 presigned GETs only)."""
 
+import functools
 import io
 import logging
 import os
@@ -43,6 +44,10 @@ logger = logging.getLogger(__name__)
 # worker memory).
 FILE_REGION_READ_BYTES = 64 * 1024
 
+# The connections one process keeps to the store: more than its threads can use at once (8
+# part senders, a worker's request threads: 4 by default), so none waits for another's.
+CLIENT_POOL_CONNECTIONS = 32
+
 # boto3's transfers (upload_file) wrap a refusal (a ClientError) in S3UploadFailedError.
 OBJECT_STORE_ERRORS = (BotoCoreError, ClientError, S3UploadFailedError)
 
@@ -74,6 +79,9 @@ class S3MediaStorage(S3Storage):
                 # MinIO, Ceph) refuse them: only when the operation requires one.
                 request_checksum_calculation="when_required",
                 response_checksum_validation="when_required",
+                # One client serves the process's threads (`client`): the part senders and the
+                # request threads. A pool's connections are opened only when needed.
+                max_pool_connections=CLIENT_POOL_CONNECTIONS,
             ),
             # Whole-file saves: S3_UPLOAD_PARTS_IN_FLIGHT parts of S3_UPLOAD_PART_BYTES at
             # once (boto3's default is ten), and one PUT up to two parts' size (fewer requests
@@ -100,8 +108,12 @@ class S3MediaStorage(S3Storage):
         stored."""
         cleaned = clean_name(name)
         key = self._normalize_name(cleaned)
-        self.bucket.Object(key).upload_file(
-            path, ExtraArgs=self._get_write_parameters(key, content), Config=self.transfer_config
+        self.client.upload_file(
+            path,
+            self.bucket_name,
+            key,
+            ExtraArgs=self._get_write_parameters(key, content),
+            Config=self.transfer_config,
         )
         return cleaned
 
@@ -134,6 +146,15 @@ class S3MediaStorage(S3Storage):
                 connection = super().connection
         return connection
 
+    @functools.cached_property
+    def client(self) -> Any:
+        """The bucket's low-level client, one for all of the process's threads. django-storages
+        keeps a boto3 resource per thread (`connection`: resources are not thread-safe), each
+        with a client of its own, about 0.4 MiB and a connection pool, made again on every
+        thread that touched the bucket (a worker's part senders and request threads); botocore's
+        clients are thread-safe. What this module and uploads.bucket call goes through it."""
+        return self.connection.meta.client
+
 
 class _Reader(io.RawIOBase):
     """A read-only stream of `size` bytes that keeps its own position."""
@@ -165,7 +186,7 @@ class ObjectReader(_Reader):
 
     def __init__(self, storage: S3Storage, name: str) -> None:
         super().__init__()
-        self._client = storage.connection.meta.client
+        self._client = storage.client
         self._bucket = storage.bucket_name
         self._key = f"{bucket_root(storage)}{name}"
         try:
@@ -253,7 +274,7 @@ class FileRegion(_Reader):
 
 def bucket_listing(storage: S3Storage, prefix: str) -> Iterator[tuple[str, datetime]]:
     root = bucket_root(storage)
-    paginator = storage.connection.meta.client.get_paginator("list_objects_v2")
+    paginator = storage.client.get_paginator("list_objects_v2")
     for page in paginator.paginate(Bucket=storage.bucket_name, Prefix=f"{root}{prefix}"):
         for entry in page.get("Contents", []):
             yield entry["Key"][len(root) :], entry["LastModified"]
@@ -305,7 +326,7 @@ class StreamedUpload:
     def start(self, *, extension: str) -> None:
         storage = s3_storage()
         self.name = new_upload_name(extension)
-        created = storage.connection.meta.client.create_multipart_upload(
+        created = storage.client.create_multipart_upload(
             Bucket=storage.bucket_name, Key=s3_key(self.name)
         )
         self.upload_id = created["UploadId"]
@@ -320,7 +341,7 @@ class StreamedUpload:
         storage = s3_storage()
         number = number or self.next_part_number()
         try:
-            sent = storage.connection.meta.client.upload_part(
+            sent = storage.client.upload_part(
                 Bucket=storage.bucket_name,
                 Key=s3_key(self.name),
                 UploadId=self.upload_id,
@@ -337,7 +358,7 @@ class StreamedUpload:
         `extension` (the inspection's, from the same sniffed bytes: it does not happen) is
         corrected by a copy. Aborts, and raises StorageUnavailable, when the store fails."""
         storage = s3_storage()
-        client = storage.connection.meta.client
+        client = storage.client
         try:
             client.complete_multipart_upload(
                 Bucket=storage.bucket_name,
@@ -368,7 +389,7 @@ class StreamedUpload:
         self.is_finished = True
         storage = s3_storage()
         try:
-            storage.connection.meta.client.abort_multipart_upload(
+            storage.client.abort_multipart_upload(
                 Bucket=storage.bucket_name, Key=s3_key(self.name), UploadId=self.upload_id
             )
         except OBJECT_STORE_ERRORS:
@@ -382,7 +403,7 @@ def abandoned_multipart_uploads(
     started before `started_before`: left by a process killed mid-upload (a bucket lifecycle
     rule AbortIncompleteMultipartUpload does the same for AWS; docs/scaling.md)."""
     storage = s3_storage()
-    client = storage.connection.meta.client
+    client = storage.client
     paginator = client.get_paginator("list_multipart_uploads")
     prefix = f"{bucket_root(storage)}{directory}/"
     for page in paginator.paginate(Bucket=storage.bucket_name, Prefix=prefix):
@@ -393,6 +414,4 @@ def abandoned_multipart_uploads(
 
 def abort_multipart_upload(key: str, upload_id: str) -> None:
     storage = s3_storage()
-    storage.connection.meta.client.abort_multipart_upload(
-        Bucket=storage.bucket_name, Key=key, UploadId=upload_id
-    )
+    storage.client.abort_multipart_upload(Bucket=storage.bucket_name, Key=key, UploadId=upload_id)

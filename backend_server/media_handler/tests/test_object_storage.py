@@ -6,6 +6,7 @@ URLs) and the start-up check of its settings. The rest of the suite runs on a bu
 import hashlib
 import io
 import random
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from io import StringIO
 
@@ -219,6 +220,15 @@ def test_a_file_region_refuses_reads_after_close_and_past_the_files_end(tmp_path
         pytest.raises(ValueError, match="negative"),
     ):
         region.seek(-1)
+
+
+def test_every_thread_of_the_process_sends_through_one_client(bucket):
+    """Part senders and request threads share the bucket's client (and its connections)
+    rather than each making its own."""
+    with ThreadPoolExecutor(max_workers=4) as threads:
+        clients = set(threads.map(lambda _: id(s3.s3_storage().client), range(8)))
+
+    assert clients == {id(s3.s3_storage().client)}
 
 
 def test_a_ranged_read_of_an_object_streams_only_that_range(bucket):

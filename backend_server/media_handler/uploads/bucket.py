@@ -66,7 +66,7 @@ def chunks_join(names: list[str], into: IO[bytes]) -> None:
     """Write the objects `names`, in order, to `into`. Raises StorageUnavailable when the store
     fails or an object is missing."""
     storage = s3_storage()
-    client = storage.connection.meta.client
+    client = storage.client
     try:
         for name in names:
             body = client.get_object(Bucket=storage.bucket_name, Key=_key(name))["Body"]
@@ -80,7 +80,7 @@ def chunks_delete(names: list[str]) -> None:
     """Delete the objects `names`. Raises StorageUnavailable when the store fails, or refuses
     to delete any of them (a batch delete answers 200 and names those in `Errors`)."""
     storage = s3_storage()
-    client = storage.connection.meta.client
+    client = storage.client
     try:
         for start in range(0, len(names), BATCH):
             answer = client.delete_objects(
