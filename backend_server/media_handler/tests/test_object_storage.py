@@ -6,6 +6,7 @@ URLs) and the start-up check of its settings. The rest of the suite runs on a bu
 import hashlib
 import io
 import random
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from io import StringIO
@@ -229,6 +230,29 @@ def test_every_thread_of_the_process_sends_through_one_client(bucket):
         clients = set(threads.map(lambda _: id(s3.s3_storage().client), range(8)))
 
     assert clients == {id(s3.s3_storage().client)}
+
+
+@pytest.fixture
+def clients_made(bucket) -> list[str]:
+    """The bucket clients made from now on (botocore announces each new client's class), by
+    the name of the thread that made it."""
+    session = s3.s3_storage()._create_session()
+    made: list[str] = []
+
+    def count(**kwargs) -> None:
+        made.append(threading.current_thread().name)
+
+    session.events.register("creating-client-class.s3", count)
+    yield made
+    session.events.unregister("creating-client-class.s3", count)
+
+
+def test_the_part_senders_make_no_client_of_their_own(alice, clients_made):
+    response = upload(alice, big_wav(2.5))  # three parts, sent from the part senders' threads
+
+    assert_status(response, 201)
+    assert not any(name.startswith("upload-part") for name in clients_made), clients_made
+    assert len(clients_made) <= 1  # the request's own thread's, if it had none yet
 
 
 def test_a_ranged_read_of_an_object_streams_only_that_range(bucket):
