@@ -7,6 +7,7 @@ import hashlib
 import io
 import random
 import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from io import StringIO
@@ -233,7 +234,7 @@ def test_every_thread_of_the_process_sends_through_one_client(bucket):
 
 
 @pytest.fixture
-def clients_made(bucket) -> list[str]:
+def clients_made(bucket) -> Iterator[list[str]]:
     """The bucket clients made from now on (botocore announces each new client's class), by
     the name of the thread that made it."""
     session = s3.s3_storage()._create_session()
