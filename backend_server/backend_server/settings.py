@@ -108,6 +108,10 @@ S3_UPLOAD_PART_BYTES = env.int("S3_UPLOAD_PART_BYTES", default=8 * 1024 * 1024)
 # Parts of one upload on their way to the store at once (each read from the request's temporary
 # file as it is sent, so in flight they cost no memory of their size).
 S3_UPLOAD_PARTS_IN_FLIGHT = env.int("S3_UPLOAD_PARTS_IN_FLIGHT", default=4)
+# Every upload to the bucket carries a checksum of this kind (each part's, for a multipart
+# upload: computed as the bytes arrive), which the store checks before it keeps the bytes, as
+# boto3's own transfers do by default. Empty for a store that refuses AWS's checksum headers.
+S3_CHECKSUM_ALGORITHM = env.str("S3_CHECKSUM_ALGORITHM", default="CRC32").upper()
 # How long the presigned URLs the gateway (or, with S3_REDIRECT_DOWNLOADS, the client) follows
 # stay valid: only long enough to start the transfer.
 S3_PRESIGNED_URL_SECONDS = env.int("S3_PRESIGNED_URL_SECONDS", default=300)

@@ -17,6 +17,8 @@ STORAGES = ("local", "s3")
 # Resumable uploads claim a row with UPDATE … RETURNING (media_handler.uploads.services).
 MIN_SQLITE = (3, 35)
 ADDRESSING_STYLES = ("path", "virtual", "auto")
+# files.s3 computes CRC32 itself (zlib); "" sends no checksum.
+CHECKSUM_ALGORITHMS = ("CRC32", "")
 # S3's smallest part but the last.
 MIN_PART_BYTES = 5 * 1024 * 1024
 
@@ -93,6 +95,14 @@ def storage_settings_check(app_configs: Iterable[Any] | None, **kwargs: Any) -> 
                 f"S3_UPLOAD_PARTS_IN_FLIGHT is {settings.S3_UPLOAD_PARTS_IN_FLIGHT}.",
                 hint="Set S3_UPLOAD_PARTS_IN_FLIGHT to 1 or more.",
                 id="media_handler.E008",
+            )
+        )
+    if settings.S3_CHECKSUM_ALGORITHM not in CHECKSUM_ALGORITHMS:
+        errors.append(
+            Error(
+                f"S3_CHECKSUM_ALGORITHM is {settings.S3_CHECKSUM_ALGORITHM!r}.",
+                hint="Set S3_CHECKSUM_ALGORITHM to CRC32, or leave it empty to send no checksum.",
+                id="media_handler.E010",
             )
         )
     return errors

@@ -5,12 +5,14 @@ as a stream with ranged GETs, a multipart upload fed part by part while a reques
 uploads. Here boto3 is called directly (django-storages covers whole-file saves, deletes and
 presigned GETs only)."""
 
+import base64
 import functools
 import io
 import logging
 import os
 import posixpath
 import threading
+import zlib
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -47,6 +49,10 @@ FILE_REGION_READ_BYTES = 64 * 1024
 # The connections one process keeps to the store: more than its threads can use at once (8
 # part senders, a worker's request threads: 4 by default), so none waits for another's.
 CLIENT_POOL_CONNECTIONS = 32
+
+# A FileRegion's CRC32 is computed in reads of this size (a part sent without its bytes' CRC32
+# gathered as they were written).
+CRC32_READ_BYTES = 1024 * 1024
 
 # boto3's transfers (upload_file) wrap a refusal (a ClientError) in S3UploadFailedError.
 OBJECT_STORE_ERRORS = (BotoCoreError, ClientError, S3UploadFailedError)
@@ -92,6 +98,11 @@ class S3MediaStorage(S3Storage):
                 max_concurrency=settings.S3_UPLOAD_PARTS_IN_FLIGHT,
             ),
         )
+
+    def _get_write_parameters(self, name: str, content: Any = None) -> dict[str, Any]:
+        """django-storages' parameters of a whole-file save (content type, …), and the checksum
+        the store checks (S3_CHECKSUM_ALGORITHM)."""
+        return {**super()._get_write_parameters(name, content), **checksum_algorithm()}
 
     def _save(self, name: str, content: Any) -> str:
         """A file with a path on disk (a request's temporary file, a finished resumable upload)
@@ -280,6 +291,35 @@ def bucket_listing(storage: S3Storage, prefix: str) -> Iterator[tuple[str, datet
             yield entry["Key"][len(root) :], entry["LastModified"]
 
 
+def checksum_algorithm() -> dict[str, str]:
+    """The ChecksumAlgorithm parameter of an upload (S3_CHECKSUM_ALGORITHM), or none.
+
+    With one, the store checks each part's bytes against the checksum sent with them, and keeps
+    a checksum of the whole object (CRC32 of the parts' CRC32s); boto3's transfers ask for one
+    by default. Without one, moto (the test store) computes a CRC64 of the whole object itself,
+    joining the parts into a second copy in memory to do so: completing 1 GiB took it 15 s
+    instead of 3 (docs/performance.md)."""
+    algorithm = settings.S3_CHECKSUM_ALGORITHM
+    return {"ChecksumAlgorithm": algorithm} if algorithm else {}
+
+
+def crc32_of(data: "bytes | FileRegion") -> int:
+    """The CRC32 of a part's bytes (a FileRegion is read through, then rewound)."""
+    if isinstance(data, bytes):
+        return zlib.crc32(data)
+    crc = 0
+    data.seek(0)
+    while block := data.read(CRC32_READ_BYTES):
+        crc = zlib.crc32(block, crc)
+    data.seek(0)
+    return crc
+
+
+def crc32_header(crc: int) -> str:
+    """A CRC32 as S3 writes it (x-amz-checksum-crc32): its four big-endian bytes in base64."""
+    return base64.b64encode(crc.to_bytes(4, "big")).decode("ascii")
+
+
 def bucket_root(storage: S3Storage) -> str:
     return f"{storage.location}/" if storage.location else ""
 
@@ -327,7 +367,7 @@ class StreamedUpload:
         storage = s3_storage()
         self.name = new_upload_name(extension)
         created = storage.client.create_multipart_upload(
-            Bucket=storage.bucket_name, Key=s3_key(self.name)
+            Bucket=storage.bucket_name, Key=s3_key(self.name), **checksum_algorithm()
         )
         self.upload_id = created["UploadId"]
 
@@ -335,23 +375,31 @@ class StreamedUpload:
         self._last_part_number += 1
         return self._last_part_number
 
-    def send_part(self, data: "bytes | FileRegion", *, number: int = 0) -> None:
+    def send_part(
+        self, data: "bytes | FileRegion", *, number: int = 0, crc32: int | None = None
+    ) -> None:
         """Send part `number` (the next one when 0); parts may be sent from several threads.
-        A FileRegion is closed once sent."""
+        `crc32` is the CRC32 of its bytes, when gathered as they arrived (else computed here,
+        if S3_CHECKSUM_ALGORITHM asks for one). A FileRegion is closed once sent."""
         storage = s3_storage()
         number = number or self.next_part_number()
+        part: dict[str, Any] = {"PartNumber": number}
         try:
+            if checksum_algorithm():
+                # Sent as a header, computed before: botocore would compute it itself, and over
+                # HTTPS send it after the body (aws-chunked), which fewer stores understand.
+                part["ChecksumCRC32"] = crc32_header(crc32_of(data) if crc32 is None else crc32)
             sent = storage.client.upload_part(
                 Bucket=storage.bucket_name,
                 Key=s3_key(self.name),
                 UploadId=self.upload_id,
-                PartNumber=number,
                 Body=data,
+                **part,
             )
         finally:
             if isinstance(data, FileRegion):
                 data.close()
-        self.parts.append({"PartNumber": number, "ETag": sent["ETag"]})  # atomic in CPython
+        self.parts.append({**part, "ETag": sent["ETag"]})  # atomic in CPython
 
     def complete(self, *, extension: str) -> str:
         """Make the object visible; returns its storage name. A name whose extension is not

@@ -8,6 +8,7 @@ working copy (ffprobe and mutagen seek), gone with the request."""
 import contextlib
 import functools
 import hashlib
+import zlib
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -157,6 +158,7 @@ class HashingTemporaryFileUploadHandler(TemporaryFileUploadHandler):
         self.parts_in_flight = deque()
         self.written = 0  # bytes of the temporary file written, and sent as parts
         self.sent = 0
+        self.unsent_crc32 = 0  # the CRC32 of the bytes written since the last part
         if is_object_store():
             from media_handler.files.s3 import StreamedUpload
 
@@ -171,8 +173,13 @@ class HashingTemporaryFileUploadHandler(TemporaryFileUploadHandler):
         super().receive_data_chunk(raw_data, start)
         self.digest.update(raw_data)
         self.written += len(raw_data)
-        unsent = self.written - self.sent
-        if self.file.streamed_upload is not None and unsent >= settings.S3_UPLOAD_PART_BYTES:
+        if self.file.streamed_upload is None:
+            return
+        if settings.S3_CHECKSUM_ALGORITHM:
+            # The part's checksum as its bytes go by: no second read of them (zlib releases
+            # the GIL, as hashlib does).
+            self.unsent_crc32 = zlib.crc32(raw_data, self.unsent_crc32)
+        if self.written - self.sent >= settings.S3_UPLOAD_PART_BYTES:
             self._send_part()
 
     def _send_part(self) -> None:
@@ -196,11 +203,14 @@ class HashingTemporaryFileUploadHandler(TemporaryFileUploadHandler):
         part = FileRegion(path, start=self.sent, length=self.written - self.sent)
         number = streamed.next_part_number()  # in the file's order, whichever thread sends it
         try:
-            sending = _part_senders().submit(streamed.send_part, part, number=number)
+            sending = _part_senders().submit(
+                streamed.send_part, part, number=number, crc32=self.unsent_crc32
+            )
         except BaseException:
             part.close()  # else send_part closes it, sent or not
             raise
         self.sent = self.written
+        self.unsent_crc32 = 0
         self.parts_in_flight.append(sending)
 
     def file_complete(self, file_size: int) -> UploadedFile | None:

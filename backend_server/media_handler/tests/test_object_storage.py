@@ -3,10 +3,12 @@ what only a bucket has (multipart uploads fed while the body arrives, abandoned 
 URLs) and the start-up check of its settings. The rest of the suite runs on a bucket too with
 `make test-media-s3`."""
 
+import base64
 import hashlib
 import io
 import random
 import threading
+import zlib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -256,6 +258,106 @@ def test_the_part_senders_make_no_client_of_their_own(alice, clients_made):
     assert len(clients_made) <= 1  # the request's own thread's, if it had none yet
 
 
+def crc32_base64(data: bytes) -> str:
+    return base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
+
+
+def stored_crc32(bucket, storage_path: str) -> str | None:
+    """The CRC32 the store keeps for an object (a multipart object's: the CRC32 of its parts'
+    CRC32s; AWS writes `-<parts>` after it, moto does not)."""
+    head = s3_client().head_object(
+        Bucket=bucket.S3_BUCKET, Key=s3.s3_key(storage_path), ChecksumMode="ENABLED"
+    )
+    crc32 = head.get("ChecksumCRC32")
+    return crc32.split("-")[0] if crc32 else None
+
+
+def expected_composite_crc32(bucket, storage_path: str, content: bytes) -> str:
+    """The composite CRC32 of `content` cut where the stored object's parts were cut."""
+    key = s3.s3_key(storage_path)
+    whole = s3_client().head_object(Bucket=bucket.S3_BUCKET, Key=key)
+    count = int(whole["ETag"].strip('"').rsplit("-", 1)[1])
+    crcs, start = b"", 0
+    for number in range(1, count + 1):
+        size = s3_client().head_object(Bucket=bucket.S3_BUCKET, Key=key, PartNumber=number)[
+            "ContentLength"
+        ]
+        crcs += zlib.crc32(content[start : start + size]).to_bytes(4, "big")
+        start += size
+    assert start == len(content)
+    return crc32_base64(crcs)
+
+
+def test_an_upload_in_parts_sends_each_parts_crc32_gathered_as_it_arrived(alice, bucket):
+    content = big_wav(2.5)
+
+    response = upload(alice, content)
+
+    assert_status(response, 201)
+    path = response.json()["storage_path"]
+    assert stored_crc32(bucket, path) == expected_composite_crc32(bucket, path, content)
+
+
+def test_a_part_sent_without_its_crc32_has_it_computed_from_its_bytes(bucket, tmp_path):
+    content = random.Random(5).randbytes(PART + 999)
+    source = tmp_path / "body.tmp"
+    source.write_bytes(content)
+    streamed = s3.StreamedUpload()
+    streamed.start(extension="bin")
+
+    streamed.send_part(s3.FileRegion(str(source), start=0, length=PART))
+    streamed.send_part(content[PART:])
+    name = streamed.complete(extension="bin")
+
+    assert stored_bytes(name) == content
+    assert stored_crc32(bucket, name) == expected_composite_crc32(bucket, name, content)
+
+
+def test_a_whole_file_save_carries_its_crc32(bucket):
+    content = png_bytes(40, 30)
+
+    stored = storage.store_file(io.BytesIO(content), extension="png")
+
+    assert stored_crc32(bucket, stored.name) == crc32_base64(content)
+
+
+@pytest.fixture
+def checksum_headers_sent(bucket) -> Iterator[list[str]]:
+    """The checksum headers (x-amz-checksum-*, x-amz-sdk-checksum-algorithm) of every request
+    the bucket's client sends from now on."""
+    events = s3.s3_storage().client.meta.events
+    sent: list[str] = []
+
+    def record(request, **kwargs) -> None:
+        sent.extend(name.lower() for name in request.headers if "checksum" in name.lower())
+
+    events.register("before-send.s3", record)
+    yield sent
+    events.unregister("before-send.s3", record)
+
+
+def test_the_uploads_requests_carry_a_crc32_by_default(alice, checksum_headers_sent):
+    assert_status(upload(alice, big_wav(2.5)), 201)
+
+    assert "x-amz-checksum-crc32" in checksum_headers_sent
+
+
+def test_without_a_checksum_algorithm_no_upload_request_carries_a_checksum(
+    alice, bucket, checksum_headers_sent
+):
+    bucket.S3_CHECKSUM_ALGORITHM = ""
+    big, small = big_wav(2.5), png_bytes()
+
+    streamed = upload(alice, big)
+    whole = upload(alice, small, media_type="image", filename="p.png")
+
+    assert_status(streamed, 201)
+    assert_status(whole, 201)
+    assert stored_bytes(streamed.json()["storage_path"]) == big
+    assert stored_bytes(whole.json()["storage_path"]) == small
+    assert checksum_headers_sent == []
+
+
 def test_a_ranged_read_of_an_object_streams_only_that_range(bucket):
     content = bytes(range(256)) * 1000
     put_stored("uploads/2026/01/01/" + "a" * 32 + ".bin", content)
@@ -341,6 +443,8 @@ def test_purge_deletes_the_objects_of_purged_media(
         ({"S3_ADDRESSING_STYLE": "sideways"}, ["media_handler.E006"]),
         ({"S3_UPLOAD_PART_BYTES": 1024}, ["media_handler.E007"]),
         ({"S3_UPLOAD_PARTS_IN_FLIGHT": 0}, ["media_handler.E008"]),
+        ({"S3_CHECKSUM_ALGORITHM": ""}, []),
+        ({"S3_CHECKSUM_ALGORITHM": "MD5"}, ["media_handler.E010"]),
         ({"MEDIA_STORAGE": "ftp"}, ["media_handler.E001"]),
         ({"MEDIA_STORAGE": "local", "S3_BUCKET": ""}, []),
     ],
@@ -355,6 +459,7 @@ def test_incomplete_s3_settings_stop_the_start(settings, changes, error_ids):
     settings.S3_ADDRESSING_STYLE = "path"
     settings.S3_UPLOAD_PART_BYTES = PART
     settings.S3_UPLOAD_PARTS_IN_FLIGHT = 2
+    settings.S3_CHECKSUM_ALGORITHM = "CRC32"
     for name, value in changes.items():
         setattr(settings, name, value)
 
