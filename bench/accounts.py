@@ -48,7 +48,7 @@ def run(ctx: Context) -> list[Result]:
     chained_off = _chained_refreshes(ctx.stack, seconds)
     window_redis = _revocation_window(ctx.stack, trials)
     with tempfile.TemporaryDirectory(prefix="media-bench-rotation-") as workdir:
-        measured = stack_spec(Path(workdir))
+        measured = stack_spec(Path(workdir), redis_url="")
         spec = dataclasses.replace(
             measured,
             label="benchrotation",

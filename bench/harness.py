@@ -48,6 +48,9 @@ WORKLOADS = (
 # Redis as in docker-compose (caches and throttles shared by the workers), on a database index
 # of the bench's own that it empties first; BENCH_REDIS_URL="" measures with the file cache.
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/7")
+# A second stack beside the measured one (the object-storage workload's) has a Redis database of
+# its own: two stacks on one database would take each other's jobs off the shared queue.
+SECOND_REDIS_URL = os.environ.get("BENCH_SECOND_REDIS_URL", "redis://127.0.0.1:6379/8")
 # The stacks run from a virtual environment with the runtime requirements alone, as a server's
 # does (run_with_gateway.sh makes it on first use, the Docker image installs the same): the
 # development one also holds the test tools, and Django and DRF import some of what they find
@@ -77,8 +80,11 @@ def new_user(stack: Stack, label: str) -> User:
     return User(user["id"], user["email"], client.PASSWORD, tokens["access"], tokens["refresh"])
 
 
-def stack_spec(workdir: Path, *, keep_databases: bool = False) -> StackSpec:
-    """The measured stack: throw-away PostgreSQL databases, Redis, the defaults otherwise."""
+def stack_spec(
+    workdir: Path, *, keep_databases: bool = False, redis_url: str = REDIS_URL
+) -> StackSpec:
+    """The measured stack: throw-away PostgreSQL databases, Redis (emptied first; none when
+    `redis_url` is empty), the defaults otherwise."""
     return StackSpec(
         label="bench",
         workdir=workdir,
@@ -94,7 +100,7 @@ def stack_spec(workdir: Path, *, keep_databases: bool = False) -> StackSpec:
             # One client address sends every request: the per-address throttles would turn a
             # load test of login into a test of the 429.
             **ONE_ADDRESS_CROWD,
-            "REDIS_URL": REDIS_URL if _redis_emptied() else "",
+            "REDIS_URL": redis_url if _redis_emptied(redis_url) else "",
             # Room above the 1 GiB upload (the default limit is exactly 1 GiB).
             "MAX_UPLOAD_SIZE": str(2 * 1024**3),
             "VENV": str(VENV),
@@ -120,12 +126,12 @@ def running(*, keep_databases: bool = False) -> Iterator[Stack]:
                 shutil.copy(stack_log, RESULTS_DIR / "last-stack.log")
 
 
-def _redis_emptied() -> bool:
-    """Whether the bench's Redis database answers; emptied here, so no count is left over."""
-    if not REDIS_URL:
+def _redis_emptied(url: str) -> bool:
+    """Whether the Redis database at `url` answers; emptied here, so no count is left over."""
+    if not url:
         return False
     try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).flushdb()
+        redis.Redis.from_url(url, socket_connect_timeout=2).flushdb()
     except (OSError, redis.RedisError):
         return False
     return True
