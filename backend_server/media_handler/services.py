@@ -263,7 +263,12 @@ def media_make_derivatives(*, media_id: uuid.UUID | str, force: bool = False) ->
     if media.processing == Processing.READY and not force:
         return media.processing
     Media.objects.filter(pk=media.pk).update(processing_attempts=F("processing_attempts") + 1)
-    media.refresh_from_db(fields=["processing_attempts"])
+    attempts = (
+        Media.objects.filter(pk=media.pk).values_list("processing_attempts", flat=True).first()
+    )
+    if attempts is None:  # purged meanwhile (a purge does not wait for the job)
+        return None
+    media.processing_attempts = attempts
     if media.processing_attempts > MAX_PROCESSING_ATTEMPTS:
         return _processing_failed(
             media, f"given up: {media.processing_attempts - 1} runs never finished"

@@ -12,6 +12,7 @@ import warnings
 import pytest
 import thumbhash
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from PIL import Image, ImageStat
 
 from media_handler.files.imaging import thumbhash_placeholder
@@ -357,6 +358,24 @@ def test_a_media_gone_or_without_file_is_nothing_to_do(db):
     assert make_derivatives.run(media_id=str(without_file.pk)) is None
     without_file.refresh_from_db()
     assert without_file.processing == Processing.READY
+
+
+@pytest.mark.django_db
+def test_a_media_purged_as_its_job_starts_is_nothing_to_do(alice, settings):
+    media = upload(alice, samples.picture_bytes("PNG"), kind="image")
+    files_before = stored_files(settings.MEDIA_ROOT)
+
+    def purged_once_counted(execute, sql, params, many, context):
+        # The owner's purge commits just after the job counted its attempt.
+        result = execute(sql, params, many, context)
+        if sql.startswith("UPDATE") and "processing_attempts" in sql:
+            Media.objects.filter(pk=media["id"]).delete()
+        return result
+
+    with connection.execute_wrapper(purged_once_counted):
+        assert make_derivatives.run(media_id=media["id"]) is None
+
+    assert stored_files(settings.MEDIA_ROOT) == files_before  # no derivative made
 
 
 def test_the_job_is_published_by_the_name_the_services_use():
