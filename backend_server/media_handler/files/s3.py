@@ -81,8 +81,9 @@ class S3MediaStorage(S3Storage):
                 signature_version="s3v4",
                 s3={"addressing_style": settings.S3_ADDRESSING_STYLE},
                 retries={"max_attempts": 3, "mode": "standard"},
-                # The object stores that do not know AWS's newer integrity headers (older
-                # MinIO, Ceph) refuse them: only when the operation requires one.
+                # No checksum of botocore's own choosing (over HTTPS it sends it after the body,
+                # aws-chunked, which older MinIO and Ceph refuse): uploads carry the one
+                # S3_CHECKSUM_ALGORITHM names (checksum_algorithm()), or none.
                 request_checksum_calculation="when_required",
                 response_checksum_validation="when_required",
                 # One client serves the process's threads (`client`): the part senders and the
