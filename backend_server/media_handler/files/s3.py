@@ -81,9 +81,10 @@ class S3MediaStorage(S3Storage):
                 signature_version="s3v4",
                 s3={"addressing_style": settings.S3_ADDRESSING_STYLE},
                 retries={"max_attempts": 3, "mode": "standard"},
-                # No checksum of botocore's own choosing (over HTTPS it sends it after the body,
-                # aws-chunked, which older MinIO and Ceph refuse): uploads carry the one
-                # S3_CHECKSUM_ALGORITHM names (checksum_algorithm()), or none.
+                # No checksum of botocore's own choosing: uploads carry the one
+                # S3_CHECKSUM_ALGORITHM names (checksum_algorithm()), or none. Streamed parts
+                # send it as a header; whole-file saves let boto3 compute it, which over HTTPS
+                # it sends after the body (aws-chunked), as boto3's transfers do by default.
                 request_checksum_calculation="when_required",
                 response_checksum_validation="when_required",
                 # One client serves the process's threads (`client`): the part senders and the
