@@ -21,7 +21,7 @@ RUN apt-get update \
 RUN groupadd --system --gid 101 media \
     && useradd --system --uid 1000 --gid media --home-dir /app --shell /usr/sbin/nologin app
 WORKDIR /app
-COPY requirements.txt ./
+COPY requirements.txt constraints.txt ./
 COPY common ./common
 RUN pip install -r requirements.txt
 COPY auth_server ./auth_server

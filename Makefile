@@ -7,19 +7,22 @@ INSTALLED := $(VENV)/.installed
 export PATH := $(BIN):$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run run-local test test-common test-auth test-media test-media-s3 test-web test-postgres e2e lint \
+.PHONY: help venv lock run run-local test test-common test-auth test-media test-media-s3 test-web test-postgres e2e lint \
 	typecheck migrations-check format bench bench-quick soak coverage-erase
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
-$(INSTALLED): requirements.txt requirements-dev.txt common/pyproject.toml
+$(INSTALLED): requirements.txt requirements-dev.txt constraints.txt common/pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	@touch $@
 
 venv: $(INSTALLED) ## Create .venv and install the pinned requirements (done by every target)
+
+lock: ## Resolve the requirements afresh and write every version into constraints.txt
+	bash scripts/lock_requirements.sh
 
 run: ## Everything behind the gateway on :3000 (./run_with_gateway.sh)
 	./run_with_gateway.sh

@@ -39,7 +39,8 @@ ensure_venv() {
     "$python" -m venv "$VENV"
   fi
   stamp=$VENV/.runtime-requirements.sha256
-  wanted=$(cat "$repo/requirements.txt" "$repo/common/pyproject.toml" | sha256sum | cut -d' ' -f1)
+  wanted=$(cat "$repo/requirements.txt" "$repo/constraints.txt" "$repo/common/pyproject.toml" |
+    sha256sum | cut -d' ' -f1)
   if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
     say "Installing the pinned requirements into $VENV"
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
