@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from io import StringIO
+from pathlib import Path
 
 import pytest
 import requests
@@ -158,15 +159,21 @@ def test_store_file_streams_a_file_to_the_bucket_and_reports_its_facts(bucket, t
     assert stored_bytes(stored.name) == content
 
 
+def started_upload_of(content: bytes, tmp_path) -> tuple[Path, s3.StreamedUpload]:
+    """`content` in a file (a request's temporary file), and a streamed upload started for it."""
+    source = tmp_path / "body.tmp"
+    source.write_bytes(content)
+    streamed = s3.StreamedUpload()
+    streamed.start(extension="bin")
+    return source, streamed
+
+
 def test_a_part_sent_from_a_file_region_is_exactly_that_regions_bytes(bucket, tmp_path):
     # Parts are read back from the request's temporary file as they are sent (FileRegion):
     # botocore must see the region's length, not the file's, and read it twice (the payload's
     # signature, then the send) from the region's start.
     content = random.Random(3).randbytes(PART + 4321)
-    source = tmp_path / "body.tmp"
-    source.write_bytes(content)
-    streamed = s3.StreamedUpload()
-    streamed.start(extension="bin")
+    source, streamed = started_upload_of(content, tmp_path)
 
     streamed.send_part(s3.FileRegion(str(source), start=0, length=PART))
     streamed.send_part(s3.FileRegion(str(source), start=PART, length=4321))
@@ -300,10 +307,7 @@ def test_an_upload_in_parts_sends_each_parts_crc32_gathered_as_it_arrived(alice,
 
 def test_a_part_sent_without_its_crc32_has_it_computed_from_its_bytes(bucket, tmp_path):
     content = random.Random(5).randbytes(PART + 999)
-    source = tmp_path / "body.tmp"
-    source.write_bytes(content)
-    streamed = s3.StreamedUpload()
-    streamed.start(extension="bin")
+    source, streamed = started_upload_of(content, tmp_path)
 
     streamed.send_part(s3.FileRegion(str(source), start=0, length=PART))
     streamed.send_part(content[PART:])
