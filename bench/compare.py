@@ -58,7 +58,7 @@ def main() -> int:
         capture_output=True,
     )
     try:
-        pins = ["requirements.txt", "common/pyproject.toml"]
+        pins = ["requirements.txt", "constraints.txt", "common/pyproject.toml"]
         same_pins = subprocess.run(["git", "diff", "--quiet", commit, "--", *pins], cwd=REPO)
         if same_pins.returncode == 0:
             (worktree / ".venv").symlink_to(REPO / ".venv")

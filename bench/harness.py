@@ -50,7 +50,10 @@ WORKLOADS = (
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/7")
 # A second stack beside the measured one (the object-storage workload's) has a Redis database of
 # its own: two stacks on one database would take each other's jobs off the shared queue.
-SECOND_REDIS_URL = os.environ.get("BENCH_SECOND_REDIS_URL", "redis://127.0.0.1:6379/8")
+# With BENCH_REDIS_URL="" (the file cache), the second stack has none either.
+SECOND_REDIS_URL = os.environ.get(
+    "BENCH_SECOND_REDIS_URL", "redis://127.0.0.1:6379/8" if REDIS_URL else ""
+)
 # The stacks run from a virtual environment with the runtime requirements alone, as a server's
 # does (run_with_gateway.sh makes it on first use, the Docker image installs the same): the
 # development one also holds the test tools, and Django and DRF import some of what they find

@@ -50,10 +50,6 @@ FILE_REGION_READ_BYTES = 64 * 1024
 # part senders, a worker's request threads: 4 by default), so none waits for another's.
 CLIENT_POOL_CONNECTIONS = 32
 
-# A FileRegion's CRC32 is computed in reads of this size (a part sent without its bytes' CRC32
-# gathered as they were written).
-CRC32_READ_BYTES = 1024 * 1024
-
 # boto3's transfers (upload_file) wrap a refusal (a ClientError) in S3UploadFailedError.
 OBJECT_STORE_ERRORS = (BotoCoreError, ClientError, S3UploadFailedError)
 
@@ -299,7 +295,7 @@ def checksum_algorithm() -> dict[str, str]:
     With one, the store checks each part's bytes against the checksum sent with them, and keeps
     a checksum of the whole object (CRC32 of the parts' CRC32s); boto3's transfers ask for one
     by default. Without one, moto (the test store) computes a CRC64 of the whole object itself,
-    joining the parts into a second copy in memory to do so: completing 1 GiB took it 15 s
+    copying the joined parts twice more in memory to do so: completing 1 GiB took it 15 s
     instead of 3 (docs/performance.md)."""
     algorithm = settings.S3_CHECKSUM_ALGORITHM
     return {"ChecksumAlgorithm": algorithm} if algorithm else {}
@@ -311,7 +307,7 @@ def crc32_of(data: "bytes | FileRegion") -> int:
         return zlib.crc32(data)
     crc = 0
     data.seek(0)
-    while block := data.read(CRC32_READ_BYTES):
+    while block := data.read(FILE_REGION_READ_BYTES):
         crc = zlib.crc32(block, crc)
     data.seek(0)
     return crc

@@ -4,16 +4,18 @@ URLs) and the start-up check of its settings. The rest of the suite runs on a bu
 `make test-media-s3`."""
 
 import base64
+import contextlib
 import hashlib
 import io
 import random
 import threading
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from io import StringIO
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -269,52 +271,83 @@ def crc32_base64(data: bytes) -> str:
     return base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
 
 
-def stored_crc32(bucket, storage_path: str) -> str | None:
-    """The CRC32 the store keeps for an object (a multipart object's: the CRC32 of its parts'
-    CRC32s; AWS writes `-<parts>` after it, moto does not)."""
-    head = s3_client().head_object(
-        Bucket=bucket.S3_BUCKET, Key=s3.s3_key(storage_path), ChecksumMode="ENABLED"
+@contextlib.contextmanager
+def recorded(event: str, what: Callable[..., list]) -> Iterator[list]:
+    """What `what(**event's kwargs)` gives for each `event` the bucket's client emits meanwhile
+    (its client as the storage is now: changing an S3_* setting makes a new one)."""
+    events = s3.s3_storage().client.meta.events
+    seen: list = []
+
+    def record(**kwargs) -> None:
+        seen.extend(what(**kwargs))
+
+    events.register(event, record)
+    try:
+        yield seen
+    finally:
+        events.unregister(event, record)
+
+
+def part_checksums_sent() -> contextlib.AbstractContextManager[list]:
+    """(part number, ChecksumCRC32) of each UploadPart sent meanwhile."""
+    return recorded(
+        "before-parameter-build.s3.UploadPart",
+        lambda params, **_: [(params["PartNumber"], params.get("ChecksumCRC32"))],
     )
-    crc32 = head.get("ChecksumCRC32")
-    return crc32.split("-")[0] if crc32 else None
 
 
-def expected_composite_crc32(bucket, storage_path: str, content: bytes) -> str:
-    """The composite CRC32 of `content` cut where the stored object's parts were cut."""
+def checksum_headers_sent() -> contextlib.AbstractContextManager[list]:
+    """(the request's method and query, its checksum headers: x-amz-checksum-*,
+    x-amz-sdk-checksum-algorithm) of each request sent meanwhile."""
+    return recorded(
+        "before-send.s3",
+        lambda request, **_: [
+            (
+                f"{request.method} ?{urlsplit(request.url).query}",
+                [name.lower() for name in request.headers if "checksum" in name.lower()],
+            )
+        ],
+    )
+
+
+def parts_crc32(bucket, storage_path: str, content: bytes) -> list[tuple[int, str]]:
+    """(part number, CRC32 of its bytes) of a stored multipart object, `content` cut where the
+    store says its parts were cut."""
     key = s3.s3_key(storage_path)
-    whole = s3_client().head_object(Bucket=bucket.S3_BUCKET, Key=key)
-    count = int(whole["ETag"].strip('"').rsplit("-", 1)[1])
-    crcs, start = b"", 0
+    head = s3_client().head_object(Bucket=bucket.S3_BUCKET, Key=key)
+    count = int(head["ETag"].strip('"').rsplit("-", 1)[1])
+    expected, start = [], 0
     for number in range(1, count + 1):
-        size = s3_client().head_object(Bucket=bucket.S3_BUCKET, Key=key, PartNumber=number)[
-            "ContentLength"
-        ]
-        crcs += zlib.crc32(content[start : start + size]).to_bytes(4, "big")
-        start += size
+        part = s3_client().head_object(Bucket=bucket.S3_BUCKET, Key=key, PartNumber=number)
+        expected.append((number, crc32_base64(content[start : start + part["ContentLength"]])))
+        start += part["ContentLength"]
     assert start == len(content)
-    return crc32_base64(crcs)
+    return expected
 
 
 def test_an_upload_in_parts_sends_each_parts_crc32_gathered_as_it_arrived(alice, bucket):
-    content = big_wav(2.5)
+    content = big_wav(2.5)  # three parts, the last a short one
 
-    response = upload(alice, content)
+    with part_checksums_sent() as sent:
+        response = upload(alice, content)
 
     assert_status(response, 201)
     path = response.json()["storage_path"]
-    assert stored_crc32(bucket, path) == expected_composite_crc32(bucket, path, content)
+    assert sorted(sent) == parts_crc32(bucket, path, content)
+    assert stored_bytes(path) == content
 
 
 def test_a_part_sent_without_its_crc32_has_it_computed_from_its_bytes(bucket, tmp_path):
     content = random.Random(5).randbytes(PART + 999)
     source, streamed = started_upload_of(content, tmp_path)
 
-    streamed.send_part(s3.FileRegion(str(source), start=0, length=PART))
-    streamed.send_part(content[PART:])
+    with part_checksums_sent() as sent:
+        streamed.send_part(s3.FileRegion(str(source), start=0, length=PART))
+        streamed.send_part(content[PART:])
     name = streamed.complete(extension="bin")
 
+    assert sent == parts_crc32(bucket, name, content)
     assert stored_bytes(name) == content
-    assert stored_crc32(bucket, name) == expected_composite_crc32(bucket, name, content)
 
 
 def test_a_whole_file_save_carries_its_crc32(bucket):
@@ -322,44 +355,27 @@ def test_a_whole_file_save_carries_its_crc32(bucket):
 
     stored = storage.store_file(io.BytesIO(content), extension="png")
 
-    assert stored_crc32(bucket, stored.name) == crc32_base64(content)
+    head = s3_client().head_object(
+        Bucket=bucket.S3_BUCKET, Key=s3.s3_key(stored.name), ChecksumMode="ENABLED"
+    )
+    assert head["ChecksumCRC32"] == crc32_base64(content)
 
 
-@pytest.fixture
-def checksum_headers_sent(bucket) -> Iterator[list[str]]:
-    """The checksum headers (x-amz-checksum-*, x-amz-sdk-checksum-algorithm) of every request
-    the bucket's client sends from now on."""
-    events = s3.s3_storage().client.meta.events
-    sent: list[str] = []
-
-    def record(request, **kwargs) -> None:
-        sent.extend(name.lower() for name in request.headers if "checksum" in name.lower())
-
-    events.register("before-send.s3", record)
-    yield sent
-    events.unregister("before-send.s3", record)
-
-
-def test_the_uploads_requests_carry_a_crc32_by_default(alice, checksum_headers_sent):
-    assert_status(upload(alice, big_wav(2.5)), 201)
-
-    assert "x-amz-checksum-crc32" in checksum_headers_sent
-
-
-def test_without_a_checksum_algorithm_no_upload_request_carries_a_checksum(
-    alice, bucket, checksum_headers_sent
-):
+def test_without_a_checksum_algorithm_no_upload_request_carries_a_checksum(alice, bucket):
     bucket.S3_CHECKSUM_ALGORITHM = ""
     big, small = big_wav(2.5), png_bytes()
 
-    streamed = upload(alice, big)
-    whole = upload(alice, small, media_type="image", filename="p.png")
+    with checksum_headers_sent() as sent:
+        streamed = upload(alice, big)
+        whole = upload(alice, small, media_type="image", filename="p.png")
 
     assert_status(streamed, 201)
     assert_status(whole, 201)
     assert stored_bytes(streamed.json()["storage_path"]) == big
     assert stored_bytes(whole.json()["storage_path"]) == small
-    assert checksum_headers_sent == []
+    sent_parts = [query for query, _ in sent if "partNumber=" in query]
+    assert len(sent_parts) == 3, sent  # the recorder saw the upload's own requests
+    assert [headers for _, headers in sent if headers] == []
 
 
 def test_a_ranged_read_of_an_object_streams_only_that_range(bucket):
