@@ -66,9 +66,10 @@ test-postgres: ## The same suite on PostgreSQL at 127.0.0.1:5432, with the Redis
 e2e: $(INSTALLED) ## The end-to-end suite against the real stack (nginx + gunicorn)
 	$(BIN)/pytest -c e2e/pytest.ini e2e $(PYTEST_ARGS)
 
-lint: $(INSTALLED) migrations-check ## ruff, formatting and migrations up to date
+lint: $(INSTALLED) migrations-check ## ruff, formatting, migrations up to date, every package locked
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/python scripts/check_lock.py
 
 # A development command: the production start-up check (common.checks) does not apply.
 migrations-check: $(INSTALLED) ## Fails when a model change has no migration

@@ -53,7 +53,7 @@ def run(ctx: Context) -> list[Result]:
             measured,
             label="benchrotation",
             ports=preferred_from_env("BENCH_ROTATION", Ports(3710, 8710, 8711)),
-            env={**measured.env, "REDIS_URL": "", "JWT_ROTATE_REFRESH_TOKENS": "true"},
+            env={**measured.env, "JWT_ROTATE_REFRESH_TOKENS": "true"},
         )
         log("accounts: a second stack, rotation on, no Redis")
         with devstack.running(spec) as rotating:

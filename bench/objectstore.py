@@ -32,7 +32,7 @@ from bench.download import curl_download
 from bench.harness import SECOND_REDIS_URL, Context, log, main, new_user, stack_spec
 from bench.results import Result
 from bench.sync import CHUNK, tus_upload
-from devstack import Ports, StackSpec, object_store, running, samples
+from devstack import Ports, StackSpec, client, object_store, running, samples
 from devstack.nodes import start_gateway, start_media_node, stop, wait_for_media
 from devstack.ports import LOOPBACK, free_ports
 
@@ -73,15 +73,15 @@ def _label(size: int) -> str:
 def _uploads(ctx: Context, s3_stack, store, src: Path) -> tuple[list[Result], dict]:
     size = src.stat().st_size
     repeats = 1 if ctx.quick else 3
-    client = store.client()
+    boto3_client = store.client()
     s3_seconds, boto_seconds, local_seconds, peaks = [], [], [], []
     record: dict = {}
 
     def boto3_upload(i: int) -> None:
         started = time.monotonic()
-        client.upload_file(str(src), store.bucket, f"bench-ceiling/{i}.wav")
+        boto3_client.upload_file(str(src), store.bucket, f"bench-ceiling/{i}.wav")
         boto_seconds.append(time.monotonic() - started)
-        client.delete_object(Bucket=store.bucket, Key=f"bench-ceiling/{i}.wav")
+        boto3_client.delete_object(Bucket=store.bucket, Key=f"bench-ceiling/{i}.wav")
 
     def our_upload(i: int) -> None:
         nonlocal record
@@ -99,7 +99,7 @@ def _uploads(ctx: Context, s3_stack, store, src: Path) -> tuple[list[Result], di
         # The job worker reads the file back from the store (1 GiB out of moto) to probe it:
         # done before the next upload starts, else it competes with that one for moto and the
         # two cores (a boto3 round after it took 15 s instead of 9).
-        wait_until_processed(s3_stack.gateway, s3_user.headers, body["id"])
+        client.settled(s3_stack.gateway, s3_user.access, body["id"], timeout=600)
 
     for i in range(repeats):
         # The two take turns at going first.
@@ -111,7 +111,7 @@ def _uploads(ctx: Context, s3_stack, store, src: Path) -> tuple[list[Result], di
         )
         local_seconds.append(seconds)
         ctx.big_upload = (body, src) if ctx.big_upload is None else ctx.big_upload
-        wait_until_processed(ctx.stack.gateway, local_user.headers, body["id"])
+        client.settled(ctx.stack.gateway, local_user.access, body["id"], timeout=600)
 
     # Resumable, its chunks kept in the bucket until the last one (once: a figure).
     tus_user = new_user(s3_stack, "s3-tus")
@@ -175,21 +175,6 @@ def _uploads(ctx: Context, s3_stack, store, src: Path) -> tuple[list[Result], di
             met=max(peaks) <= upload.RSS_TARGET_MB,
         ),
     ], record
-
-
-def wait_until_processed(gateway: str, headers: dict[str, str], media_id: str) -> None:
-    """Until the job worker is done with the media (its derivatives made, or failed)."""
-    url = f"{gateway}/api/media/media/{media_id}/"
-    deadline = time.monotonic() + 600
-    with requests.Session() as http:
-        while time.monotonic() < deadline:
-            answer = http.get(url, headers=headers, timeout=10)
-            if answer.status_code != 200:
-                raise RuntimeError(f"{url} answered {answer.status_code}")
-            if answer.json()["processing"] != "pending":
-                return
-            time.sleep(0.2)
-    raise RuntimeError(f"media {media_id} still pending after 10 minutes")
 
 
 def _downloads(ctx: Context, s3_stack, store, src: Path, record: dict) -> list[Result]:

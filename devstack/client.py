@@ -12,12 +12,18 @@ from urllib.parse import urlsplit
 import requests
 from urllib3.filepost import encode_multipart_formdata
 
+from devstack.polling import wait_until
+
 PASSWORD = "strongpassword"  # noqa: S105 -- the seed README's example, for throw-away accounts
 TIMEOUT = 20
 
 
 class UnexpectedAnswer(AssertionError):
     """An answer with another status than the one asked for; says what came back."""
+
+
+class StillPending(AssertionError):
+    """A media the job worker was not done with in time; says its last state."""
 
 
 def expect(response: requests.Response, *statuses: int) -> requests.Response:
@@ -62,6 +68,23 @@ def tus_metadata(**values: str) -> str:
 def bearer(tokens: dict | str) -> dict[str, str]:
     access = tokens if isinstance(tokens, str) else tokens["access"]
     return {"Authorization": f"Bearer {access}"}
+
+
+def settled(base: str, tokens: dict | str, media_id: str, *, timeout: float) -> dict:
+    """The media, as its owner reads it, once the job worker is done with it (`processing`
+    ready or failed). Raises StillPending after `timeout` seconds."""
+    latest: dict = {}
+
+    def done() -> bool:
+        response = requests.get(
+            f"{base}/api/media/{media_id}/", headers=bearer(tokens), timeout=TIMEOUT
+        )
+        latest.update(expect(response, 200).json())
+        return latest["processing"] != "pending"
+
+    if not wait_until(done, timeout, interval=0.25):
+        raise StillPending(f"media {media_id} still pending after {timeout} s: {latest}")
+    return latest
 
 
 def upload(

@@ -8,9 +8,8 @@ import pytest
 import requests
 from PIL import Image, ImageStat
 
-from devstack import samples
+from devstack import client, samples
 from devstack.client import bearer, expect, register, upload
-from devstack.polling import wait_until
 
 # Every kind SPEC.md names: (name, media type, file bytes, whether it has a picture to show).
 SAMPLES = {
@@ -68,23 +67,9 @@ def uploads(stack, owner) -> dict[str, dict]:
     return answers
 
 
-def current(stack, owner, media_id: str) -> dict:
-    response = requests.get(
-        f"{stack.gateway}/api/media/{media_id}/", headers=bearer(owner), timeout=10
-    )
-    return expect(response, 200).json()
-
-
 def settled(stack, owner, media_id: str) -> dict:
     """The media once the worker is done with it (ready or failed)."""
-    latest: dict = {}
-
-    def done() -> bool:
-        latest.update(current(stack, owner, media_id))
-        return latest["processing"] != "pending"
-
-    assert wait_until(done, READY_TIMEOUT, interval=0.25), f"still pending: {latest}"
-    return latest
+    return client.settled(stack.gateway, owner, media_id, timeout=READY_TIMEOUT)
 
 
 def test_an_upload_answers_before_its_derivatives_exist(uploads):

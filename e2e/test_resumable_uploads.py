@@ -77,22 +77,8 @@ def run_client(kind: str, script: Path | None, **options) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def media_of(base: str, tokens: dict, media_id: str) -> dict:
-    response = expect(
-        requests.get(f"{base}/api/media/{media_id}/", headers=bearer(tokens), timeout=30), 200
-    )
-    return response.json()
-
-
 def settled(base: str, tokens: dict, media_id: str) -> dict:
-    latest: dict = {}
-
-    def done() -> bool:
-        latest.update(media_of(base, tokens, media_id))
-        return latest["processing"] != "pending"
-
-    assert wait_until(done, 60, interval=0.25), f"still pending: {latest}"
-    return latest
+    return devstack.client.settled(base, tokens, media_id, timeout=60)
 
 
 def stored_bytes_digest(url: str) -> str:

@@ -5,14 +5,12 @@ as a stream with ranged GETs, a multipart upload fed part by part while a reques
 uploads. Here boto3 is called directly (django-storages covers whole-file saves, deletes and
 presigned GETs only)."""
 
-import base64
 import functools
 import io
 import logging
 import os
 import posixpath
 import threading
-import zlib
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -22,6 +20,7 @@ from boto3.exceptions import S3UploadFailedError
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.httpchecksum import Crc32Checksum
 from django.conf import settings
 from storages.backends.s3 import S3Storage
 from storages.utils import clean_name
@@ -70,6 +69,8 @@ class S3MediaStorage(S3Storage):
             secret_key=settings.S3_SECRET_ACCESS_KEY or None,
             location=settings.S3_PREFIX,
             default_acl=None,
+            # Whole-file saves name the checksum the store checks (S3_CHECKSUM_ALGORITHM).
+            object_parameters=checksum_algorithm(),
             file_overwrite=True,
             querystring_auth=True,
             querystring_expire=settings.S3_PRESIGNED_URL_SECONDS,
@@ -96,11 +97,6 @@ class S3MediaStorage(S3Storage):
                 max_concurrency=settings.S3_UPLOAD_PARTS_IN_FLIGHT,
             ),
         )
-
-    def _get_write_parameters(self, name: str, content: Any = None) -> dict[str, Any]:
-        """django-storages' parameters of a whole-file save (content type, …), and the checksum
-        the store checks (S3_CHECKSUM_ALGORITHM)."""
-        return {**super()._get_write_parameters(name, content), **checksum_algorithm()}
 
     def _save(self, name: str, content: Any) -> str:
         """A file with a path on disk (a request's temporary file, a finished resumable upload)
@@ -301,23 +297,6 @@ def checksum_algorithm() -> dict[str, str]:
     return {"ChecksumAlgorithm": algorithm} if algorithm else {}
 
 
-def crc32_of(data: "bytes | FileRegion") -> int:
-    """The CRC32 of a part's bytes (a FileRegion is read through, then rewound)."""
-    if isinstance(data, bytes):
-        return zlib.crc32(data)
-    crc = 0
-    data.seek(0)
-    while block := data.read(FILE_REGION_READ_BYTES):
-        crc = zlib.crc32(block, crc)
-    data.seek(0)
-    return crc
-
-
-def crc32_header(crc: int) -> str:
-    """A CRC32 as S3 writes it (x-amz-checksum-crc32): its four big-endian bytes in base64."""
-    return base64.b64encode(crc.to_bytes(4, "big")).decode("ascii")
-
-
 def bucket_root(storage: S3Storage) -> str:
     return f"{storage.location}/" if storage.location else ""
 
@@ -374,11 +353,12 @@ class StreamedUpload:
         return self._last_part_number
 
     def send_part(
-        self, data: "bytes | FileRegion", *, number: int = 0, crc32: int | None = None
+        self, data: "bytes | FileRegion", *, number: int = 0, crc32: str | None = None
     ) -> None:
         """Send part `number` (the next one when 0); parts may be sent from several threads.
-        `crc32` is the CRC32 of its bytes, when gathered as they arrived (else computed here,
-        if S3_CHECKSUM_ALGORITHM asks for one). A FileRegion is closed once sent."""
+        `crc32` is the CRC32 of its bytes as S3 writes it (base64), when gathered as they
+        arrived; else it is computed here, if S3_CHECKSUM_ALGORITHM asks for one. A FileRegion
+        is closed once sent."""
         storage = s3_storage()
         number = number or self.next_part_number()
         part: dict[str, Any] = {"PartNumber": number}
@@ -386,7 +366,7 @@ class StreamedUpload:
             if checksum_algorithm():
                 # Sent as a header, computed before: botocore would compute it itself, and over
                 # HTTPS send it after the body (aws-chunked), which fewer stores understand.
-                part["ChecksumCRC32"] = crc32_header(crc32_of(data) if crc32 is None else crc32)
+                part["ChecksumCRC32"] = crc32 or Crc32Checksum().handle(data)
             sent = storage.client.upload_part(
                 Bucket=storage.bucket_name,
                 Key=s3_key(self.name),

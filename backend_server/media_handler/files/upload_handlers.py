@@ -8,7 +8,6 @@ working copy (ffprobe and mutagen seek), gone with the request."""
 import contextlib
 import functools
 import hashlib
-import zlib
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -31,6 +30,8 @@ from media_handler.files.storage import (
 )
 
 if TYPE_CHECKING:
+    from botocore.httpchecksum import Crc32Checksum
+
     from media_handler.files.s3 import StreamedUpload
 
 # How much of an upload's body Django asks for at a time (its default is 64 KiB): gunicorn
@@ -89,6 +90,14 @@ def _upload_writers() -> ThreadPoolExecutor:
     a chunk is stored on another core while the request's thread reads and parses the next
     (measured against writing on the request's thread: docs/performance.md)."""
     return ThreadPoolExecutor(max_workers=UPLOAD_WRITER_THREADS, thread_name_prefix="upload-writer")
+
+
+def _new_crc32() -> "Crc32Checksum":
+    """botocore's running CRC32 (what it would send), imported when first needed: a process on
+    a local store never loads botocore."""
+    from botocore.httpchecksum import Crc32Checksum
+
+    return Crc32Checksum()
 
 
 @functools.cache
@@ -158,11 +167,14 @@ class HashingTemporaryFileUploadHandler(TemporaryFileUploadHandler):
         self.parts_in_flight = deque()
         self.written = 0  # bytes of the temporary file written, and sent as parts
         self.sent = 0
-        self.unsent_crc32 = 0  # the CRC32 of the bytes written since the last part
+        # The CRC32 of the bytes written since the last part, when parts carry one.
+        self.unsent_crc32: Crc32Checksum | None = None
         if is_object_store():
-            from media_handler.files.s3 import StreamedUpload
+            from media_handler.files.s3 import StreamedUpload, checksum_algorithm
 
             self.file.streamed_upload = StreamedUpload()
+            if checksum_algorithm():
+                self.unsent_crc32 = _new_crc32()
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> None:
         self._wait_for_chunk_in_flight()
@@ -173,13 +185,14 @@ class HashingTemporaryFileUploadHandler(TemporaryFileUploadHandler):
         super().receive_data_chunk(raw_data, start)
         self.digest.update(raw_data)
         self.written += len(raw_data)
-        if self.file.streamed_upload is None:
-            return
-        if settings.S3_CHECKSUM_ALGORITHM:
-            # The part's checksum as its bytes go by: no second read of them (zlib releases
-            # the GIL, as hashlib does).
-            self.unsent_crc32 = zlib.crc32(raw_data, self.unsent_crc32)
-        if self.written - self.sent >= settings.S3_UPLOAD_PART_BYTES:
+        if self.unsent_crc32 is not None:
+            # The part's checksum as its bytes go by: no second read of them (zlib, under it,
+            # releases the GIL, as hashlib does).
+            self.unsent_crc32.update(raw_data)
+        if (
+            self.file.streamed_upload is not None
+            and self.written - self.sent >= settings.S3_UPLOAD_PART_BYTES
+        ):
             self._send_part()
 
     def _send_part(self) -> None:
@@ -203,14 +216,14 @@ class HashingTemporaryFileUploadHandler(TemporaryFileUploadHandler):
         part = FileRegion(path, start=self.sent, length=self.written - self.sent)
         number = streamed.next_part_number()  # in the file's order, whichever thread sends it
         try:
-            sending = _part_senders().submit(
-                streamed.send_part, part, number=number, crc32=self.unsent_crc32
-            )
+            crc32 = self.unsent_crc32.b64digest() if self.unsent_crc32 is not None else None
+            sending = _part_senders().submit(streamed.send_part, part, number=number, crc32=crc32)
         except BaseException:
             part.close()  # else send_part closes it, sent or not
             raise
         self.sent = self.written
-        self.unsent_crc32 = 0
+        if self.unsent_crc32 is not None:
+            self.unsent_crc32 = _new_crc32()
         self.parts_in_flight.append(sending)
 
     def file_complete(self, file_size: int) -> UploadedFile | None:

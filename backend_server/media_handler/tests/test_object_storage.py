@@ -244,19 +244,32 @@ def test_every_thread_of_the_process_sends_through_one_client(bucket):
     assert clients == {id(s3.s3_storage().client)}
 
 
+@contextlib.contextmanager
+def recorded(events, event: str, what: Callable[..., list]) -> Iterator[list]:
+    """What `what(**event's kwargs)` gives for each `event` that `events` (a botocore session's
+    or client's emitter) emits meanwhile."""
+    seen: list = []
+
+    def record(**kwargs) -> None:
+        seen.extend(what(**kwargs))
+
+    events.register(event, record)
+    try:
+        yield seen
+    finally:
+        events.unregister(event, record)
+
+
 @pytest.fixture
 def clients_made(bucket) -> Iterator[list[str]]:
     """The bucket clients made from now on (botocore announces each new client's class), by
     the name of the thread that made it."""
-    session = s3.s3_storage()._create_session()
-    made: list[str] = []
-
-    def count(**kwargs) -> None:
-        made.append(threading.current_thread().name)
-
-    session.events.register("creating-client-class.s3", count)
-    yield made
-    session.events.unregister("creating-client-class.s3", count)
+    with recorded(
+        s3.s3_storage()._create_session().events,
+        "creating-client-class.s3",
+        lambda **_: [threading.current_thread().name],
+    ) as made:
+        yield made
 
 
 def test_the_part_senders_make_no_client_of_their_own(alice, clients_made):
@@ -271,26 +284,16 @@ def crc32_base64(data: bytes) -> str:
     return base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
 
 
-@contextlib.contextmanager
-def recorded(event: str, what: Callable[..., list]) -> Iterator[list]:
-    """What `what(**event's kwargs)` gives for each `event` the bucket's client emits meanwhile
-    (its client as the storage is now: changing an S3_* setting makes a new one)."""
-    events = s3.s3_storage().client.meta.events
-    seen: list = []
-
-    def record(**kwargs) -> None:
-        seen.extend(what(**kwargs))
-
-    events.register(event, record)
-    try:
-        yield seen
-    finally:
-        events.unregister(event, record)
+def bucket_client_events():
+    """The events of the bucket's client as the storage is now (changing an S3_* setting makes
+    a new storage, and a new client)."""
+    return s3.s3_storage().client.meta.events
 
 
 def part_checksums_sent() -> contextlib.AbstractContextManager[list]:
     """(part number, ChecksumCRC32) of each UploadPart sent meanwhile."""
     return recorded(
+        bucket_client_events(),
         "before-parameter-build.s3.UploadPart",
         lambda params, **_: [(params["PartNumber"], params.get("ChecksumCRC32"))],
     )
@@ -300,6 +303,7 @@ def checksum_headers_sent() -> contextlib.AbstractContextManager[list]:
     """(the request's method and query, its checksum headers: x-amz-checksum-*,
     x-amz-sdk-checksum-algorithm) of each request sent meanwhile."""
     return recorded(
+        bucket_client_events(),
         "before-send.s3",
         lambda request, **_: [
             (
