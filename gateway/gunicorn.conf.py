@@ -87,3 +87,18 @@ loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms rid=%({x-request-id}o)s'
 # Both services run on one machine; one shared default control socket would clash. Signals do.
 control_socket_disable = True
+
+
+def post_worker_init(worker) -> None:
+    """A media worker loads its storage's client before its first request (with the files in
+    a bucket, boto3 and its client: a quarter of a second the first download or upload of
+    every new worker waited for, workers being replaced every few thousand requests). A
+    failure here is logged and left to the request that needs the store, which answers 503."""
+    if SERVICE != "media":
+        return
+    try:
+        from media_handler.files.storage import warm_up
+
+        warm_up()
+    except Exception:
+        worker.log.exception("could not load the media storage's client ahead of requests")

@@ -117,6 +117,16 @@ def media_storage() -> Storage:
     return LocalMediaStorage()
 
 
+def warm_up() -> None:
+    """Load now what the process's first request to the storage would otherwise wait for: with
+    the files in a bucket, boto3, its service model and the process's client (0.25-0.3 s on
+    the bench's machine; docs/performance.md). A media worker calls it as it starts (gunicorn's
+    post_worker_init), before it takes a request; a local store has nothing to load."""
+    storage = media_storage()
+    if is_in_bucket(storage):
+        storage.client  # type: ignore[attr-defined]  # noqa: B018 -- made on first use
+
+
 def is_object_store() -> bool:
     return settings.MEDIA_STORAGE == "s3"
 

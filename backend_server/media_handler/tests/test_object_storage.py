@@ -7,7 +7,9 @@ import base64
 import contextlib
 import hashlib
 import io
+import logging
 import random
+import runpy
 import threading
 import zlib
 from collections.abc import Callable, Iterator
@@ -15,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from io import StringIO
 from pathlib import Path
+from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 import pytest
@@ -25,6 +28,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.utils import timezone
 
+from devstack import REPO
 from media_handler.checks import storage_settings_check
 from media_handler.files import s3, storage
 from media_handler.models import Media
@@ -278,6 +282,21 @@ def test_the_part_senders_make_no_client_of_their_own(alice, clients_made):
     assert_status(response, 201)
     assert not any(name.startswith("upload-part") for name in clients_made), clients_made
     assert len(clients_made) <= 1  # the request's own thread's, if it had none yet
+
+
+def worker_started(monkeypatch) -> None:
+    """What gunicorn does for a media worker once it has the app (gateway/gunicorn.conf.py's
+    post_worker_init), in this process."""
+    monkeypatch.setenv("GUNICORN_SERVICE", "media")
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "8")  # else loading it limits this process's arenas
+    hooks = runpy.run_path(str(REPO / "gateway" / "gunicorn.conf.py"))
+    hooks["post_worker_init"](SimpleNamespace(log=logging.getLogger("gunicorn.error")))
+
+
+def test_a_media_worker_makes_its_bucket_client_before_its_first_request(monkeypatch, clients_made):
+    worker_started(monkeypatch)
+
+    assert clients_made == [threading.current_thread().name]
 
 
 def crc32_base64(data: bytes) -> str:
