@@ -22,9 +22,12 @@ REPEATS = 9
 RANGE_CHECKS = 25
 
 
-def curl_download(url: str) -> tuple[int, float, int]:
-    """GET to /dev/null; returns (status, seconds, bytes)."""
+def curl_download(url: str, *, follow: bool = False) -> tuple[int, float, int]:
+    """GET to /dev/null (following redirects with `follow`); returns (status, seconds, bytes)
+    of the last answer, the seconds from the first request on."""
     argv = ["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code} %{time_total} %{size_download}"]
+    if follow:
+        argv.append("--location")
     out = subprocess.run([*argv, url], capture_output=True, text=True, timeout=600, check=True)
     status, seconds, size = out.stdout.split()
     return int(status), float(seconds), int(size)

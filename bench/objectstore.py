@@ -6,24 +6,30 @@ the measured stack, which keeps them on disk. In the same run:
   arrives) against boto3's own `upload_file` of the same file to the same server (its default
   transfer: 8 MiB parts, 10 threads), and against the same upload to local disk (three rounds,
   the first two taking turns at going first, each once the job worker is done with the last
-  upload); the media workers' peak RSS meanwhile; and the same file as a resumable (tus)
+  upload; against boto3 the figure is the round with the median ratio); the media workers'
+  peak RSS meanwhile; and the same file as a resumable (tus)
   upload in 8 MiB chunks, whose bytes wait in the bucket (one object per chunk, joined at the
   end: docs/scaling.md), against the multipart upload into the bucket (a figure, no target).
   The bucket's stack has a Redis database of its own (BENCH_SECOND_REDIS_URL, index 8);
 - download: the file through its signed URL (the service checks the signature, nginx fetches a
   presigned URL from the store and streams it) against the presigned URL fetched straight from
-  the store, and against the local stack's signed URL; Range requests at random offsets,
-  checked byte for byte;
+  the store, and against the local stack's signed URL; the same signed URL through a gateway
+  over a node with S3_REDIRECT_DOWNLOADS=true (a 302 to a presigned URL, followed); Range
+  requests at random offsets, checked byte for byte;
 - two media nodes against one: the list's throughput through a gateway with both nodes in its
   upstream against the stack's own gateway with one (2 cores: expect no gain); three rounds,
   the two taking turns at going first, the figure from the round with the median ratio.
 """
 
+import contextlib
 import dataclasses
+import os
 import random
 import statistics
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import requests
 
@@ -37,6 +43,10 @@ from devstack.nodes import start_gateway, start_media_node, stop, wait_for_media
 from devstack.ports import LOOPBACK, free_ports
 
 RANGE_CHECKS = 25
+# How long settle() waits: free page reporting's delay is two seconds.
+SETTLE_SECONDS = 5
+# Requests to each download URL before any is timed: more than the media workers' threads.
+WARM_UPS = 40
 LIST = "/api/media/media/?page_size=10"
 CONNECTIONS = 8
 
@@ -60,10 +70,26 @@ def run(ctx: Context) -> list[Result]:
         size = 64 * upload.MiB if ctx.quick else upload.GiB
         src = samples.wav_file(workdir / f"bench-{size}.wav", size)
         results, record = _uploads(ctx, s3_stack, store, src)
-        results += _downloads(ctx, s3_stack, store, src, record)
+        results += _downloads(ctx, s3_stack, store, src, record, workdir)
         results += _two_nodes(ctx, s3_stack, workdir)
         src.unlink()
         return results
+
+
+def median_round(ours: list[float], ceiling: list[float]) -> tuple[int, list[float]]:
+    """The round (an index) whose ratio ours/ceiling (speeds) is the median of all rounds', and
+    those ratios. Each ratio compares two runs next to each other in time, where medians taken
+    apart compare one side's good minutes with the other's bad ones: the machine's speed drifts
+    by a fifth from one run to the next at times."""
+    ratios = [mine / theirs for mine, theirs in zip(ours, ceiling, strict=True)]
+    return ratios.index(statistics.median_low(ratios)), ratios
+
+
+def settle() -> None:
+    """Write what is dirty to the disk and wait until the memory freed meanwhile is back with
+    the VM's host (free page reporting: a delay of two seconds, then blocks of 8 MiB)."""
+    os.sync()
+    time.sleep(SETTLE_SECONDS)
 
 
 def _label(size: int) -> str:
@@ -102,9 +128,18 @@ def _uploads(ctx: Context, s3_stack, store, src: Path) -> tuple[list[Result], di
         client.settled(s3_stack.gateway, s3_user.access, body["id"], timeout=600)
 
     for i in range(repeats):
-        # The two take turns at going first.
+        # The two take turns at going first, and each starts from the same state: the bytes
+        # written before it on the disk (os.sync, as in the sync workload), and the memory
+        # freed before it given back to the VM's host (settle). The VM hands memory freed for
+        # about two seconds to its host, and memory faulted in afresh is slower to fill
+        # (docs/performance.md, phone backup): an upload right after boto3's, whose object is
+        # deleted (1 GiB freed in moto), ran on memory moto still held, one right after the
+        # local upload did not; ours came after the local upload in every second round, and
+        # read 0.56-0.58 of boto3's there against 0.78-0.93 in the others.
         for measured in (boto3_upload, our_upload) if i % 2 == 0 else (our_upload, boto3_upload):
+            settle()
             measured(i)
+        settle()
         local_user = ctx.user(f"upload-{i}")
         seconds, body = upload.upload_media(
             ctx.stack.gateway, src, headers=local_user.headers, name=f"local #{i}"
@@ -122,11 +157,16 @@ def _uploads(ctx: Context, s3_stack, store, src: Path) -> tuple[list[Result], di
     s3_mib_s, boto_mib_s, local_mib_s = (
         mib / statistics.median(seconds) for seconds in (s3_seconds, boto_seconds, local_seconds)
     )
+    # Against boto3: the round with the median paired ratio (the two ran back to back).
+    middle, ratios = median_round(
+        [mib / seconds for seconds in s3_seconds], [mib / seconds for seconds in boto_seconds]
+    )
     tus_mib_s = mib / tus_seconds
     label = _label(size)
     log(
         f"objectstore: upload {label}: into the bucket {s3_mib_s:.0f} MiB/s, boto3 "
-        f"upload_file {boto_mib_s:.0f} MiB/s, to local disk {local_mib_s:.0f} MiB/s; "
+        f"upload_file {boto_mib_s:.0f} MiB/s (medians; paired ratios "
+        f"{', '.join(f'{ratio:.2f}' for ratio in ratios)}), to local disk {local_mib_s:.0f} MiB/s; "
         f"peak RSS {max(peaks):.0f} MB; tus in {CHUNK // upload.MiB} MiB chunks into the "
         f"bucket {tus_mib_s:.0f} MiB/s, peak RSS {tus_peak.mb:.0f} MB"
     )
@@ -141,18 +181,19 @@ def _uploads(ctx: Context, s3_stack, store, src: Path) -> tuple[list[Result], di
     return [
         Result(
             "8 object storage",
-            f"{label} upload through the gateway into the bucket",
-            s3_mib_s,
+            f"{label} upload through the gateway into the bucket (the round with the median "
+            f"ratio of {repeats})",
+            mib / s3_seconds[middle],
             "MiB/s",
-            ceiling=boto_mib_s,
-            ceiling_label="boto3 upload_file, same server",
+            ceiling=mib / boto_seconds[middle],
+            ceiling_label="boto3 upload_file, same server, same round",
             target="≥ 0.8 x boto3",
             target_ratio=0.8,
             extra=raw,
         ),
         Result(
             "8 object storage",
-            f"{label} upload into the bucket vs to local disk (same run)",
+            f"{label} upload into the bucket vs to local disk (medians of the same run)",
             s3_mib_s,
             "MiB/s",
             ceiling=local_mib_s,
@@ -177,8 +218,22 @@ def _uploads(ctx: Context, s3_stack, store, src: Path) -> tuple[list[Result], di
     ], record
 
 
-def _downloads(ctx: Context, s3_stack, store, src: Path, record: dict) -> list[Result]:
-    """`record` is the bucket's copy as its upload answered (its signed URL on the gateway)."""
+def _downloads(
+    ctx: Context, s3_stack, store, src: Path, record: dict, workdir: Path
+) -> list[Result]:
+    """`record` is the bucket's copy as its upload answered (its signed URL on the gateway).
+    Besides the default (nginx streams the presigned URL), the same signed URL through a
+    gateway whose media node has S3_REDIRECT_DOWNLOADS=true: a 302 to the presigned URL, which
+    curl follows to the store."""
+    with _gateway_over_new_node(
+        s3_stack, workdir, with_stack_node=False, settings={"S3_REDIRECT_DOWNLOADS": "true"}
+    ) as redirecting:
+        return _download_figures(ctx, store, src, record, redirecting)
+
+
+def _download_figures(
+    ctx: Context, store, src: Path, record: dict, redirecting: str
+) -> list[Result]:
     size = src.stat().st_size
     repeats = 3 if ctx.quick else 5
     key = f"bench/{record['storage_path']}"
@@ -186,14 +241,22 @@ def _downloads(ctx: Context, s3_stack, store, src: Path, record: dict) -> list[R
         "get_object", Params={"Bucket": store.bucket, "Key": key}, ExpiresIn=3600
     )
     signed = record["file"]
+    # The same signed URL on the redirecting gateway (signatures cover the path, not the host).
+    redirected = urlsplit(signed)._replace(netloc=urlsplit(redirecting).netloc).geturl()
     local_record, _ = ctx.big_upload or ({}, None)
     local_signed = local_record.get("file")
-    sides = [("signed", signed, []), ("presigned", presigned, [])]
+    sides = [("signed", signed, []), ("presigned", presigned, []), ("redirect", redirected, [])]
     if local_signed:
         sides.append(("local", local_signed, []))
+    with requests.Session() as http:
+        # Every worker of both nodes warm (their first signed URL loads boto3 and its client):
+        # the stack's node served the uploads, the redirecting one nothing yet.
+        for _ in range(WARM_UPS):
+            for url in (signed, redirected):
+                http.get(url, headers={"Range": "bytes=0-0"}, timeout=30).raise_for_status()
     for n in range(repeats):
         for name, url, seconds_list in sides if n % 2 == 0 else sides[::-1]:
-            status, seconds, got = curl_download(url)
+            status, seconds, got = curl_download(url, follow=name == "redirect")
             if status != 200 or got != size:
                 raise RuntimeError(f"{name} download: {status}, {got} of {size} bytes")
             seconds_list.append(seconds)
@@ -202,13 +265,15 @@ def _downloads(ctx: Context, s3_stack, store, src: Path, record: dict) -> list[R
     rng = random.Random(8)
     wrong = []
     with src.open("rb") as source, requests.Session() as http:
-        for _ in range(RANGE_CHECKS):
+        for n in range(RANGE_CHECKS):
             start = rng.randrange(size)
             end = min(size - 1, start + rng.randrange(1, 256 * 1024))
-            response = http.get(signed, headers={"Range": f"bytes={start}-{end}"}, timeout=30)
+            # Every fifth through the redirect (requests follows it, Range kept).
+            url = redirected if n % 5 == 4 else signed
+            response = http.get(url, headers={"Range": f"bytes={start}-{end}"}, timeout=30)
             source.seek(start)
             if response.status_code != 206 or response.content != source.read(end - start + 1):
-                wrong.append((start, end, response.status_code))
+                wrong.append((url == redirected, start, end, response.status_code))
     label = _label(size)
     log(f"objectstore: download {label}, fastest MiB/s: {fastest}; wrong ranges: {wrong[:5]}")
     results = [
@@ -225,7 +290,18 @@ def _downloads(ctx: Context, s3_stack, store, src: Path, record: dict) -> list[R
         ),
         Result(
             "8 object storage",
-            "Range requests from the bucket, random offsets, right bytes",
+            f"{label} download via signed URL with S3_REDIRECT_DOWNLOADS=true (302, then the "
+            f"store), fastest of {repeats}",
+            fastest["redirect"],
+            "MiB/s",
+            ceiling=fastest["presigned"],
+            ceiling_label="presigned URL straight from the store",
+            target="≥ 0.9 x presigned",
+            target_ratio=0.9,
+        ),
+        Result(
+            "8 object storage",
+            "Range requests from the bucket, random offsets (one in five redirected), right bytes",
             RANGE_CHECKS - len(wrong),
             f"of {RANGE_CHECKS}",
             target="all",
@@ -247,19 +323,35 @@ def _downloads(ctx: Context, s3_stack, store, src: Path, record: dict) -> list[R
     return results
 
 
-def _two_nodes(ctx: Context, s3_stack, workdir: Path) -> list[Result]:
-    user = new_user(s3_stack, "s3-list")
-    headers = {**user.headers, "Accept": "application/json"}
+@contextlib.contextmanager
+def _gateway_over_new_node(
+    s3_stack, workdir: Path, *, with_stack_node: bool, settings: dict[str, str] | None = None
+) -> Iterator[str]:
+    """A new media node of `s3_stack` (with `settings` on top of the stack's) and a new gateway
+    in front of it, and of the stack's own node too with `with_stack_node`: the gateway's URL.
+    Both are stopped on the way out."""
     node_port, gateway_port = free_ports(2)
-    node = start_media_node(s3_stack, workdir, node_port)
+    node = start_media_node(s3_stack, workdir, node_port, settings)
     gateway = None
     try:
         if not wait_for_media(f"http://{LOOPBACK}:{node_port}"):
-            raise RuntimeError("the second media node did not start")
-        gateway = start_gateway(s3_stack, workdir, gateway_port, [s3_stack.ports.media, node_port])
-        two = f"http://{LOOPBACK}:{gateway_port}"
-        if not wait_for_media(two, 30):
-            raise RuntimeError("the two-node gateway did not start")
+            raise RuntimeError("the new media node did not start")
+        upstream = [s3_stack.ports.media, node_port] if with_stack_node else [node_port]
+        gateway = start_gateway(s3_stack, workdir, gateway_port, upstream)
+        base = f"http://{LOOPBACK}:{gateway_port}"
+        if not wait_for_media(base, 30):
+            raise RuntimeError("the new gateway did not start")
+        yield base
+    finally:
+        if gateway is not None:
+            stop(gateway)
+        stop(node)
+
+
+def _two_nodes(ctx: Context, s3_stack, workdir: Path) -> list[Result]:
+    user = new_user(s3_stack, "s3-list")
+    headers = {**user.headers, "Accept": "application/json"}
+    with _gateway_over_new_node(s3_stack, workdir, with_stack_node=True) as two:
         seconds = ctx.seconds(10)
         rounds = 1 if ctx.quick else 3
         one_rps, two_rps = [], []
@@ -280,14 +372,7 @@ def _two_nodes(ctx: Context, s3_stack, workdir: Path) -> list[Result]:
                 if result.errors or result.non_2xx:
                     raise RuntimeError(f"list through {base}: {result}")
                 rps.append(result.rps)
-    finally:
-        if gateway is not None:
-            stop(gateway)
-        stop(node)
-    # The round whose ratio is the median: each ratio compares two runs next to each other in
-    # time, where medians taken apart compare a side's good minutes with the other's bad ones.
-    ratios = [two / one for one, two in zip(one_rps, two_rps, strict=True)]
-    middle = ratios.index(statistics.median_low(ratios))
+    middle, ratios = median_round(two_rps, one_rps)
     one, two_nodes = one_rps[middle], two_rps[middle]
     log(
         f"objectstore: list, one node {one:.0f}/s, two nodes {two_nodes:.0f}/s (round "

@@ -18,12 +18,14 @@ from devstack.ports import LOOPBACK
 from devstack.stack import Stack
 
 
-def start_media_node(stack: Stack, workdir: Path, port: int) -> subprocess.Popen:
+def start_media_node(
+    stack: Stack, workdir: Path, port: int, settings: dict[str, str] | None = None
+) -> subprocess.Popen:
     """Another media node of `stack`: gunicorn on `port` with the stack's media service's
-    settings as it started (its databases, cache, job queue, storage), but a temporary directory
-    of its own under `workdir` (and, with the files in a bucket, a MEDIA_ROOT of its own too);
-    its output in `workdir/node-<port>.log`."""
-    env = processes.environment(stack.pid("media"))
+    settings as it started (its databases, cache, job queue, storage) and `settings` on top, but
+    a temporary directory of its own under `workdir` (and, with the files in a bucket, a
+    MEDIA_ROOT of its own too); its output in `workdir/node-<port>.log`."""
+    env = {**processes.environment(stack.pid("media")), **(settings or {})}
     incoming = workdir / f"incoming-{port}"
     incoming.mkdir(parents=True)
     env.update(FILE_UPLOAD_TEMP_DIR=str(incoming), GUNICORN_SERVICE="media")
