@@ -23,7 +23,6 @@ the measured stack, which keeps them on disk. In the same run:
 
 import contextlib
 import dataclasses
-import os
 import random
 import statistics
 import time
@@ -37,15 +36,14 @@ from bench import upload, wrk
 from bench.download import curl_download
 from bench.harness import SECOND_REDIS_URL, Context, log, main, new_user, stack_spec
 from bench.results import Result
+from bench.rounds import median_round, quiesce_memory
 from bench.sync import CHUNK, tus_upload
 from devstack import Ports, StackSpec, client, object_store, running, samples
 from devstack.nodes import start_gateway, start_media_node, stop, wait_for_media
 from devstack.ports import LOOPBACK, free_ports
 
 RANGE_CHECKS = 25
-# How long settle() waits: free page reporting's delay is two seconds.
-SETTLE_SECONDS = 5
-# Requests to each download URL before any is timed: more than the media workers' threads.
+# Untimed requests to each download URL before any is timed: more than a node's threads.
 WARM_UPS = 40
 LIST = "/api/media/media/?page_size=10"
 CONNECTIONS = 8
@@ -74,22 +72,6 @@ def run(ctx: Context) -> list[Result]:
         results += _two_nodes(ctx, s3_stack, workdir)
         src.unlink()
         return results
-
-
-def median_round(ours: list[float], ceiling: list[float]) -> tuple[int, list[float]]:
-    """The round (an index) whose ratio ours/ceiling (speeds) is the median of all rounds', and
-    those ratios. Each ratio compares two runs next to each other in time, where medians taken
-    apart compare one side's good minutes with the other's bad ones: the machine's speed drifts
-    by a fifth from one run to the next at times."""
-    ratios = [mine / theirs for mine, theirs in zip(ours, ceiling, strict=True)]
-    return ratios.index(statistics.median_low(ratios)), ratios
-
-
-def settle() -> None:
-    """Write what is dirty to the disk and wait until the memory freed meanwhile is back with
-    the VM's host (free page reporting: a delay of two seconds, then blocks of 8 MiB)."""
-    os.sync()
-    time.sleep(SETTLE_SECONDS)
 
 
 def _label(size: int) -> str:
@@ -128,18 +110,14 @@ def _uploads(ctx: Context, s3_stack, store, src: Path) -> tuple[list[Result], di
         client.settled(s3_stack.gateway, s3_user.access, body["id"], timeout=600)
 
     for i in range(repeats):
-        # The two take turns at going first, and each starts from the same state: the bytes
-        # written before it on the disk (os.sync, as in the sync workload), and the memory
-        # freed before it given back to the VM's host (settle). The VM hands memory freed for
-        # about two seconds to its host, and memory faulted in afresh is slower to fill
-        # (docs/performance.md, phone backup): an upload right after boto3's, whose object is
-        # deleted (1 GiB freed in moto), ran on memory moto still held, one right after the
-        # local upload did not; ours came after the local upload in every second round, and
-        # read 0.56-0.58 of boto3's there against 0.78-0.93 in the others.
+        # The two take turns at going first, each from the same state (quiesce_memory): an
+        # upload right after boto3's, whose object is deleted (1 GiB freed in moto), ran on
+        # memory moto still held, one right after the local upload did not, and ours came
+        # after the local upload in every second round (docs/performance.md, ninth session).
         for measured in (boto3_upload, our_upload) if i % 2 == 0 else (our_upload, boto3_upload):
-            settle()
+            quiesce_memory()
             measured(i)
-        settle()
+        quiesce_memory()
         local_user = ctx.user(f"upload-{i}")
         seconds, body = upload.upload_media(
             ctx.stack.gateway, src, headers=local_user.headers, name=f"local #{i}"
@@ -177,6 +155,8 @@ def _uploads(ctx: Context, s3_stack, store, src: Path) -> tuple[list[Result], di
         "rss_mb": peaks,
         "tus": tus_seconds,
         "tus_rss_mb": tus_peak.mb,
+        "ratios": ratios,
+        "round": middle,
     }
     return [
         Result(
@@ -226,7 +206,7 @@ def _downloads(
     gateway whose media node has S3_REDIRECT_DOWNLOADS=true: a 302 to the presigned URL, which
     curl follows to the store."""
     with _gateway_over_new_node(
-        s3_stack, workdir, with_stack_node=False, settings={"S3_REDIRECT_DOWNLOADS": "true"}
+        s3_stack, workdir, with_stack_node=False, env={"S3_REDIRECT_DOWNLOADS": "true"}
     ) as redirecting:
         return _download_figures(ctx, store, src, record, redirecting)
 
@@ -241,7 +221,8 @@ def _download_figures(
         "get_object", Params={"Bucket": store.bucket, "Key": key}, ExpiresIn=3600
     )
     signed = record["file"]
-    # The same signed URL on the redirecting gateway (signatures cover the path, not the host).
+    # The same signed URL on the redirecting gateway (a signature covers the media, the file
+    # and the expiry, not the host).
     redirected = urlsplit(signed)._replace(netloc=urlsplit(redirecting).netloc).geturl()
     local_record, _ = ctx.big_upload or ({}, None)
     local_signed = local_record.get("file")
@@ -249,8 +230,12 @@ def _download_figures(
     if local_signed:
         sides.append(("local", local_signed, []))
     with requests.Session() as http:
-        # Every worker of both nodes warm (their first signed URL loads boto3 and its client):
-        # the stack's node served the uploads, the redirecting one nothing yet.
+        # The redirect itself: a 302 to the store, cacheable only while its presigned URL lasts.
+        answer = http.get(redirected, allow_redirects=False, timeout=30)
+        if answer.status_code != 302 or "max-age=" not in answer.headers.get("Cache-Control", ""):
+            raise RuntimeError(f"redirecting node: {answer.status_code} {answer.headers}")
+        # Untimed requests first, so that the timed ones meet workers (and request threads)
+        # that have signed a URL before; most if not all of both nodes' are reached.
         for _ in range(WARM_UPS):
             for url in (signed, redirected):
                 http.get(url, headers={"Range": "bytes=0-0"}, timeout=30).raise_for_status()
@@ -325,13 +310,13 @@ def _download_figures(
 
 @contextlib.contextmanager
 def _gateway_over_new_node(
-    s3_stack, workdir: Path, *, with_stack_node: bool, settings: dict[str, str] | None = None
+    s3_stack, workdir: Path, *, with_stack_node: bool, env: dict[str, str] | None = None
 ) -> Iterator[str]:
-    """A new media node of `s3_stack` (with `settings` on top of the stack's) and a new gateway
+    """A new media node of `s3_stack` (with `env` over the stack's environment) and a new gateway
     in front of it, and of the stack's own node too with `with_stack_node`: the gateway's URL.
     Both are stopped on the way out."""
     node_port, gateway_port = free_ports(2)
-    node = start_media_node(s3_stack, workdir, node_port, settings)
+    node = start_media_node(s3_stack, workdir, node_port, env)
     gateway = None
     try:
         if not wait_for_media(f"http://{LOOPBACK}:{node_port}"):

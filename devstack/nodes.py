@@ -19,21 +19,22 @@ from devstack.stack import Stack
 
 
 def start_media_node(
-    stack: Stack, workdir: Path, port: int, settings: dict[str, str] | None = None
+    stack: Stack, workdir: Path, port: int, env: dict[str, str] | None = None
 ) -> subprocess.Popen:
     """Another media node of `stack`: gunicorn on `port` with the stack's media service's
-    settings as it started (its databases, cache, job queue, storage) and `settings` on top, but
-    a temporary directory of its own under `workdir` (and, with the files in a bucket, a
-    MEDIA_ROOT of its own too); its output in `workdir/node-<port>.log`."""
-    env = {**processes.environment(stack.pid("media")), **(settings or {})}
+    environment as it started (its databases, cache, job queue, storage), but a temporary
+    directory of its own under `workdir` (and, with the files in a bucket, a MEDIA_ROOT of its
+    own too), and `env` over all of that; its output in `workdir/node-<port>.log`."""
+    node_env = processes.environment(stack.pid("media"))
     incoming = workdir / f"incoming-{port}"
     incoming.mkdir(parents=True)
-    env.update(FILE_UPLOAD_TEMP_DIR=str(incoming), GUNICORN_SERVICE="media")
+    node_env.update(FILE_UPLOAD_TEMP_DIR=str(incoming), GUNICORN_SERVICE="media")
     # The stack's own virtual environment (VENV, as scripts/lib.sh reads it).
-    gunicorn = Path(env.get("VENV") or REPO / ".venv", "bin", "gunicorn")
-    if env.get("MEDIA_STORAGE") == "s3":
+    gunicorn = Path(node_env.get("VENV") or REPO / ".venv", "bin", "gunicorn")
+    if node_env.get("MEDIA_STORAGE") == "s3":
         # With the files in the bucket, nodes share no disk at all.
-        env["MEDIA_ROOT"] = str(workdir / f"media-{port}")
+        node_env["MEDIA_ROOT"] = str(workdir / f"media-{port}")
+    node_env.update(env or {})
     return processes.start_group(
         [
             str(gunicorn),
@@ -46,7 +47,7 @@ def start_media_node(
             "backend_server.wsgi:application",
         ],
         cwd=REPO,
-        env=env,
+        env=node_env,
         log_path=workdir / f"node-{port}.log",
     )
 

@@ -93,7 +93,9 @@ def post_worker_init(worker) -> None:
     """A media worker loads its storage's client before its first request (with the files in
     a bucket, boto3 and its client: a quarter of a second the first download or upload of
     every new worker waited for, workers being replaced every few thousand requests). A
-    failure here is logged and left to the request that needs the store, which answers 503."""
+    failure here is logged and left to the first request that needs the store. In the worker,
+    after the fork, never in the master (preload_app): a client made there would hand its
+    connection pool to every worker."""
     if SERVICE != "media":
         return
     try:

@@ -299,6 +299,20 @@ def test_a_media_worker_makes_its_bucket_client_before_its_first_request(monkeyp
     assert clients_made == [threading.current_thread().name]
 
 
+def test_a_request_threads_presigned_url_uses_the_workers_client(monkeypatch, clients_made):
+    worker_started(monkeypatch)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="request") as request_thread:
+        url = request_thread.submit(
+            s3.s3_presigned_url,
+            f"{storage.UPLOADS_DIR}/song.wav",
+            response_headers={"ResponseContentType": "audio/wav"},
+        ).result()
+
+    assert clients_made == [threading.current_thread().name]  # the worker's, none of its own
+    assert urlsplit(url).path.endswith(f"/{storage.UPLOADS_DIR}/song.wav")
+    assert "response-content-type=audio%2Fwav" in urlsplit(url).query
+
+
 def crc32_base64(data: bytes) -> str:
     return base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
 
