@@ -21,12 +21,10 @@ the measured stack, which keeps them on disk. In the same run:
   the two taking turns at going first, the figure from the round with the median ratio.
 """
 
-import contextlib
 import dataclasses
 import random
 import statistics
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -39,8 +37,7 @@ from bench.results import Result
 from bench.rounds import median_round, quiesce_memory
 from bench.sync import CHUNK, tus_upload
 from devstack import Ports, StackSpec, client, object_store, running, samples
-from devstack.nodes import start_gateway, start_media_node, stop, wait_for_media
-from devstack.ports import LOOPBACK, free_ports
+from devstack.nodes import extra_node_behind_gateway
 
 RANGE_CHECKS = 25
 # Untimed requests to each download URL before any is timed: more than a node's threads.
@@ -205,10 +202,10 @@ def _downloads(
     Besides the default (nginx streams the presigned URL), the same signed URL through a
     gateway whose media node has S3_REDIRECT_DOWNLOADS=true: a 302 to the presigned URL, which
     curl follows to the store."""
-    with _gateway_over_new_node(
+    with extra_node_behind_gateway(
         s3_stack, workdir, with_stack_node=False, env={"S3_REDIRECT_DOWNLOADS": "true"}
     ) as redirecting:
-        return _download_figures(ctx, store, src, record, redirecting)
+        return _download_figures(ctx, store, src, record, redirecting.gateway)
 
 
 def _download_figures(
@@ -261,29 +258,25 @@ def _download_figures(
                 wrong.append((url == redirected, start, end, response.status_code))
     label = _label(size)
     log(f"objectstore: download {label}, fastest MiB/s: {fastest}; wrong ranges: {wrong[:5]}")
+
+    def against_presigned(name: str, how: str, **extra) -> Result:
+        return Result(
+            "8 object storage",
+            f"{label} download via signed URL {how}, fastest of {repeats}",
+            fastest[name],
+            "MiB/s",
+            ceiling=fastest["presigned"],
+            ceiling_label="presigned URL straight from the store",
+            target="≥ 0.9 x presigned",
+            target_ratio=0.9,
+            extra=extra,
+        )
+
     results = [
-        Result(
-            "8 object storage",
-            f"{label} download via signed URL from the bucket, fastest of {repeats}",
-            fastest["signed"],
-            "MiB/s",
-            ceiling=fastest["presigned"],
-            ceiling_label="presigned URL straight from the store",
-            target="≥ 0.9 x presigned",
-            target_ratio=0.9,
-            extra={name: seconds for name, _, seconds in sides},
+        against_presigned(
+            "signed", "from the bucket", **{name: seconds for name, _, seconds in sides}
         ),
-        Result(
-            "8 object storage",
-            f"{label} download via signed URL with S3_REDIRECT_DOWNLOADS=true (302, then the "
-            f"store), fastest of {repeats}",
-            fastest["redirect"],
-            "MiB/s",
-            ceiling=fastest["presigned"],
-            ceiling_label="presigned URL straight from the store",
-            target="≥ 0.9 x presigned",
-            target_ratio=0.9,
-        ),
+        against_presigned("redirect", "with S3_REDIRECT_DOWNLOADS=true (302, then the store)"),
         Result(
             "8 object storage",
             "Range requests from the bucket, random offsets (one in five redirected), right bytes",
@@ -308,35 +301,11 @@ def _download_figures(
     return results
 
 
-@contextlib.contextmanager
-def _gateway_over_new_node(
-    s3_stack, workdir: Path, *, with_stack_node: bool, env: dict[str, str] | None = None
-) -> Iterator[str]:
-    """A new media node of `s3_stack` (with `env` over the stack's environment) and a new gateway
-    in front of it, and of the stack's own node too with `with_stack_node`: the gateway's URL.
-    Both are stopped on the way out."""
-    node_port, gateway_port = free_ports(2)
-    node = start_media_node(s3_stack, workdir, node_port, env)
-    gateway = None
-    try:
-        if not wait_for_media(f"http://{LOOPBACK}:{node_port}"):
-            raise RuntimeError("the new media node did not start")
-        upstream = [s3_stack.ports.media, node_port] if with_stack_node else [node_port]
-        gateway = start_gateway(s3_stack, workdir, gateway_port, upstream)
-        base = f"http://{LOOPBACK}:{gateway_port}"
-        if not wait_for_media(base, 30):
-            raise RuntimeError("the new gateway did not start")
-        yield base
-    finally:
-        if gateway is not None:
-            stop(gateway)
-        stop(node)
-
-
 def _two_nodes(ctx: Context, s3_stack, workdir: Path) -> list[Result]:
     user = new_user(s3_stack, "s3-list")
     headers = {**user.headers, "Accept": "application/json"}
-    with _gateway_over_new_node(s3_stack, workdir, with_stack_node=True) as two:
+    with extra_node_behind_gateway(s3_stack, workdir) as node:
+        two = node.gateway
         seconds = ctx.seconds(10)
         rounds = 1 if ctx.quick else 3
         one_rps, two_rps = [], []

@@ -7,6 +7,8 @@ import contextlib
 import os
 import signal
 import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import requests
@@ -14,7 +16,7 @@ import requests
 from devstack import processes
 from devstack.environment import REPO
 from devstack.polling import wait_until
-from devstack.ports import LOOPBACK
+from devstack.ports import LOOPBACK, free_ports
 from devstack.stack import Stack
 
 
@@ -104,3 +106,44 @@ def wait_for_media(url: str, timeout: float = 60) -> bool:
         return False
 
     return wait_until(answers, timeout)
+
+
+class NodeDidNotStart(RuntimeError):
+    """A node or gateway that did not answer in time; says the end of its log."""
+
+
+@dataclass(frozen=True)
+class ExtraNode:
+    """A media node started next to a stack, and the gateway started in front of it."""
+
+    process: subprocess.Popen
+    url: str
+    log: Path
+    gateway: str
+
+
+@contextlib.contextmanager
+def extra_node_behind_gateway(
+    stack: Stack, workdir: Path, *, with_stack_node: bool = True, env: dict[str, str] | None = None
+) -> Iterator[ExtraNode]:
+    """Another media node of `stack` (start_media_node, with `env`) and a gateway in front of
+    it, and of the stack's own node too with `with_stack_node`, once both answer; both are
+    stopped on the way out. Raises NodeDidNotStart when one does not answer in time."""
+    node_port, gateway_port = free_ports(2)
+    node = start_media_node(stack, workdir, node_port, env)
+    gateway = None
+    try:
+        url, log = f"http://{LOOPBACK}:{node_port}", workdir / f"node-{node_port}.log"
+        if not wait_for_media(url):
+            raise NodeDidNotStart(f"media node {url}: {log.read_text()[-3000:]}")
+        upstream = [stack.ports.media, node_port] if with_stack_node else [node_port]
+        gateway = start_gateway(stack, workdir, gateway_port, upstream)
+        gateway_url = f"http://{LOOPBACK}:{gateway_port}"
+        if not wait_for_media(gateway_url, 30):
+            gateway_log = workdir / f"gateway-{gateway_port}.log"
+            raise NodeDidNotStart(f"gateway {gateway_url}: {gateway_log.read_text()[-3000:]}")
+        yield ExtraNode(process=node, url=url, log=log, gateway=gateway_url)
+    finally:
+        if gateway is not None:
+            stop(gateway)
+        stop(node)

@@ -7,7 +7,6 @@ they share the bucket; with `make e2e` a MEDIA_ROOT on one disk, as a network sh
 Anything uploaded through one node is listed, downloaded (with Range) and deleted through the
 other; with one node stopped mid-run, every request after the stop succeeds on the other."""
 
-import contextlib
 import hashlib
 import threading
 import time
@@ -18,8 +17,7 @@ import requests
 
 from devstack import client, samples
 from devstack.client import expect
-from devstack.nodes import start_gateway, start_media_node, stop, wait_for_media
-from devstack.ports import LOOPBACK, free_ports
+from devstack.nodes import extra_node_behind_gateway, stop
 
 
 def upload_sound(http, base: str, tokens: dict, content: bytes) -> dict:
@@ -27,32 +25,11 @@ def upload_sound(http, base: str, tokens: dict, content: bytes) -> dict:
     return expect(uploaded, 201).json()
 
 
-def answers(url: str) -> bool:
-    with contextlib.suppress(requests.RequestException):
-        return requests.get(url, timeout=2).status_code == 401
-    return False
-
-
 @pytest.fixture(scope="module")
 def two_nodes(stack, tmp_path_factory):
     """(node A's URL, node B's URL, the two-node gateway's URL, node B's process, its log)."""
-    workdir = tmp_path_factory.mktemp("two-nodes")
-    node_b_port, gateway_port = free_ports(2)
-    node_b = start_media_node(stack, workdir, node_b_port)
-    gateway = None
-    try:
-        node_b_url = f"http://{LOOPBACK}:{node_b_port}"
-        node_b_log = workdir / f"node-{node_b_port}.log"
-        assert wait_for_media(node_b_url), node_b_log.read_text()[-3000:]
-        gateway = start_gateway(stack, workdir, gateway_port, [stack.ports.media, node_b_port])
-        gateway_url = f"http://{LOOPBACK}:{gateway_port}"
-        gateway_log = workdir / f"gateway-{gateway_port}.log"
-        assert wait_for_media(gateway_url, 30), gateway_log.read_text()[-3000:]
-        yield stack.media, node_b_url, gateway_url, node_b, node_b_log
-    finally:
-        if gateway is not None:
-            stop(gateway)
-        stop(node_b)
+    with extra_node_behind_gateway(stack, tmp_path_factory.mktemp("two-nodes")) as node_b:
+        yield stack.media, node_b.url, node_b.gateway, node_b.process, node_b.log
 
 
 def test_what_one_node_stores_the_other_lists_serves_with_range_and_deletes(http, stack, two_nodes):
