@@ -30,7 +30,8 @@ SCROLL = """async ([direction, expected]) => {
     });
   const started = performance.now();
   let mostTiles = 0;
-  for (let step = 0; step < 5000 && performance.now() - started < 120_000; step++) {
+  let step = 0;
+  for (; step < 5000 && performance.now() - started < 120_000; step++) {
     scrollBy(0, direction * innerHeight * 0.8);
     await frame();
     mostTiles = Math.max(mostTiles, document.querySelectorAll(".grid > li").length);
@@ -40,7 +41,7 @@ SCROLL = """async ([direction, expected]) => {
   }
   await new Promise((resolve) => setTimeout(resolve, 100));
   const seconds = (performance.now() - started) / 1000;
-  return { seconds, mostTiles, longTasks: longTasks.splice(0) };
+  return { seconds, steps: step, mostTiles, longTasks: longTasks.splice(0) };
 }"""
 
 PAGE_STATE = """() => ({
@@ -99,10 +100,12 @@ def test_two_thousand_items_scroll_to_the_end_with_a_window_of_tiles(app, person
         after = cpu_seconds(cdp)
         runs[phase]["cpu"] = {name: after[name] - before[name] for name in CPU_METRICS}
         if phase == "loading":
-            # What the page looked like when the scrolling stopped (pytest shows it with a
-            # failure below).
-            print(
-                "when the scrolling stopped:", runs[phase]["seconds"], app.page.evaluate(PAGE_STATE)
+            # Short of the end, the failure says how the page stood and what it had asked for
+            # (a line, ahead of Playwright's snapshot of the page).
+            state = app.page.evaluate(PAGE_STATE)
+            assert state["count"] == f"{LIBRARY_SIZE} items", (
+                f"stopped after {runs[phase]['seconds']:.1f} s and {runs[phase]['steps']} steps;"
+                f" {len(lists)} pages asked for; the page: {state}"
             )
             expect(app.page.get_by_text(f"{LIBRARY_SIZE} items")).to_be_visible()
             expect(app.tile(oldest)).to_be_visible()

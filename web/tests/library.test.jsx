@@ -1,7 +1,8 @@
-import { render } from "@testing-library/preact";
-import { describe, expect, it } from "vitest";
+import { render, screen } from "@testing-library/preact";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { pagedMediaSource } from "../src/library-source.js";
 import { gridMetrics, LibraryGrid, visibleRows } from "../src/components/LibraryGrid.jsx";
+import { LibraryView } from "../src/components/LibraryView.jsx";
 import { matchRoute } from "../src/router.js";
 
 const media = (count) => Array.from({ length: count }, (_, i) => ({ id: `m${i}`, name: `m${i}` }));
@@ -66,6 +67,51 @@ describe("the windowed grid", () => {
     expect(asked).toBe(0);
     render(<LibraryGrid items={media(4)} label="Few" hasMore onNearEnd={() => asked++} renderTile={(item) => <span>{item.name}</span>} />);
     expect(asked).toBe(1);
+  });
+});
+
+describe("walking the library's pages", () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  const tile = (item) => <span>{item.name}</span>;
+
+  it("goes on past a page that brings nothing new", async () => {
+    // The second page repeats the first (the source shows an item once): nothing is added and
+    // no row appears, yet the walk must reach the third page and the end.
+    const pages = { "": media(2), c2: media(2), c3: [{ id: "m7", name: "m7" }] };
+    const next = { "": "http://gw/api/media/media/?cursor=c2", c2: "http://gw/api/media/media/?cursor=c3", c3: null };
+    const asked = [];
+    const api = {
+      listMedia: async ({ cursor }) => {
+        asked.push(cursor);
+        return { results: pages[cursor], next: next[cursor], count: 3 };
+      },
+    };
+    render(<LibraryView api={api} scope={{ kind: "library" }} viewing={null} />);
+    expect(await screen.findByText("3 items")).toBeTruthy();
+    expect(asked).toEqual(["", "c2", "c3"]);
+  });
+
+  it("asks when a load settles with the end in view, even if nothing told the grid it scrolled", () => {
+    let asked = 0;
+    const grid = (loading) => (
+      <LibraryGrid items={media(200)} label="Media" hasMore loading={loading} onNearEnd={() => asked++} renderTile={tile} />
+    );
+    const { rerender } = render(grid(true));
+    expect(asked).toBe(0);
+    // The page is now at the grid's end (200 items in 2 columns of 163 px rows), with no scroll
+    // event on the way: when the load settles, the grid reads where it is.
+    vi.spyOn(HTMLElement.prototype, "getBoundingClientRect").mockReturnValue(
+      DOMRect.fromRect({ x: 0, y: -16_000, width: 320, height: 16_300 }),
+    );
+    rerender(grid(false));
+    expect(asked).toBeGreaterThan(0);
+  });
+
+  it("does not ask while a load is under way", () => {
+    let asked = 0;
+    render(<LibraryGrid items={media(4)} label="Few" hasMore loading onNearEnd={() => asked++} renderTile={tile} />);
+    expect(asked).toBe(0);
   });
 });
 

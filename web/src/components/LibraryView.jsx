@@ -206,6 +206,7 @@ export function LibraryView({ api, scope, viewing }) {
         items={items}
         label={scope.kind === "trash" ? "Items in the trash" : "Media"}
         hasMore={!state.done && !state.error}
+        loading={state.loading}
         onNearEnd={loadMore}
         renderTile={(media) => (
           <MediaTile
