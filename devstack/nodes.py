@@ -26,7 +26,7 @@ def start_media_node(
     """Another media node of `stack`: gunicorn on `port` with the stack's media service's
     environment as it started (its databases, cache, job queue, storage), but a temporary
     directory of its own under `workdir` (and, with the files in a bucket, a MEDIA_ROOT of its
-    own too), and `env` over all of that; its output in `workdir/node-<port>.log`."""
+    own too), and `env` over all of that; its output in node_log(workdir, port)."""
     node_env = processes.environment(stack.pid("media"))
     incoming = workdir / f"incoming-{port}"
     incoming.mkdir(parents=True)
@@ -50,7 +50,7 @@ def start_media_node(
         ],
         cwd=REPO,
         env=node_env,
-        log_path=workdir / f"node-{port}.log",
+        log_path=node_log(workdir, port),
     )
 
 
@@ -82,8 +82,18 @@ def start_gateway(
         [nginx, "-p", str(prefix), "-c", str(prefix / "conf" / "nginx.conf"), "-g", "daemon off;"],
         cwd=REPO,
         env=env,
-        log_path=workdir / f"gateway-{port}.log",
+        log_path=gateway_log(workdir, port),
     )
+
+
+def node_log(workdir: Path, port: int) -> Path:
+    """Where start_media_node writes the output of the node on `port`."""
+    return workdir / f"node-{port}.log"
+
+
+def gateway_log(workdir: Path, port: int) -> Path:
+    """Where start_gateway writes the output of the gateway on `port`."""
+    return workdir / f"gateway-{port}.log"
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -133,15 +143,15 @@ def extra_node_behind_gateway(
     node = start_media_node(stack, workdir, node_port, env)
     gateway = None
     try:
-        url, log = f"http://{LOOPBACK}:{node_port}", workdir / f"node-{node_port}.log"
+        url, log = f"http://{LOOPBACK}:{node_port}", node_log(workdir, node_port)
         if not wait_for_media(url):
             raise NodeDidNotStart(f"media node {url}: {log.read_text()[-3000:]}")
         upstream = [stack.ports.media, node_port] if with_stack_node else [node_port]
         gateway = start_gateway(stack, workdir, gateway_port, upstream)
         gateway_url = f"http://{LOOPBACK}:{gateway_port}"
         if not wait_for_media(gateway_url, 30):
-            gateway_log = workdir / f"gateway-{gateway_port}.log"
-            raise NodeDidNotStart(f"gateway {gateway_url}: {gateway_log.read_text()[-3000:]}")
+            tail = gateway_log(workdir, gateway_port).read_text()[-3000:]
+            raise NodeDidNotStart(f"gateway {gateway_url}: {tail}")
         yield ExtraNode(process=node, url=url, log=log, gateway=gateway_url)
     finally:
         if gateway is not None:

@@ -65,7 +65,7 @@ export function LibraryGrid({ items, label, hasMore, loading = false, onNearEnd,
   useEffect(() => {
     if (!hasMore || loading) return;
     const now = measured(ref.current, box);
-    if (now !== box) setBox((old) => (sameBox(old, now) ? old : now));
+    setBox((old) => (sameBox(old, now) ? old : now)); // nothing renders when it is the same
     const near = visibleRows({ top: now.top, viewport: now.viewport, rowHeight, rows });
     if (rows - near.last <= NEAR_END_ROWS) onNearEnd();
   }, [hasMore, loading, rows, last]);
