@@ -8,6 +8,7 @@ import random
 import statistics
 import subprocess
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 import requests
@@ -22,15 +23,23 @@ REPEATS = 9
 RANGE_CHECKS = 25
 
 
-def curl_download(url: str, *, follow: bool = False) -> tuple[int, float, int]:
-    """GET to /dev/null (following redirects with `follow`); returns (status, seconds, bytes)
-    of the last answer, the seconds from the first request on."""
-    argv = ["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code} %{time_total} %{size_download}"]
+class Download(NamedTuple):
+    status: int
+    seconds: float  # from the first request on to the last byte
+    size: int
+    first_byte: float  # from the first request on to the first byte of the last answer
+
+
+def curl_download(url: str, *, follow: bool = False) -> Download:
+    """GET to /dev/null (following redirects with `follow`): the last answer's status and
+    size, and the seconds to its first and last byte from the first request on."""
+    written = "%{http_code} %{time_total} %{size_download} %{time_starttransfer}"
+    argv = ["curl", "-sS", "-o", "/dev/null", "-w", written]
     if follow:
         argv.append("--location")
     out = subprocess.run([*argv, url], capture_output=True, text=True, timeout=600, check=True)
-    status, seconds, size = out.stdout.split()
-    return int(status), float(seconds), int(size)
+    status, seconds, size, first_byte = out.stdout.split()
+    return Download(int(status), float(seconds), int(size), float(first_byte))
 
 
 def _big_file(ctx: Context) -> tuple[dict, Path]:
@@ -68,7 +77,7 @@ def run(ctx: Context) -> list[Result]:
             # Each pair in the other order (ABBA…), so a drift in the machine's speed during the
             # run falls on both sides alike.
             for name, url, seconds_list in sides if n % 2 == 0 else sides[::-1]:
-                status, seconds, got = curl_download(url)
+                status, seconds, got, _ = curl_download(url)
                 if status != 200 or got != size:
                     raise RuntimeError(f"{name} download: {status}, {got} of {size} bytes")
                 seconds_list.append(seconds)

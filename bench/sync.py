@@ -7,6 +7,10 @@ upload of the same file, bulk-check of 1,000 checksums, and a page of the change
   the two taking turns at going first, each from the same state (bench.rounds.quiesce_memory),
   the figure from the round with the median ratio. The media workers' peak RSS is measured
   during the tus upload.
+- a PATCH's turn-around: p50 of PATCHes of 1 KiB through the gateway, what each of the upload's
+  chunks costs apart from its bytes; its ceiling is the p50 of HEAD of the same upload (the
+  smallest request of the same view), in the same run. The log sets the chunks' total of it
+  beside the time between the tus upload and the multipart one.
 - bulk-check: POST media/bulk-check/ with 1,000 checksums (half of them the caller's) for a user
   owning 100,000 media (10,000 with --quick), p50 of sequential requests; its ceiling is the
   p50 of the same user's first list page (10 items), in the same run.
@@ -36,6 +40,47 @@ GiB = 1024**3
 CHUNK = 8 * MiB
 RSS_TARGET_MB = 120
 TUS = {"Tus-Resumable": "1.0.0"}
+# More than the media service's request threads (5 workers of 4 here).
+TURNAROUND_WARM_UPS = 40
+
+
+def tus_create(
+    http: requests.Session, base: str, headers: dict[str, str], size: int, name: str
+) -> str:
+    """A new upload of `size` bytes (an audio file named `name`): its URL."""
+    created = http.post(
+        f"{base}/api/media/uploads/",
+        headers={
+            **headers,
+            **TUS,
+            "Upload-Length": str(size),
+            "Upload-Metadata": client.tus_metadata(name=name, type="audio"),
+        },
+        timeout=60,
+    )
+    if created.status_code != 201:
+        raise RuntimeError(f"tus creation answered {created.status_code}: {created.text}")
+    return created.headers["Location"]
+
+
+def tus_patch(
+    http: requests.Session, url: str, headers: dict[str, str], offset: int, data
+) -> requests.Response:
+    """The PATCH of `data` at `offset`; anything but a 204 ends the workload."""
+    answer = http.patch(
+        url,
+        data=data,
+        headers={
+            **headers,
+            **TUS,
+            "Upload-Offset": str(offset),
+            "Content-Type": "application/offset+octet-stream",
+        },
+        timeout=600,
+    )
+    if answer.status_code != 204:
+        raise RuntimeError(f"PATCH at {offset} answered {answer.status_code}")
+    return answer
 
 
 def tus_upload(
@@ -43,19 +88,11 @@ def tus_upload(
 ) -> tuple[float, str, list[float]]:
     """Create and send the file in CHUNK-sized PATCHes; (seconds, media id, each request's
     seconds: the creation, then every PATCH, the last one making the media)."""
-    meta = client.tus_metadata(name=name, type="audio")
     started = time.perf_counter()
     steps: list[float] = []
     with requests.Session() as http:
-        created = http.post(
-            f"{base}/api/media/uploads/",
-            headers={**headers, **TUS, "Upload-Length": str(size), "Upload-Metadata": meta},
-            timeout=60,
-        )
-        if created.status_code != 201:
-            raise RuntimeError(f"tus creation answered {created.status_code}: {created.text}")
+        url = tus_create(http, base, headers, size, name)
         steps.append(time.perf_counter() - started)
-        url = created.headers["Location"]
         offset = 0
         media_id = ""
         # Each chunk is read into one buffer, reused, and sent from it (as curl, the ceiling's
@@ -67,23 +104,41 @@ def tus_upload(
             while offset < size:
                 length = source.readinto(buffer)
                 sent = time.perf_counter()
-                answer = http.patch(
-                    url,
-                    data=view[:length],
-                    headers={
-                        **headers,
-                        **TUS,
-                        "Upload-Offset": str(offset),
-                        "Content-Type": "application/offset+octet-stream",
-                    },
-                    timeout=600,
-                )
-                if answer.status_code != 204:
-                    raise RuntimeError(f"PATCH at {offset} answered {answer.status_code}")
+                answer = tus_patch(http, url, headers, offset, view[:length])
                 steps.append(time.perf_counter() - sent)
                 offset = int(answer.headers["Upload-Offset"])
                 media_id = answer.headers.get("Media-Id", media_id)
     return time.perf_counter() - started, media_id, steps
+
+
+def patch_turnaround_ms(base: str, headers: dict[str, str], repeats: int) -> tuple[float, float]:
+    """p50 of a PATCH of 1 KiB and of a HEAD of the same upload: what a PATCH costs apart from
+    its bytes (the request, its hold and offset in the database, the answer), against the
+    smallest request the same view answers. The upload is terminated afterwards."""
+    piece = b"\0" * 1024
+    with requests.Session() as http:
+        length = (TURNAROUND_WARM_UPS + repeats + 2) * len(piece)
+        url = tus_create(http, base, headers, length, "turn-around")
+        offset = 0
+
+        def patch() -> None:
+            nonlocal offset
+            offset = int(tus_patch(http, url, headers, offset, piece).headers["Upload-Offset"])
+
+        def head() -> None:
+            answer = http.head(url, headers={**headers, **TUS}, timeout=60)
+            if answer.status_code != 200:
+                raise RuntimeError(f"HEAD answered {answer.status_code}")
+
+        # Untimed first: each of the media workers' request threads meets its first request
+        # with imports and a database connection still to make.
+        for _ in range(TURNAROUND_WARM_UPS):
+            patch()
+            head()
+        patch_ms = p50_ms(patch, repeats)
+        head_ms = p50_ms(head, repeats)
+        http.delete(url, headers={**headers, **TUS}, timeout=60)
+    return patch_ms, head_ms
 
 
 def forget(stack, media_id: str) -> None:
@@ -195,6 +250,29 @@ def run(ctx: Context) -> list[Result]:
         )
     )
     src.unlink()
+
+    # What each PATCH costs apart from its bytes, for every one of the upload's chunks, from the
+    # same quiet start as each upload.
+    quiesce_memory()
+    patch_ms, head_ms = patch_turnaround_ms(stack.gateway, user.headers, 20 if ctx.quick else 100)
+    chunks = -(-size // CHUNK)
+    gap = tus_runs[middle] - multipart_runs[middle]
+    log(
+        f"sync: a PATCH of 1 KiB p50 {patch_ms:.2f} ms (HEAD {head_ms:.2f} ms): {chunks} of "
+        f"them {chunks * patch_ms / 1000:.2f} s, against {gap:.2f} s between tus and multipart"
+    )
+    results.append(
+        Result(
+            "8 sync",
+            "tus: a PATCH's turn-around (a chunk of 1 KiB), p50",
+            patch_ms,
+            "ms",
+            ceiling=head_ms,
+            ceiling_label="HEAD of the same upload, p50",
+            lower_is_better=True,
+            extra={"chunks": chunks, "tus_minus_multipart_seconds": gap},
+        )
+    )
 
     # bulk-check
     owned = 10_000 if ctx.quick else 100_000
