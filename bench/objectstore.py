@@ -227,8 +227,8 @@ def _download_figures(
     sides = [("signed", signed, []), ("presigned", presigned, []), ("redirect", redirected, [])]
     if local_signed:
         sides.append(("local", local_signed, []))
-    # Each side's seconds to the first byte, beside its seconds to the last (`sides`): the store
-    # reads an object before it sends any of it, then sends it all at once.
+    # Each side's seconds to the first byte, beside its seconds to the last (`sides`): moto
+    # reads an object whole before it sends any of it (docs/performance.md, object storage).
     first_bytes: dict[str, list[float]] = {name: [] for name, _, _ in sides}
     with requests.Session() as http:
         # The redirect itself: a 302 to the store, cacheable only while its presigned URL lasts.

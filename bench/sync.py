@@ -117,6 +117,8 @@ def patch_turnaround_ms(base: str, headers: dict[str, str], repeats: int) -> tup
     smallest request the same view answers. The upload is terminated afterwards."""
     piece = b"\0" * 1024
     with requests.Session() as http:
+        # A KiB more than is ever sent: the upload never finishes (a file of zeros would be
+        # refused, and the upload with it).
         length = (TURNAROUND_WARM_UPS + repeats + 2) * len(piece)
         url = tus_create(http, base, headers, length, "turn-around")
         offset = 0
