@@ -39,48 +39,8 @@ MiB = 1024**2
 GiB = 1024**3
 CHUNK = 8 * MiB
 RSS_TARGET_MB = 120
-TUS = {"Tus-Resumable": "1.0.0"}
 # More than the media service's request threads (5 workers of 4 here).
 TURNAROUND_WARM_UPS = 40
-
-
-def tus_create(
-    http: requests.Session, base: str, headers: dict[str, str], size: int, name: str
-) -> str:
-    """A new upload of `size` bytes (an audio file named `name`): its URL."""
-    created = http.post(
-        f"{base}/api/media/uploads/",
-        headers={
-            **headers,
-            **TUS,
-            "Upload-Length": str(size),
-            "Upload-Metadata": client.tus_metadata(name=name, type="audio"),
-        },
-        timeout=60,
-    )
-    if created.status_code != 201:
-        raise RuntimeError(f"tus creation answered {created.status_code}: {created.text}")
-    return created.headers["Location"]
-
-
-def tus_patch(
-    http: requests.Session, url: str, headers: dict[str, str], offset: int, data
-) -> requests.Response:
-    """The PATCH of `data` at `offset`; anything but a 204 ends the workload."""
-    answer = http.patch(
-        url,
-        data=data,
-        headers={
-            **headers,
-            **TUS,
-            "Upload-Offset": str(offset),
-            "Content-Type": "application/offset+octet-stream",
-        },
-        timeout=600,
-    )
-    if answer.status_code != 204:
-        raise RuntimeError(f"PATCH at {offset} answered {answer.status_code}")
-    return answer
 
 
 def tus_upload(
@@ -91,7 +51,8 @@ def tus_upload(
     started = time.perf_counter()
     steps: list[float] = []
     with requests.Session() as http:
-        url = tus_create(http, base, headers, size, name)
+        metadata = client.tus_metadata(name=name, type="audio")
+        url = client.tus_create(http, base, headers, length=size, metadata=metadata, timeout=60)
         steps.append(time.perf_counter() - started)
         offset = 0
         media_id = ""
@@ -104,7 +65,9 @@ def tus_upload(
             while offset < size:
                 length = source.readinto(buffer)
                 sent = time.perf_counter()
-                answer = tus_patch(http, url, headers, offset, view[:length])
+                answer = client.tus_patch(
+                    http, url, headers, offset=offset, data=view[:length], timeout=600
+                )
                 steps.append(time.perf_counter() - sent)
                 offset = int(answer.headers["Upload-Offset"])
                 media_id = answer.headers.get("Media-Id", media_id)
@@ -120,17 +83,17 @@ def patch_turnaround_ms(base: str, headers: dict[str, str], repeats: int) -> tup
         # A KiB more than is ever sent: the upload never finishes (a file of zeros would be
         # refused, and the upload with it).
         length = (TURNAROUND_WARM_UPS + repeats + 2) * len(piece)
-        url = tus_create(http, base, headers, length, "turn-around")
+        metadata = client.tus_metadata(name="turn-around", type="audio")
+        url = client.tus_create(http, base, headers, length=length, metadata=metadata)
         offset = 0
 
         def patch() -> None:
             nonlocal offset
-            offset = int(tus_patch(http, url, headers, offset, piece).headers["Upload-Offset"])
+            answer = client.tus_patch(http, url, headers, offset=offset, data=piece)
+            offset = int(answer.headers["Upload-Offset"])
 
         def head() -> None:
-            answer = http.head(url, headers={**headers, **TUS}, timeout=60)
-            if answer.status_code != 200:
-                raise RuntimeError(f"HEAD answered {answer.status_code}")
+            client.expect(http.head(url, headers={**headers, **client.TUS}, timeout=60), 200)
 
         # Untimed first: each of the media workers' request threads meets its first request
         # with imports and a database connection still to make.
@@ -139,7 +102,7 @@ def patch_turnaround_ms(base: str, headers: dict[str, str], repeats: int) -> tup
             head()
         patch_ms = p50_ms(patch, repeats)
         head_ms = p50_ms(head, repeats)
-        http.delete(url, headers={**headers, **TUS}, timeout=60)
+        client.expect(http.delete(url, headers={**headers, **client.TUS}, timeout=60), 204)
     return patch_ms, head_ms
 
 

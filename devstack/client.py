@@ -65,6 +65,41 @@ def tus_metadata(**values: str) -> str:
     )
 
 
+TUS = {"Tus-Resumable": "1.0.0"}
+
+
+def tus_create(
+    http, base: str, headers: dict[str, str], *, length: int, metadata: str, timeout=TIMEOUT
+) -> str:
+    """A new, empty resumable upload (tus creation) of `length` bytes, with `metadata` (an
+    Upload-Metadata header: tus_metadata) and `headers` (the bearer): its URL. `http` is a
+    requests.Session or the requests module."""
+    response = http.post(
+        f"{base}/api/media/uploads/",
+        headers={**headers, **TUS, "Upload-Length": str(length), "Upload-Metadata": metadata},
+        timeout=timeout,
+    )
+    return expect(response, 201).headers["Location"]
+
+
+def tus_patch(
+    http, url: str, headers: dict[str, str], *, offset: int, data, timeout=TIMEOUT
+) -> requests.Response:
+    """One chunk of the upload at `url`, at `offset` (a tus PATCH), answered 204."""
+    response = http.patch(
+        url,
+        data=data,
+        headers={
+            **headers,
+            **TUS,
+            "Upload-Offset": str(offset),
+            "Content-Type": "application/offset+octet-stream",
+        },
+        timeout=timeout,
+    )
+    return expect(response, 204)
+
+
 def bearer(tokens: dict | str) -> dict[str, str]:
     access = tokens if isinstance(tokens, str) else tokens["access"]
     return {"Authorization": f"Bearer {access}"}

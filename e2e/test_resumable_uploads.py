@@ -23,14 +23,13 @@ import requests
 import devstack
 from common.revocation import FILE_POLL_SECONDS
 from devstack import StackSpec
-from devstack.client import bearer, expect, login, register, tus_metadata
+from devstack.client import TUS, bearer, expect, login, register, tus_create, tus_metadata
 from devstack.polling import wait_until
 from devstack.ports import preferred_from_env
 from devstack.samples import jpeg_bytes, wav_file
 
 HERE = Path(__file__).resolve().parent
 TUS_JS = HERE / "tus-js"
-TUS = {"Tus-Resumable": "1.0.0"}
 CHUNK = 256 * 1024
 LARGE = 200 * 1024 * 1024
 LARGE_CHUNK = 8 * 1024 * 1024
@@ -93,17 +92,7 @@ def stored_bytes_digest(url: str) -> str:
 def create_upload(base: str, tokens: dict, *, length: int, name: str = "x") -> str:
     """A new, empty upload (tus creation) of `length` bytes, an image named `name`; its URL."""
     metadata = tus_metadata(name=name, type="image")
-    response = requests.post(
-        f"{base}/api/media/uploads/",
-        headers={
-            **bearer(tokens),
-            **TUS,
-            "Upload-Length": str(length),
-            "Upload-Metadata": metadata,
-        },
-        timeout=30,
-    )
-    return expect(response, 201).headers["Location"]
+    return tus_create(requests, base, bearer(tokens), length=length, metadata=metadata, timeout=30)
 
 
 def server_offset(upload_url: str, tokens: dict) -> int:

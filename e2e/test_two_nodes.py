@@ -89,30 +89,18 @@ def test_a_resumable_upload_goes_on_at_whichever_node_takes_each_chunk(http, sta
     node_a, node_b, _, _, _ = two_nodes
     tokens = client.register(http, stack.gateway)
     content = samples.wav_bytes(2)
-    tus = {"Tus-Resumable": "1.0.0", **client.bearer(tokens)}
+    tus = {**client.TUS, **client.bearer(tokens)}
     metadata = client.tus_metadata(filename="walk.wav", type="audio")
-    created = http.post(
-        f"{node_a}/api/media/uploads/",
-        headers={**tus, "Upload-Length": str(len(content)), "Upload-Metadata": metadata},
-        timeout=30,
+    created = client.tus_create(
+        http, node_a, tus, length=len(content), metadata=metadata, timeout=30
     )
-    path = urlsplit(expect(created, 201).headers["Location"]).path
+    path = urlsplit(created).path
     piece = len(content) // 5 + 1
     last = None
     for number, offset in enumerate(range(0, len(content), piece)):
         node, other = (node_a, node_b) if number % 2 else (node_b, node_a)
-        last = expect(
-            http.patch(
-                f"{node}{path}",
-                data=content[offset : offset + piece],
-                headers={
-                    **tus,
-                    "Upload-Offset": str(offset),
-                    "Content-Type": "application/offset+octet-stream",
-                },
-                timeout=30,
-            ),
-            204,
+        last = client.tus_patch(
+            http, f"{node}{path}", tus, offset=offset, data=content[offset : offset + piece]
         )
         state = expect(http.head(f"{other}{path}", headers=tus, timeout=30), 200)
         assert state.headers["Upload-Offset"] == str(min(offset + piece, len(content)))
