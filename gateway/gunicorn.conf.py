@@ -68,7 +68,9 @@ max_requests = 2000
 max_requests_jitter = 1000
 # The application is imported once, by the master, and every worker is forked from it: a
 # recycled worker starts in milliseconds instead of importing Django again (about a second of
-# CPU here; with every worker recycled at once under load, the whole service stalled). Nothing
+# CPU here; with every worker recycled at once under load, the whole service stalled). Each
+# service's wsgi module imports every view too (common.wsgi.import_every_view), and the media
+# service's its bucket code: a worker that loaded them itself kept more memory. Nothing
 # connects at import (databases, Redis and the upload writers are opened by each worker on first
 # use), so nothing is shared across the fork. New code needs a restart, not a HUP.
 preload_app = True

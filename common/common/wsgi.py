@@ -2,6 +2,8 @@
 
 from collections.abc import Callable, Iterable
 
+from django.urls import get_resolver
+
 # Past this many unread bytes a refused body is not read to its end: the connection is closed
 # on the client instead. Behind the gateway nothing that large is left unread (nginx refuses a
 # body over the limit and checks an upload's token before sending it).
@@ -65,3 +67,18 @@ class UnreadBodyDrained:
         if 0 < unread <= self.limit:
             body.discard(unread)
         return result
+
+
+def import_every_view() -> None:
+    """Import the URLconf now, and with it every view and what the views import (Pillow, libmagic,
+    the serializers), instead of on a worker's first request.
+
+    Called at the end of a service's wsgi module: gunicorn imports that module once, in its
+    master (preload_app), and forks every worker from it, so the workers start with these
+    modules loaded rather than each loading them itself. A worker's own load of them cost it
+    memory that it kept (measured: docs/performance.md, "Twelfth session"), the dynamic loader's
+    writes to each shared library's pages and its imports' leftovers, and its first request
+    waited for them. Nothing here connects to anything (no database, no cache, no bucket), so
+    nothing is shared across the fork.
+    """
+    get_resolver().url_patterns  # noqa: B018 -- the property imports the URLconf

@@ -131,6 +131,15 @@ def is_object_store() -> bool:
     return settings.MEDIA_STORAGE == "s3"
 
 
+def import_object_store_code() -> None:
+    """With the media in a bucket, import its code (boto3, botocore, django-storages) now: in
+    gunicorn's master, as common.wsgi.import_every_view does for the views, so no worker loads
+    it again. Only the modules: a client is made in each worker on first use, never shared
+    across the fork. A local store still never loads boto3."""
+    if is_object_store():
+        import media_handler.files.s3  # noqa: F401
+
+
 def is_in_bucket(storage: Storage) -> bool:
     """Whether `storage` is a bucket (files.s3.S3MediaStorage)."""
     return getattr(storage, "is_bucket", False)
