@@ -4,9 +4,10 @@ upload of the same file, bulk-check of 1,000 checksums, and a page of the change
 - tus: the file (1 GiB; 64 MiB with --quick) created with POST uploads/, then sent in 8 MiB
   PATCHes through the gateway, one after another as a phone's client sends them; its ceiling is
   the same file as one multipart POST through the gateway (curl), in the same run: three rounds,
-  the two taking turns at going first, each from the same state (bench.rounds.quiesce_memory),
+  each taking its turn at going first, each from the same state (bench.rounds.quiesce_memory),
   the figure from the round with the median ratio. The media workers' peak RSS is measured
-  during the tus upload.
+  during the tus upload. In the same rounds, the same upload in 32 MiB PATCHes (a figure
+  without a target: a client's chunk size is its own choice), against the same multipart runs.
 - a PATCH's turn-around: p50 of PATCHes of 1 KiB through the gateway, what each of the upload's
   chunks costs apart from its bytes; its ceiling is the p50 of HEAD of the same upload (the
   smallest request of the same view), in the same run. The log sets the chunks' total of it
@@ -38,15 +39,18 @@ from devstack.databases import query
 MiB = 1024**2
 GiB = 1024**3
 CHUNK = 8 * MiB
+# A tus client's chunk size is its own choice (tus-js-client's chunkSize, tuspy's chunk_size):
+# the same upload in fewer PATCHes shows how much of the gap to multipart is per request.
+LARGE_CHUNK = 32 * MiB
 RSS_TARGET_MB = 120
 # More than the media service's request threads (5 workers of 4 here).
 TURNAROUND_WARM_UPS = 40
 
 
 def tus_upload(
-    base: str, headers: dict[str, str], path, size: int, name: str
+    base: str, headers: dict[str, str], path, size: int, name: str, *, chunk: int = CHUNK
 ) -> tuple[float, str, list[float]]:
-    """Create and send the file in CHUNK-sized PATCHes; (seconds, media id, each request's
+    """Create and send the file in `chunk`-sized PATCHes; (seconds, media id, each request's
     seconds: the creation, then every PATCH, the last one making the media)."""
     started = time.perf_counter()
     steps: list[float] = []
@@ -59,7 +63,7 @@ def tus_upload(
         # Each chunk is read into one buffer, reused, and sent from it (as curl, the ceiling's
         # client, does): a new 8 MiB string per chunk cost this client about a tenth of the
         # throughput in page faults and copies, time the server spent waiting.
-        buffer = bytearray(CHUNK)
+        buffer = bytearray(chunk)
         view = memoryview(buffer)
         with path.open("rb") as source:
             while offset < size:
@@ -146,14 +150,15 @@ def run(ctx: Context) -> list[Result]:
     forget(stack, tus_upload(stack.gateway, user.headers, warm, warm_size, "warm-up")[1])
     warm.unlink()
     repeats = 3
-    multipart_runs, tus_runs, peaks, all_steps = [], [], [], []
+    multipart_runs, tus_runs, large_runs, peaks, all_steps = [], [], [], [], []
+    kinds = ("multipart", "tus", "tus-large")
     for index in range(repeats):
-        # The two take turns at going first, and each starts from the same state
+        # Each takes its turn at going first, and each starts from the same state
         # (quiesce_memory): the bytes written before it on the disk (the upload that went
         # second paid for the first one's 1 GiB being written back, so far always the tus one)
-        # and the memory freed before it back with the VM's host. What is compared is the two
+        # and the memory freed before it back with the VM's host. What is compared is the
         # ways of sending a file, not the disk's bandwidth or the memory's.
-        for kind in ("multipart", "tus") if index % 2 == 0 else ("tus", "multipart"):
+        for kind in kinds[index % len(kinds) :] + kinds[: index % len(kinds)]:
             quiesce_memory()
             if kind == "multipart":
                 seconds, body = upload_media(
@@ -163,6 +168,13 @@ def run(ctx: Context) -> list[Result]:
                 # Each upload's row goes, so the next one (the same bytes) stores its own copy
                 # instead of pointing at this one's (no duplicate bytes are stored, by design).
                 forget(stack, body["id"])
+                continue
+            if kind == "tus-large":
+                seconds, media_id, _ = tus_upload(
+                    stack.gateway, user.headers, src, size, f"tus large #{index}", chunk=LARGE_CHUNK
+                )
+                forget(stack, media_id)
+                large_runs.append(seconds)
                 continue
             with PeakRss(stack.workers("media")) as peak:
                 seconds, media_id, steps = tus_upload(
@@ -201,6 +213,32 @@ def run(ctx: Context) -> list[Result]:
                 "ratios": ratios,
                 "round": middle,
                 "tus_steps": all_steps,
+            },
+        )
+    )
+    # The same upload in fewer, larger PATCHes: how much of the gap is per request.
+    large_middle, large_ratios = median_round(
+        [size / MiB / seconds for seconds in large_runs],
+        [size / MiB / seconds for seconds in multipart_runs],
+    )
+    log(
+        f"sync: tus in {LARGE_CHUNK // MiB} MiB chunks vs multipart, round by round: "
+        f"{', '.join(f'{r:.2f}' for r in large_ratios)}"
+    )
+    results.append(
+        Result(
+            "8 sync",
+            f"tus {label} in {LARGE_CHUNK // MiB} MiB chunks (the round with the median ratio of "
+            f"{repeats})",
+            size / MiB / large_runs[large_middle],
+            "MiB/s",
+            ceiling=size / MiB / multipart_runs[large_middle],
+            ceiling_label="one multipart upload, same round",
+            extra={
+                "tus_seconds": large_runs,
+                "multipart_seconds": multipart_runs,
+                "ratios": large_ratios,
+                "round": large_middle,
             },
         )
     )
