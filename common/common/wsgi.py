@@ -76,9 +76,10 @@ def import_every_view() -> None:
     Called at the end of a service's wsgi module: gunicorn imports that module once, in its
     master (preload_app), and forks every worker from it, so the workers start with these
     modules loaded rather than each loading them itself. A worker's own load of them cost it
-    memory that it kept (measured: docs/performance.md, "Twelfth session"), the dynamic loader's
-    writes to each shared library's pages and its imports' leftovers, and its first request
-    waited for them. Nothing here connects to anything (no database, no cache, no bucket), so
-    nothing is shared across the fork.
+    memory that it kept (docs/performance.md, object storage, twelfth session): the pages of
+    each shared library touched while loading it stayed in its RSS (a forked worker counts only
+    the pages it touches itself), and so did its imports' leftovers; and its first request waited
+    for them. Nothing here connects to anything (no database, no cache, no bucket), so nothing
+    is shared across the fork.
     """
     get_resolver().url_patterns  # noqa: B018 -- the property imports the URLconf
