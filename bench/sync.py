@@ -42,6 +42,9 @@ CHUNK = 8 * MiB
 # A tus client's chunk size is its own choice (tus-js-client's chunkSize, tuspy's chunk_size):
 # the same upload in fewer PATCHes shows how much of the gap to multipart is per request.
 LARGE_CHUNK = 32 * MiB
+# The ways the file is sent in each round, and the tus ones' chunk sizes.
+KINDS = ("multipart", "tus", "tus-large")
+CHUNKS = {"tus": CHUNK, "tus-large": LARGE_CHUNK}
 RSS_TARGET_MB = 120
 # More than the media service's request threads (5 workers of 4 here).
 TURNAROUND_WARM_UPS = 40
@@ -75,6 +78,8 @@ def tus_upload(
                 steps.append(time.perf_counter() - sent)
                 offset = int(answer.headers["Upload-Offset"])
                 media_id = answer.headers.get("Media-Id", media_id)
+    if not media_id:
+        raise RuntimeError("the last PATCH carried no Media-Id")
     return time.perf_counter() - started, media_id, steps
 
 
@@ -108,6 +113,42 @@ def patch_turnaround_ms(base: str, headers: dict[str, str], repeats: int) -> tup
         head_ms = p50_ms(head, repeats)
         client.expect(http.delete(url, headers={**headers, **client.TUS}, timeout=60), 204)
     return patch_ms, head_ms
+
+
+def against_multipart(
+    figure: str,
+    tus_runs: list[float],
+    multipart_runs: list[float],
+    size: int,
+    *,
+    steps: list[list[float]] | None = None,
+    **target,
+) -> tuple[int, Result]:
+    """The round with the median ratio of a tus upload's speed to the multipart upload's (the
+    two ran in the same round, from the same state), and its figure, `target` its target."""
+    middle, ratios = median_round(
+        [size / MiB / seconds for seconds in tus_runs],
+        [size / MiB / seconds for seconds in multipart_runs],
+    )
+    log(f"sync: {figure} vs multipart, round by round: {', '.join(f'{r:.2f}' for r in ratios)}")
+    extra = {
+        "tus_seconds": tus_runs,
+        "multipart_seconds": multipart_runs,
+        "ratios": ratios,
+        "round": middle,
+    }
+    if steps is not None:
+        extra["tus_steps"] = steps
+    return middle, Result(
+        "8 sync",
+        f"{figure} (the round with the median ratio of {len(tus_runs)})",
+        size / MiB / tus_runs[middle],
+        "MiB/s",
+        ceiling=size / MiB / multipart_runs[middle],
+        ceiling_label="one multipart upload, same round",
+        extra=extra,
+        **target,
+    )
 
 
 def forget(stack, media_id: str) -> None:
@@ -150,97 +191,64 @@ def run(ctx: Context) -> list[Result]:
     forget(stack, tus_upload(stack.gateway, user.headers, warm, warm_size, "warm-up")[1])
     warm.unlink()
     repeats = 3
-    multipart_runs, tus_runs, large_runs, peaks, all_steps = [], [], [], [], []
-    kinds = ("multipart", "tus", "tus-large")
+    runs: dict[str, list[float]] = {kind: [] for kind in KINDS}
+    peaks, all_steps = [], []
     for index in range(repeats):
         # Each takes its turn at going first, and each starts from the same state
         # (quiesce_memory): the bytes written before it on the disk (the upload that went
         # second paid for the first one's 1 GiB being written back, so far always the tus one)
         # and the memory freed before it back with the VM's host. What is compared is the
         # ways of sending a file, not the disk's bandwidth or the memory's.
-        for kind in kinds[index % len(kinds) :] + kinds[: index % len(kinds)]:
+        for kind in KINDS[index % len(KINDS) :] + KINDS[: index % len(KINDS)]:
             quiesce_memory()
             if kind == "multipart":
                 seconds, body = upload_media(
                     stack.gateway, src, headers=user.headers, name=f"multipart #{index}"
                 )
-                multipart_runs.append(seconds)
-                # Each upload's row goes, so the next one (the same bytes) stores its own copy
-                # instead of pointing at this one's (no duplicate bytes are stored, by design).
-                forget(stack, body["id"])
-                continue
-            if kind == "tus-large":
-                seconds, media_id, _ = tus_upload(
-                    stack.gateway, user.headers, src, size, f"tus large #{index}", chunk=LARGE_CHUNK
-                )
-                forget(stack, media_id)
-                large_runs.append(seconds)
-                continue
-            with PeakRss(stack.workers("media")) as peak:
-                seconds, media_id, steps = tus_upload(
-                    stack.gateway, user.headers, src, size, f"tus #{index}"
-                )
-            if not media_id:
-                raise RuntimeError("the last PATCH carried no Media-Id")
+                media_id = body["id"]
+            else:
+                # Both tus uploads have the same observer; the figure keeps the 8 MiB one's.
+                with PeakRss(stack.workers("media")) as peak:
+                    seconds, media_id, steps = tus_upload(
+                        stack.gateway,
+                        user.headers,
+                        src,
+                        size,
+                        f"{kind} #{index}",
+                        chunk=CHUNKS[kind],
+                    )
+                if kind == "tus":  # the figure's upload: its memory and its PATCHes
+                    peaks.append(peak.mb)
+                    all_steps.append(steps)
+            # Each upload's row goes, so the next one (the same bytes) stores its own copy
+            # instead of pointing at this one's (no duplicate bytes are stored, by design).
             forget(stack, media_id)
-            tus_runs.append(seconds)
-            peaks.append(peak.mb)
-            all_steps.append(steps)
+            runs[kind].append(seconds)
+        steps = all_steps[-1]
         log(
-            f"sync: tus {label} {tus_runs[-1]:.2f} s (creation {steps[0] * 1000:.0f} ms, PATCHes "
-            f"{', '.join(f'{step * 1000:.0f}' for step in steps[1:])} ms) vs multipart "
-            f"{multipart_runs[-1]:.2f} s"
+            f"sync: tus {label} {runs['tus'][-1]:.2f} s (creation {steps[0] * 1000:.0f} ms, "
+            f"PATCHes {', '.join(f'{step * 1000:.0f}' for step in steps[1:])} ms) vs multipart "
+            f"{runs['multipart'][-1]:.2f} s"
         )
-    # The round with the median ratio: its two uploads ran back to back.
-    middle, ratios = median_round(
-        [size / MiB / seconds for seconds in tus_runs],
-        [size / MiB / seconds for seconds in multipart_runs],
+    multipart_runs, tus_runs = runs["multipart"], runs["tus"]
+    middle, figure = against_multipart(
+        f"tus {label} in {CHUNK // MiB} MiB chunks",
+        tus_runs,
+        multipart_runs,
+        size,
+        target="≥ 0.8 x multipart",
+        target_ratio=0.8,
+        steps=all_steps,
     )
-    log(f"sync: tus vs multipart, round by round: {', '.join(f'{r:.2f}' for r in ratios)}")
-    results.append(
-        Result(
-            "8 sync",
-            f"tus {label} in 8 MiB chunks (the round with the median ratio of {repeats})",
-            size / MiB / tus_runs[middle],
-            "MiB/s",
-            ceiling=size / MiB / multipart_runs[middle],
-            ceiling_label="one multipart upload, same round",
-            target="≥ 0.8 x multipart",
-            target_ratio=0.8,
-            extra={
-                "tus_seconds": tus_runs,
-                "multipart_seconds": multipart_runs,
-                "ratios": ratios,
-                "round": middle,
-                "tus_steps": all_steps,
-            },
-        )
-    )
+    results.append(figure)
     # The same upload in fewer, larger PATCHes: how much of the gap is per request.
-    large_middle, large_ratios = median_round(
-        [size / MiB / seconds for seconds in large_runs],
-        [size / MiB / seconds for seconds in multipart_runs],
-    )
-    log(
-        f"sync: tus in {LARGE_CHUNK // MiB} MiB chunks vs multipart, round by round: "
-        f"{', '.join(f'{r:.2f}' for r in large_ratios)}"
-    )
     results.append(
-        Result(
-            "8 sync",
-            f"tus {label} in {LARGE_CHUNK // MiB} MiB chunks (the round with the median ratio of "
-            f"{repeats})",
-            size / MiB / large_runs[large_middle],
-            "MiB/s",
-            ceiling=size / MiB / multipart_runs[large_middle],
-            ceiling_label="one multipart upload, same round",
-            extra={
-                "tus_seconds": large_runs,
-                "multipart_seconds": multipart_runs,
-                "ratios": large_ratios,
-                "round": large_middle,
-            },
-        )
+        against_multipart(
+            f"tus {label} in {LARGE_CHUNK // MiB} MiB chunks",
+            runs["tus-large"],
+            multipart_runs,
+            size,
+        )[1]
     )
     results.append(
         Result(

@@ -12,6 +12,7 @@ from .test_checks import SERVICES, start_service
 REPORT = """
 import json, os, sys, threading
 from django.conf import settings
+from django.db import connections
 
 sockets = 0
 for fd in os.listdir("/proc/self/fd"):
@@ -24,6 +25,7 @@ print(json.dumps({
     "urlconf": settings.ROOT_URLCONF,
     "threads": threading.active_count(),
     "sockets": sockets,
+    "database_connections": sum(c.connection is not None for c in connections.all()),
 }))
 """
 
@@ -65,6 +67,8 @@ def test_the_wsgi_module_opens_nothing_the_workers_would_share(tmp_path, service
 
     assert report["threads"] == 1
     assert report["sockets"] == 0
+    # SQLite here (a file, not a socket): a connection made at import is caught here instead.
+    assert report["database_connections"] == 0
 
 
 def test_the_media_wsgi_module_loads_the_bucket_code_when_the_media_are_in_a_bucket(tmp_path):
