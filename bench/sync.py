@@ -224,10 +224,10 @@ def run(ctx: Context) -> list[Result]:
             # instead of pointing at this one's (no duplicate bytes are stored, by design).
             forget(stack, media_id)
             runs[kind].append(seconds)
-        steps = all_steps[-1]
+        patches = all_steps[-1]  # this round's 8 MiB upload: its creation, then each PATCH
         log(
-            f"sync: tus {label} {runs['tus'][-1]:.2f} s (creation {steps[0] * 1000:.0f} ms, "
-            f"PATCHes {', '.join(f'{step * 1000:.0f}' for step in steps[1:])} ms) vs multipart "
+            f"sync: tus {label} {runs['tus'][-1]:.2f} s (creation {patches[0] * 1000:.0f} ms, "
+            f"PATCHes {', '.join(f'{step * 1000:.0f}' for step in patches[1:])} ms) vs multipart "
             f"{runs['multipart'][-1]:.2f} s"
         )
     multipart_runs, tus_runs = runs["multipart"], runs["tus"]
