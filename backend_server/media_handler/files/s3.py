@@ -12,6 +12,7 @@ import os
 import posixpath
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -401,6 +402,22 @@ class StreamedUpload:
                 data.close()
         self.parts.append({**part, "ETag": sent["ETag"]})  # atomic in CPython
 
+    def copy_part(self, key: str, *, number: int) -> None:
+        """Make part `number` the store's own copy of the object `key` (UploadPartCopy): its
+        bytes never pass through this node."""
+        storage = s3_storage()
+        copied = storage.client.upload_part_copy(
+            Bucket=storage.bucket_name,
+            Key=s3_key(self.name),
+            UploadId=self.upload_id,
+            PartNumber=number,
+            CopySource={"Bucket": storage.bucket_name, "Key": key},
+        )["CopyPartResult"]
+        part = {"PartNumber": number, "ETag": copied["ETag"]}
+        if "ChecksumCRC32" in copied:  # a store that keeps checksums gives the part's
+            part["ChecksumCRC32"] = copied["ChecksumCRC32"]
+        self.parts.append(part)  # atomic in CPython
+
     def complete(self, *, extension: str) -> str:
         """Make the object visible; returns its storage name. A name whose extension is not
         `extension` (the inspection's, from the same sniffed bytes: it does not happen) is
@@ -442,6 +459,39 @@ class StreamedUpload:
             )
         except OBJECT_STORE_ERRORS:
             logger.warning("could not abort the multipart upload of %s", self.name, exc_info=True)
+
+
+def objects_joined(keys: list[str], *, extension: str) -> str:
+    """A new upload (its storage name, ending in `extension`) whose bytes are those of the
+    objects `keys`, in order, joined by the store: a multipart upload whose parts are copies
+    of them (S3 takes every part but the last only from 5 MiB, and at most 10,000 parts: the
+    caller checks). Up to S3_UPLOAD_PARTS_IN_FLIGHT copies at once. On any failure nothing is
+    left (the multipart upload is aborted); the store's own is raised as StorageUnavailable."""
+    streamed = StreamedUpload()
+    try:
+        streamed.start(extension=extension)
+        copies = [
+            _part_copiers().submit(streamed.copy_part, key, number=number)
+            for number, key in enumerate(keys, start=1)
+        ]
+        # Every copy ends before the upload can be aborted: one still on its way would fail.
+        failures = [error for error in (copy.exception() for copy in copies) if error]
+        if failures:
+            raise failures[0]
+    except OBJECT_STORE_ERRORS as exc:
+        streamed.abort()
+        raise StorageUnavailable() from exc
+    except BaseException:
+        streamed.abort()
+        raise
+    return streamed.complete(extension=extension)
+
+
+@functools.cache
+def _part_copiers() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(
+        max_workers=settings.S3_UPLOAD_PARTS_IN_FLIGHT, thread_name_prefix="part-copier"
+    )
 
 
 def abandoned_multipart_uploads(

@@ -164,13 +164,23 @@ def store_upload(upload: UploadedFile, *, extension: str) -> str:
     """Store `upload` under uploads/YYYY/MM/DD/ with a new unique name ending in `extension`;
     returns that name (the media's `storage_path`).
 
-    Raises InsufficientStorage (507) when the storage is full. On any failure nothing is left
-    in the storage.
+    An upload with `bucket_objects` (the keys of objects in the bucket whose bytes, joined, are
+    its own) is joined there by the store (s3.objects_joined).
+
+    Raises InsufficientStorage (507) when the storage is full, StorageUnavailable (503) when
+    the bucket fails. On any failure nothing is left in the storage.
     """
     streamed = getattr(upload, "streamed_upload", None)
     if streamed is not None and streamed.is_started:
         # Already in the bucket but for the last step (upload_handlers): made visible now.
         return streamed.complete(extension=extension)
+    in_bucket = getattr(upload, "bucket_objects", None)
+    if in_bucket:
+        # Already in the bucket as objects that, joined, are its bytes (a resumable upload's
+        # chunks): joined there by the store, not sent again.
+        from media_handler.files.s3 import objects_joined
+
+        return objects_joined(in_bucket, extension=extension)
     name = new_upload_name(extension)
     upload.seek(0)
     with nothing_left_on_error(name):

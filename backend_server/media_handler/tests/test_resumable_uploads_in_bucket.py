@@ -16,13 +16,13 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from common.exceptions import ApplicationError
-from media_handler.files.s3 import bucket_root, s3_storage
-from media_handler.models import Upload
+from media_handler.files.s3 import bucket_root, s3_key, s3_storage
+from media_handler.models import Media, Upload
 from media_handler.uploads import bucket as upload_bucket
 
 from . import samples
 from .conftest import PART
-from .helpers import assert_status
+from .helpers import assert_status, stored_object_names, wav_bytes
 from .test_resumable_uploads import (
     SlowBody,
     anything_kept,
@@ -31,6 +31,7 @@ from .test_resumable_uploads import (
     head,
     kept_bytes,
     location,
+    metadata,
     patch,
 )
 
@@ -338,3 +339,116 @@ def test_the_orphan_sweep_deletes_chunks_whose_upload_is_gone_and_keeps_the_othe
         == []
     )
     assert kept_bytes(Upload.objects.get()) == b"12345", "a live upload's chunk stays"
+
+
+def long_wav() -> bytes:
+    """A minute of sound: 5.5 MiB, one part (5 MiB here, S3's smallest) and a bit."""
+    return wav_bytes(60.0, rate=48_000)
+
+
+def upload_in_chunks(client, content: bytes, sizes: list[int]):
+    """Create an upload of `content` and send it in chunks of `sizes` (the rest in the last);
+    the last PATCH's answer."""
+    meta = metadata(name="Long", type="audio", filename="long.wav")
+    url = location(create(client, len(content), meta=meta))
+    offset = 0
+    for size in sizes:
+        assert_status(patch(client, url, offset, content[offset : offset + size]), 204)
+        offset += size
+    return patch(client, url, offset, content[offset:])
+
+
+def stored_etag(media_id: str) -> str:
+    storage = s3_storage()
+    key = s3_key(Media.objects.get(pk=media_id).storage_path)
+    return storage.client.head_object(Bucket=storage.bucket_name, Key=key)["ETag"].strip('"')
+
+
+def test_chunks_of_a_part_or_more_are_joined_in_the_bucket_not_sent_again(alice, in_bucket):
+    content = long_wav()
+
+    last = upload_in_chunks(alice, content, [PART])
+
+    assert_status(last, 204)
+    media = alice.get(f"/api/media/{last['Media-Id']}/").json()
+    assert alice.get(media["file"]).getvalue() == content
+    assert media["checksum_sha256"] == hashlib.sha256(content).hexdigest()
+    # A multipart object's ETag counts its parts: the two chunks, copied by the store. The file
+    # sent again from the node would be one PUT (under two parts' size).
+    assert stored_etag(last["Media-Id"]).endswith("-2")
+    assert not anything_kept(Upload.objects.get())
+    assert [name for name in stored_object_names() if not name.startswith("uploads/")] == []
+
+
+def test_chunks_smaller_than_a_part_are_sent_again_as_one_file(alice, in_bucket):
+    content = long_wav()
+
+    last = upload_in_chunks(alice, content, [PART // 2, PART // 2])
+
+    assert_status(last, 204)
+    media = alice.get(f"/api/media/{last['Media-Id']}/").json()
+    assert alice.get(media["file"]).getvalue() == content
+    assert "-" not in stored_etag(last["Media-Id"])  # one PUT: S3 would refuse such parts
+
+
+def test_a_join_the_bucket_refuses_is_503_leaves_nothing_and_its_retry_finishes(
+    alice, in_bucket, monkeypatch
+):
+    content = long_wav()
+    meta = metadata(name="Long", type="audio", filename="long.wav")
+    url = location(create(alice, len(content), meta=meta))
+    assert_status(patch(alice, url, 0, content[:PART]), 204)
+    client = s3_storage().client
+    copied = client.upload_part_copy
+
+    def refuse_the_second(**kwargs):
+        if kwargs["PartNumber"] == 2:
+            raise ClientError({"Error": {"Code": "InternalError"}}, "UploadPartCopy")
+        return copied(**kwargs)
+
+    with monkeypatch.context() as store:
+        store.setattr(client, "upload_part_copy", refuse_the_second)
+        refused = patch(alice, url, PART, content[PART:])
+
+    assert_status(refused, 503)
+    assert refused.json()["code"] == "storage_unavailable"
+    upload = Upload.objects.get()
+    assert (upload.offset, len(upload.chunks), upload.writing_since) == (PART, 1, None)
+    assert [name for name in stored_object_names() if name.startswith("uploads/")] == [], (
+        "no object, no multipart upload left open"
+    )
+    last = patch(alice, url, PART, content[PART:])
+    assert_status(last, 204)
+    media = alice.get(f"/api/media/{last['Media-Id']}/").json()
+    assert alice.get(media["file"]).getvalue() == content
+    assert stored_etag(last["Media-Id"]).endswith("-2")
+
+
+@pytest.mark.parametrize(
+    ("offsets", "length", "joinable"),
+    [
+        ([0], 10, True),  # one chunk: a single part may be of any size
+        ([0, PART], PART + 1, True),  # the last may be small
+        ([0, PART, 2 * PART], 3 * PART, True),
+        ([0, PART - 1], PART + 10, False),  # a part but the last under 5 MiB
+        ([0, PART, PART + 1], 3 * PART, False),
+        ([], 0, False),
+    ],
+)
+def test_chunks_are_joined_in_the_bucket_only_as_s3_takes_parts(
+    in_bucket, offsets, length, joinable
+):
+    upload_id = uuid.uuid4()
+    names = [upload_bucket.chunk_name(upload_id, offset) for offset in offsets]
+
+    keys = upload_bucket.joinable_keys(names, length=length)
+
+    assert (keys is not None) == joinable
+
+
+def test_more_chunks_than_s3_takes_parts_are_not_joined_in_the_bucket(in_bucket):
+    upload_id = uuid.uuid4()
+    names = [upload_bucket.chunk_name(upload_id, n * PART) for n in range(10_001)]
+
+    assert upload_bucket.joinable_keys(names, length=10_001 * PART) is None
+    assert upload_bucket.joinable_keys(names[:10_000], length=10_000 * PART) is not None

@@ -17,7 +17,10 @@ gone (a process killed while the upload was being terminated: orphan_chunks).
 A chunk is one object rather than a part of one S3 multipart upload per tus upload: S3 wants
 every part but the last to be at least 5 MiB, and tus clients send chunks of any size (a phone's
 last chunk before it sleeps, a cut body). The price is the join: the finished file is read back
-once from the bucket, on the node that received the last byte.
+once from the bucket, on the node that received the last byte, to be checked there. When the
+chunks can be parts (every one but the last from 5 MiB: tus clients send chunks of a fixed size,
+and 5 MiB or more is usual), the media's object is then joined by the store from the chunks
+(joinable_keys, s3.objects_joined) instead of being sent again from that file.
 """
 
 import logging
@@ -45,6 +48,11 @@ RESUMABLE_DIR = "resumable"
 COPY_BYTES = 1024 * 1024
 # A listing or a batch delete takes at most this many keys.
 BATCH = 1000
+# S3's limits on the parts of a multipart upload: every one but the last at least 5 MiB, none
+# past 5 GiB, at most 10,000 of them.
+MIN_PART_BYTES = 5 * 1024**2
+MAX_PART_BYTES = 5 * 1024**3
+MAX_PARTS = 10_000
 
 
 def chunk_name(upload_id: uuid.UUID, offset: int) -> str:
@@ -60,6 +68,19 @@ def chunk_store(path: str, name: str) -> None:
         s3_storage().send_file(path, name)
     except OBJECT_STORE_ERRORS as exc:
         raise StorageUnavailable() from exc
+
+
+def joinable_keys(names: list[str], *, length: int) -> list[str] | None:
+    """The keys of the objects `names` (an upload of `length` bytes, in order), when the store
+    can join them as the parts of one multipart upload: every one but the last at least
+    MIN_PART_BYTES, none past MAX_PART_BYTES, at most MAX_PARTS. None otherwise."""
+    if not names or len(names) > MAX_PARTS:
+        return None
+    offsets = [_offset(name) for name in names]
+    sizes = [end - start for start, end in zip(offsets, [*offsets[1:], length], strict=True)]
+    if any(size < MIN_PART_BYTES for size in sizes[:-1]) or max(sizes) > MAX_PART_BYTES:
+        return None
+    return [_key(name) for name in names]
 
 
 def chunks_join(names: list[str], into: IO[bytes]) -> None:
@@ -139,6 +160,11 @@ def orphan_chunks(*, modified_before: datetime) -> Iterator[str]:
             Upload.objects.filter(pk__in=ids[start : start + BATCH]).values_list("pk", flat=True)
         )
     yield from (name for name, upload_id in old if upload_id not in known)
+
+
+def _offset(name: str) -> int:
+    """Where in its upload the object `name` (chunk_name) starts."""
+    return int(name.rsplit("/", 1)[1].split("-", 1)[0])
 
 
 def _prefix(upload_id: uuid.UUID) -> str:

@@ -604,6 +604,8 @@ class _PartFile(UploadedFile):
         self.path = path
         # Read by inspection.upload_checksum, as a multipart upload's streamed hash is.
         self.sha256_hexdigest = sha256
+        # Read by storage.store_upload: the objects in the bucket that, joined, are this file.
+        self.bucket_objects: list[str] | None = None
 
     def temporary_file_path(self) -> str:
         return str(self.path)
@@ -620,6 +622,11 @@ def upload_finish(*, upload: Upload, claimed_at, sha256: str) -> Upload:
         with received_file(upload) as path:
             name = data.get("name", "upload")
             with _PartFile(path, size=upload.length, name=name, sha256=sha256) as part:
+                if upload.chunks:
+                    # Stored by joining the chunks in the bucket, not by sending the file again.
+                    part.bucket_objects = _bucket().joinable_keys(
+                        upload.chunks, length=upload.length
+                    )
                 media = services.media_create(user_id=upload.user, data=data, upload=part)
     except (StorageUnavailable, InsufficientStorage):
         raise
