@@ -12,7 +12,7 @@ import os
 import posixpath
 import threading
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from datetime import datetime
 from typing import Any
 
@@ -47,7 +47,8 @@ logger = logging.getLogger(__name__)
 FILE_REGION_READ_BYTES = 64 * 1024
 
 # The connections one process keeps to the store: more than its threads can use at once (8
-# part senders, a worker's request threads: 4 by default), so none waits for another's.
+# part senders, a worker's request threads: 4 by default, and a finishing resumable upload's
+# part copiers: 4 each), so none waits for another's.
 CLIENT_POOL_CONNECTIONS = 32
 
 # boto3's transfers (upload_file) wrap a refusal (a ClientError) in S3UploadFailedError.
@@ -461,37 +462,65 @@ class StreamedUpload:
             logger.warning("could not abort the multipart upload of %s", self.name, exc_info=True)
 
 
+class JoinRefused(Exception):
+    """The store refused to join objects into one (objects_joined): an answer, not an outage."""
+
+
 def objects_joined(keys: list[str], *, extension: str) -> str:
     """A new upload (its storage name, ending in `extension`) whose bytes are those of the
     objects `keys`, in order, joined by the store: a multipart upload whose parts are copies
     of them (S3 takes every part but the last only from 5 MiB, and at most 10,000 parts: the
-    caller checks). Up to S3_UPLOAD_PARTS_IN_FLIGHT copies at once. On any failure nothing is
-    left (the multipart upload is aborted); the store's own is raised as StorageUnavailable."""
+    caller checks), S3_UPLOAD_PARTS_IN_FLIGHT copies at once. On any failure nothing is left
+    (the multipart upload is aborted). Raises JoinRefused when the store answers a refusal
+    (a 4xx: a store that takes no copied parts, or wants checksums of them it did not give),
+    StorageUnavailable when it fails otherwise."""
     streamed = StreamedUpload()
     try:
         streamed.start(extension=extension)
-        copies = [
-            _part_copiers().submit(streamed.copy_part, key, number=number)
-            for number, key in enumerate(keys, start=1)
-        ]
-        # Every copy ends before the upload can be aborted: one still on its way would fail.
-        failures = [error for error in (copy.exception() for copy in copies) if error]
-        if failures:
-            raise failures[0]
+        _copy_parts(streamed, keys)
     except OBJECT_STORE_ERRORS as exc:
         streamed.abort()
+        if _is_refusal(exc):
+            raise JoinRefused() from exc
         raise StorageUnavailable() from exc
     except BaseException:
         streamed.abort()
         raise
-    return streamed.complete(extension=extension)
+    try:
+        return streamed.complete(extension=extension)  # aborts on failure
+    except StorageUnavailable as exc:
+        if _is_refusal(exc.__cause__):
+            raise JoinRefused() from exc.__cause__
+        raise
 
 
-@functools.cache
-def _part_copiers() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(
+def _copy_parts(streamed: StreamedUpload, keys: list[str]) -> None:
+    """Copy the objects `keys` in as parts 1, 2, …, S3_UPLOAD_PARTS_IN_FLIGHT at once, on
+    threads of this join's own (a join waits for no other upload's). The first failure is
+    raised once no copy is on its way any more (the ones not started are dropped): the
+    multipart upload can be aborted then."""
+    with ThreadPoolExecutor(
         max_workers=settings.S3_UPLOAD_PARTS_IN_FLIGHT, thread_name_prefix="part-copier"
-    )
+    ) as copiers:
+        copies = [
+            copiers.submit(streamed.copy_part, key, number=number)
+            for number, key in enumerate(keys, start=1)
+        ]
+        _, waiting = wait(copies, return_when=FIRST_EXCEPTION)
+        for copy in waiting:
+            copy.cancel()
+    for copy in copies:
+        error = None if copy.cancelled() else copy.exception()
+        if error is not None:
+            raise error
+
+
+def _is_refusal(error: BaseException | None) -> bool:
+    """An answer of the store's in the 4xx range (not a 5xx, a timeout, a lost connection)."""
+    if not isinstance(error, ClientError):
+        return False
+    status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+    return 400 <= status < 500
 
 
 def abandoned_multipart_uploads(

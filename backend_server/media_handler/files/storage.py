@@ -165,7 +165,7 @@ def store_upload(upload: UploadedFile, *, extension: str) -> str:
     returns that name (the media's `storage_path`).
 
     An upload with `bucket_objects` (the keys of objects in the bucket whose bytes, joined, are
-    its own) is joined there by the store (s3.objects_joined).
+    its own) is joined there by the store (s3.objects_joined), or sent if the store refuses.
 
     Raises InsufficientStorage (507) when the storage is full, StorageUnavailable (503) when
     the bucket fails. On any failure nothing is left in the storage.
@@ -177,10 +177,14 @@ def store_upload(upload: UploadedFile, *, extension: str) -> str:
     in_bucket = getattr(upload, "bucket_objects", None)
     if in_bucket:
         # Already in the bucket as objects that, joined, are its bytes (a resumable upload's
-        # chunks): joined there by the store, not sent again.
-        from media_handler.files.s3 import objects_joined
+        # chunks): joined there by the store, not sent again. A store that refuses to join
+        # them gets the file sent, as any other.
+        from media_handler.files.s3 import JoinRefused, objects_joined
 
-        return objects_joined(in_bucket, extension=extension)
+        try:
+            return objects_joined(in_bucket, extension=extension)
+        except JoinRefused as exc:
+            logger.warning("the store refused to join an upload's chunks: %s", exc.__cause__)
     name = new_upload_name(extension)
     upload.seek(0)
     with nothing_left_on_error(name):

@@ -85,10 +85,11 @@ class MaxSizeUploadHandler(FileUploadHandler):
 
 @functools.cache
 def _upload_writers() -> ThreadPoolExecutor:
-    """The threads that write and hash upload chunks, shared by a worker process's requests
-    (each upload has one chunk in flight at most). File writes and hashlib release the GIL, so
-    a chunk is stored on another core while the request's thread reads and parses the next
-    (measured against writing on the request's thread: docs/performance.md)."""
+    """The threads that write upload chunks (the request's thread hashes them), shared by a
+    worker process's requests (each upload has one chunk in flight at most). File writes and
+    hashlib release the GIL, so a chunk is stored on another core while the request's thread
+    reads, parses and hashes the next (measured against writing on the request's thread:
+    docs/performance.md)."""
     return ThreadPoolExecutor(max_workers=UPLOAD_WRITER_THREADS, thread_name_prefix="upload-writer")
 
 

@@ -2,11 +2,13 @@
 so far are objects of the bucket (uploads.bucket), so any media node takes the next PATCH.
 Against moto's S3 server (the `bucket` fixture), whatever TEST_MEDIA_STORAGE says."""
 
+import base64
 import errno
 import hashlib
 import random
 import shutil
 import uuid
+import zlib
 from datetime import timedelta
 
 import pytest
@@ -443,7 +445,17 @@ def test_chunks_are_joined_in_the_bucket_only_as_s3_takes_parts(
 
     keys = upload_bucket.joinable_keys(names, length=length)
 
-    assert (keys is not None) == joinable
+    if joinable:
+        assert keys == [f"{bucket_root(s3_storage())}{name}" for name in names]  # in order
+    else:
+        assert keys is None
+
+
+def test_a_chunk_past_s3s_largest_part_is_not_joined_in_the_bucket(in_bucket):
+    names = [upload_bucket.chunk_name(uuid.uuid4(), 0)]
+
+    assert upload_bucket.joinable_keys(names, length=5 * 1024**3) is not None
+    assert upload_bucket.joinable_keys(names, length=5 * 1024**3 + 1) is None
 
 
 def test_more_chunks_than_s3_takes_parts_are_not_joined_in_the_bucket(in_bucket):
@@ -452,3 +464,90 @@ def test_more_chunks_than_s3_takes_parts_are_not_joined_in_the_bucket(in_bucket)
 
     assert upload_bucket.joinable_keys(names, length=10_001 * PART) is None
     assert upload_bucket.joinable_keys(names[:10_000], length=10_000 * PART) is not None
+
+
+def refusal(operation: str) -> ClientError:
+    """What S3 answers a CompleteMultipartUpload whose parts lack the checksums it was created
+    with (a store that gives none for copied parts would end there)."""
+    return ClientError(
+        {
+            "Error": {"Code": "InvalidRequest", "Message": "The upload was created using a crc32"},
+            "ResponseMetadata": {"HTTPStatusCode": 400},
+        },
+        operation,
+    )
+
+
+def test_a_store_that_refuses_to_join_the_chunks_gets_the_file_sent(alice, in_bucket, monkeypatch):
+    content = long_wav()
+    client = s3_storage().client
+
+    def refuse(**kwargs):
+        raise refusal("CompleteMultipartUpload")
+
+    with monkeypatch.context() as store:
+        store.setattr(client, "complete_multipart_upload", refuse)
+        last = upload_in_chunks(alice, content, [PART])
+
+    assert_status(last, 204)
+    media = alice.get(f"/api/media/{last['Media-Id']}/").json()
+    assert alice.get(media["file"]).getvalue() == content
+    assert "-" not in stored_etag(last["Media-Id"]), "sent as one PUT after the refusal"
+    assert [name for name in stored_object_names() if name.endswith(".multipart")] == []
+
+
+def test_the_checksums_the_store_gives_for_copied_parts_go_with_the_join(
+    alice, in_bucket, monkeypatch
+):
+    content = long_wav()
+    client = s3_storage().client
+    copy, complete = client.upload_part_copy, client.complete_multipart_upload
+    completed: list[dict] = []
+
+    def copy_with_checksum(**kwargs):
+        # What S3 gives for a part copied into an upload created with CRC32 (moto gives none).
+        answer = copy(**kwargs)
+        start = (kwargs["PartNumber"] - 1) * PART
+        part = content[start : start + PART]
+        crc32 = base64.b64encode(zlib.crc32(part).to_bytes(4, "big")).decode()
+        answer["CopyPartResult"]["ChecksumCRC32"] = crc32
+        return answer
+
+    def recorded(**kwargs):
+        completed.append(kwargs)
+        return complete(**kwargs)
+
+    with monkeypatch.context() as store:
+        store.setattr(client, "upload_part_copy", copy_with_checksum)
+        store.setattr(client, "complete_multipart_upload", recorded)
+        last = upload_in_chunks(alice, content, [PART])
+
+    assert_status(last, 204)
+    (join,) = completed
+    assert [part.get("ChecksumCRC32") for part in join["MultipartUpload"]["Parts"]] == [
+        base64.b64encode(zlib.crc32(piece).to_bytes(4, "big")).decode()
+        for piece in (content[:PART], content[PART:])
+    ]
+
+
+def test_bytes_the_user_already_stores_are_not_joined_again(alice, in_bucket, monkeypatch):
+    content = long_wav()
+    first = upload_in_chunks(alice, content, [PART])
+    assert_status(first, 204)
+    client = s3_storage().client
+    copy = client.upload_part_copy
+    copied: list[int] = []
+
+    def counted(**kwargs):
+        copied.append(kwargs["PartNumber"])
+        return copy(**kwargs)
+
+    with monkeypatch.context() as store:
+        store.setattr(client, "upload_part_copy", counted)
+        second = upload_in_chunks(alice, content, [PART])
+
+    assert_status(second, 204)
+    assert copied == [], "the new record points at the stored file"
+    stored = Media.objects.filter(pk__in=[first["Media-Id"], second["Media-Id"]])
+    assert len({media.storage_path for media in stored}) == 1
+    assert [name for name in stored_object_names() if name.endswith(".multipart")] == []

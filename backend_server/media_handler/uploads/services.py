@@ -478,8 +478,8 @@ def _received(body: Readable, length: int) -> Iterator[bytes]:
 
 @functools.cache
 def _writers() -> ThreadPoolExecutor:
-    """Threads that write and hash chunks, shared by a worker process's requests (each has one
-    chunk in flight); started when first needed."""
+    """Threads that write chunks (their request's thread hashes them), shared by a worker
+    process's requests (each has one chunk in flight); started when first needed."""
     return ThreadPoolExecutor(max_workers=WRITER_THREADS, thread_name_prefix="tus-writer")
 
 
