@@ -324,13 +324,15 @@ def test_a_token_revoked_after_the_gateway_remembered_it_is_the_services_401(sta
 
 
 @pytest.fixture(scope="module")
-def large_stack(tmp_path_factory):
-    """A stack whose upload limit takes a 200 MiB file."""
+def large_stack(tmp_path_factory, object_store):
+    """A stack whose upload limit takes a 200 MiB file; its files in the bucket with
+    E2E_MEDIA_STORAGE=s3, where the upload's 8 MiB chunks are joined by the store."""
+    storage_env = object_store.env(prefix="e2e-large") if object_store is not None else {}
     spec = StackSpec(
         label="e2e-large",
         workdir=tmp_path_factory.mktemp("large-stack"),
         ports=preferred_from_env("E2E_LARGE", devstack.Ports(3050, 8050, 8051)),
-        env={"MAX_UPLOAD_SIZE": str(256 * 1024 * 1024), "GUNICORN_WORKERS": "2"},
+        env={"MAX_UPLOAD_SIZE": str(256 * 1024 * 1024), "GUNICORN_WORKERS": "2", **storage_env},
     )
     with devstack.running(spec) as running:
         yield running

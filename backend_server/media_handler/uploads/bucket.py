@@ -32,6 +32,7 @@ from typing import IO
 
 from django.utils import timezone
 
+from media_handler.checks import MIN_PART_BYTES
 from media_handler.files.s3 import (
     OBJECT_STORE_ERRORS,
     abandoned_multipart_uploads,
@@ -48,9 +49,8 @@ RESUMABLE_DIR = "resumable"
 COPY_BYTES = 1024 * 1024
 # A listing or a batch delete takes at most this many keys.
 BATCH = 1000
-# S3's limits on the parts of a multipart upload: every one but the last at least 5 MiB, none
-# past 5 GiB, at most 10,000 of them.
-MIN_PART_BYTES = 5 * 1024**2
+# S3's other limits on the parts of a multipart upload (MIN_PART_BYTES: every one but the last
+# at least 5 MiB): none past 5 GiB, at most 10,000 of them.
 MAX_PART_BYTES = 5 * 1024**3
 MAX_PARTS = 10_000
 
