@@ -325,22 +325,27 @@ class Publisher:
         self._retrying = False
 
     def publish(self, marks: list[Mark]) -> bool:
-        """True when the store took the marks (and any kept from before), else False."""
+        """True when the store took the marks (and any kept from before), else False. Kept
+        marks stay `pending` until the store has taken them (not while they are on their way:
+        an empty `pending` means published)."""
         with self._lock:
             batch = [*self.pending, *marks]
-            self.pending = []
         try:
             self.store.publish(batch)
         except Exception:
             logger.warning("revocation marks: the store refused %d marks; will retry", len(batch))
-            self._keep(batch)
+            self._keep(marks)
             return False
+        taken = {id(mark) for mark in batch}
+        with self._lock:
+            self.pending = [mark for mark in self.pending if id(mark) not in taken]
         return True
 
     def _keep(self, marks: list[Mark]) -> None:
+        """Keep `marks` with those pending already (expired ones go), and retry them."""
         now = time.time()
         with self._lock:
-            self.pending.extend(mark for mark in marks if mark.expires_at > now)
+            self.pending = [mark for mark in [*self.pending, *marks] if mark.expires_at > now]
             start = not self._retrying and bool(self.pending)
             self._retrying = self._retrying or start
         if start:

@@ -148,6 +148,38 @@ def test_the_publisher_keeps_marks_the_store_refuses_and_publishes_them_later(tm
     assert "s:abc" in snapshot(FileStore(path))
 
 
+class SlowStore(FileStore):
+    """A SQLite file store that takes marks only once `answer` is set (a store slow to answer)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.answer = threading.Event()
+        self.asked = threading.Event()
+
+    def publish(self, marks: list[Mark]) -> None:
+        self.asked.set()
+        self.answer.wait(10)
+        super().publish(marks)
+
+
+def test_marks_on_their_way_to_the_store_are_still_pending(tmp_path):
+    path = tmp_path / "marks.sqlite3"
+    path.mkdir()
+    store = SlowStore(path)
+    store.answer.set()
+    publisher = Publisher(store)
+    assert publisher.publish([mark("s:abc")]) is False  # a directory: refused, kept
+    store.answer.clear()
+    store.asked.clear()
+    path.rmdir()
+
+    assert store.asked.wait(10)  # the retry is on its way
+    assert [kept.key for kept in publisher.pending] == ["s:abc"]  # not published yet
+    store.answer.set()
+    assert wait_for(lambda: not publisher.pending)
+    assert "s:abc" in snapshot(FileStore(path))
+
+
 def test_the_store_is_chosen_by_its_url(tmp_path):
     assert isinstance(
         revocation.store_from_url(f"file://{tmp_path}/m.sqlite3", namespace="x"), FileStore
