@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 from boto3.exceptions import S3UploadFailedError
@@ -78,7 +79,10 @@ class S3MediaStorage(S3Storage):
             querystring_expire=settings.S3_PRESIGNED_URL_SECONDS,
             client_config=Config(
                 signature_version="s3v4",
-                s3={"addressing_style": settings.S3_ADDRESSING_STYLE},
+                s3={
+                    "addressing_style": settings.S3_ADDRESSING_STYLE,
+                    "payload_signing_enabled": signs_payload(),
+                },
                 retries={"max_attempts": 3, "mode": "standard"},
                 # No checksum of botocore's own choosing: uploads carry the one
                 # S3_CHECKSUM_ALGORITHM names (checksum_algorithm()), or none. Streamed parts
@@ -319,6 +323,21 @@ def checksum_algorithm() -> dict[str, str]:
     instead of 3 (docs/performance.md)."""
     algorithm = settings.S3_CHECKSUM_ALGORITHM
     return {"ChecksumAlgorithm": algorithm} if algorithm else {}
+
+
+def signs_payload() -> bool:
+    """Whether requests to the store sign their body's SHA-256 (S3_SIGN_PAYLOAD; by default
+    all but those sent over HTTPS with a checksum).
+
+    botocore leaves it out over HTTPS only for a checksum it computes itself (sent after the
+    body); the CRC32 our parts carry is a header we compute as the bytes arrive, so left to
+    botocore every part would be hashed a second time and read twice from its file: a SHA-256
+    of every byte uploaded that TLS and the checksum the store checks make redundant."""
+    if settings.S3_SIGN_PAYLOAD is not None:
+        return settings.S3_SIGN_PAYLOAD
+    endpoint = settings.S3_ENDPOINT_URL
+    over_tls = not endpoint or urlsplit(endpoint).scheme == "https"  # no endpoint: AWS
+    return not (over_tls and checksum_algorithm())
 
 
 def bucket_root(storage: S3Storage) -> str:

@@ -347,19 +347,24 @@ def checksum_headers_sent() -> contextlib.AbstractContextManager[list]:
     )
 
 
-def parts_crc32(bucket, storage_path: str, content: bytes) -> list[tuple[int, str]]:
-    """(part number, CRC32 of its bytes) of a stored multipart object, `content` cut where the
-    store says its parts were cut."""
+def stored_parts(bucket, storage_path: str, content: bytes) -> list[bytes]:
+    """`content` cut where the store says the parts of its multipart object were cut."""
     key = s3.s3_key(storage_path)
     head = s3_client().head_object(Bucket=bucket.S3_BUCKET, Key=key)
     count = int(head["ETag"].strip('"').rsplit("-", 1)[1])
-    expected, start = [], 0
+    parts, start = [], 0
     for number in range(1, count + 1):
         part = s3_client().head_object(Bucket=bucket.S3_BUCKET, Key=key, PartNumber=number)
-        expected.append((number, crc32_base64(content[start : start + part["ContentLength"]])))
+        parts.append(content[start : start + part["ContentLength"]])
         start += part["ContentLength"]
     assert start == len(content)
-    return expected
+    return parts
+
+
+def parts_crc32(bucket, storage_path: str, content: bytes) -> list[tuple[int, str]]:
+    """(part number, CRC32 of its bytes) of a stored multipart object of `content`."""
+    parts = stored_parts(bucket, storage_path, content)
+    return [(number, crc32_base64(part)) for number, part in enumerate(parts, start=1)]
 
 
 def test_an_upload_in_parts_sends_each_parts_crc32_gathered_as_it_arrived(alice, bucket):
@@ -413,6 +418,63 @@ def test_without_a_checksum_algorithm_no_upload_request_carries_a_checksum(alice
     sent_parts = [query for query, _ in sent if "partNumber=" in query]
     assert len(sent_parts) == 3, sent  # the recorder saw the upload's own requests
     assert [headers for _, headers in sent if headers] == []
+
+
+def payload_hashes_sent() -> contextlib.AbstractContextManager[list]:
+    """The x-amz-content-sha256 (the body's hash in the signature, or UNSIGNED-PAYLOAD) of each
+    UploadPart sent meanwhile."""
+    return recorded(
+        bucket_client_events(),
+        "before-send.s3.UploadPart",
+        lambda request, **_: [request.headers["x-amz-content-sha256"].decode()],
+    )
+
+
+def test_parts_sent_over_plain_http_sign_their_bytes_by_default(alice, bucket):
+    content = big_wav(2.5)
+
+    with payload_hashes_sent() as sent:
+        response = upload(alice, content)
+
+    assert_status(response, 201)
+    parts = stored_parts(bucket, response.json()["storage_path"], content)
+    assert len(parts) == 3
+    # Parts go several at once, in any order.
+    assert sorted(sent) == sorted(hashlib.sha256(part).hexdigest() for part in parts)
+
+
+def test_parts_sent_unsigned_are_kept_whole_by_the_store(alice, bucket):
+    bucket.S3_SIGN_PAYLOAD = False
+    content = big_wav(2.5)
+
+    with payload_hashes_sent() as sent:
+        response = upload(alice, content)
+
+    assert_status(response, 201)
+    assert sent == ["UNSIGNED-PAYLOAD"] * 3
+    assert stored_bytes(response.json()["storage_path"]) == content
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "checksum", "setting", "signs"),
+    [
+        ("", "CRC32", None, False),  # AWS: HTTPS
+        ("https://s3.example.net", "CRC32", None, False),
+        ("HTTPS://s3.example.net", "CRC32", None, False),
+        ("http://minio:9000", "CRC32", None, True),
+        ("https://s3.example.net", "", None, True),  # no checksum: the signature guards them
+        ("https://s3.example.net", "CRC32", True, True),
+        ("http://minio:9000", "CRC32", False, False),
+    ],
+)
+def test_payloads_are_signed_unless_tls_and_a_checksum_guard_them(
+    settings, endpoint, checksum, setting, signs
+):
+    settings.S3_ENDPOINT_URL = endpoint
+    settings.S3_CHECKSUM_ALGORITHM = checksum
+    settings.S3_SIGN_PAYLOAD = setting
+
+    assert s3.signs_payload() is signs
 
 
 def test_a_ranged_read_of_an_object_streams_only_that_range(bucket):
