@@ -111,22 +111,28 @@ class S3MediaStorage(S3Storage):
         temporary_file_path = getattr(content, "temporary_file_path", None)
         if temporary_file_path is None:
             return super()._save(name, content)
-        return self.send_file(temporary_file_path(), name, content=content)
+        return self.send_file(temporary_file_path(), name)
 
-    def send_file(self, path: str, name: str, *, content: Any = None) -> str:
+    def send_file(self, path: str, name: str) -> str:
         """Send the file at `path` as the object `name`, read from the file as it is sent, with
-        the write parameters (content type) of its name, or of `content`; returns `name` as
-        stored."""
+        the write parameters (content type) of its name; returns `name` as stored."""
         cleaned = clean_name(name)
         key = self._normalize_name(cleaned)
         self.client.upload_file(
             path,
             self.bucket_name,
             key,
-            ExtraArgs=self._get_write_parameters(key, content),
+            ExtraArgs=self._get_write_parameters(key),
             Config=self.transfer_config,
         )
         return cleaned
+
+    def _get_write_parameters(self, name: str, content: Any = None) -> dict[str, Any]:
+        """django-storages' parameters of a write, the content type always that of the name:
+        its extension is the sniffed format's, where `content` would give the type the client
+        declared (an upload's) or none (a finished resumable upload's). So every object reads
+        the same, however it was sent (a multipart upload's start uses these too)."""
+        return super()._get_write_parameters(name)
 
     # One boto3 session per configuration for the process: a session loads the service model
     # (a few hundred milliseconds) once, then makes each thread's connection cheaply. Sessions
@@ -386,8 +392,11 @@ class StreamedUpload:
     def start(self, *, extension: str) -> None:
         storage = s3_storage()
         self.name = new_upload_name(extension)
+        key = s3_key(self.name)
+        # The write parameters of a whole-file save of the same name (its checksum algorithm,
+        # the content type of its extension): an object reads the same however it was sent.
         created = storage.client.create_multipart_upload(
-            Bucket=storage.bucket_name, Key=s3_key(self.name), **checksum_algorithm()
+            Bucket=storage.bucket_name, Key=key, **storage._get_write_parameters(key)
         )
         self.upload_id = created["UploadId"]
 

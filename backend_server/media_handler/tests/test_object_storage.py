@@ -8,6 +8,7 @@ import contextlib
 import hashlib
 import io
 import logging
+import mimetypes
 import random
 import runpy
 import threading
@@ -390,6 +391,19 @@ def test_a_part_sent_without_its_crc32_has_it_computed_from_its_bytes(bucket, tm
 
     assert sent == parts_crc32(bucket, name, content)
     assert stored_bytes(name) == content
+
+
+def test_an_upload_sent_in_parts_has_the_content_type_of_one_sent_whole(alice, bucket):
+    in_parts = upload(alice, big_wav(2.5))
+    whole = upload(alice, wav_bytes(seconds=1))
+
+    assert_status(in_parts, 201)
+    assert_status(whole, 201)
+    types = [
+        s3_client().head_object(Bucket=bucket.S3_BUCKET, Key=s3.s3_key(path))["ContentType"]
+        for path in (in_parts.json()["storage_path"], whole.json()["storage_path"])
+    ]
+    assert types == [mimetypes.guess_type("a.wav")[0]] * 2
 
 
 def test_a_whole_file_save_carries_its_crc32(bucket):

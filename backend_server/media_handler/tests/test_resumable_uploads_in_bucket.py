@@ -5,6 +5,7 @@ Against moto's S3 server (the `bucket` fixture), whatever TEST_MEDIA_STORAGE say
 import base64
 import errno
 import hashlib
+import mimetypes
 import random
 import shutil
 import uuid
@@ -119,8 +120,12 @@ def etag_of_chunk(upload: Upload) -> str:
 
 def etag_of(key: str) -> str:
     """The ETag of the object `key` (a multipart object's ends in `-<its parts>`)."""
+    return head_of(key)["ETag"].strip('"')
+
+
+def head_of(key: str) -> dict:
     storage = s3_storage()
-    return storage.client.head_object(Bucket=storage.bucket_name, Key=key)["ETag"].strip('"')
+    return storage.client.head_object(Bucket=storage.bucket_name, Key=key)
 
 
 def test_a_store_that_refuses_the_finished_file_is_503_and_its_retry_finishes(
@@ -367,6 +372,10 @@ def stored_etag(media_id: str) -> str:
     return etag_of(s3_key(Media.objects.get(pk=media_id).storage_path))
 
 
+def stored_content_type(media_id: str) -> str:
+    return head_of(s3_key(Media.objects.get(pk=media_id).storage_path))["ContentType"]
+
+
 @pytest.fixture
 def part_copies(monkeypatch) -> list[int]:
     """The part numbers of every UploadPartCopy the bucket's client sends (passed on to it)."""
@@ -394,6 +403,8 @@ def test_chunks_of_a_part_or_more_are_joined_in_the_bucket_not_sent_again(alice,
     # A multipart object's ETag counts its parts: the two chunks, copied by the store. The file
     # sent again from the node would be one PUT (under two parts' size).
     assert stored_etag(last["Media-Id"]).endswith("-2")
+    # As if sent whole (the test below): the type of its name.
+    assert stored_content_type(last["Media-Id"]) == mimetypes.guess_type("a.wav")[0]
     assert not anything_kept(Upload.objects.get())
     assert [name for name in stored_object_names() if not name.startswith("uploads/")] == []
 
@@ -407,6 +418,7 @@ def test_chunks_smaller_than_a_part_are_sent_again_as_one_file(alice, in_bucket,
     media = alice.get(f"/api/media/{last['Media-Id']}/").json()
     assert alice.get(media["file"]).getvalue() == content
     assert "-" not in stored_etag(last["Media-Id"])  # one PUT: S3 would refuse such parts
+    assert stored_content_type(last["Media-Id"]) == mimetypes.guess_type("a.wav")[0]
     # Not even tried (a store's refusal of the join would also end in one PUT).
     assert part_copies == []
 
