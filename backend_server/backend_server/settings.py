@@ -112,12 +112,6 @@ S3_UPLOAD_PARTS_IN_FLIGHT = env.int("S3_UPLOAD_PARTS_IN_FLIGHT", default=4)
 # upload: computed as the bytes arrive), which the store checks before it keeps the bytes, as
 # boto3's own transfers do by default. Empty for a store that refuses AWS's checksum headers.
 S3_CHECKSUM_ALGORITHM = env.str("S3_CHECKSUM_ALGORITHM", default="CRC32").upper()
-# Whether each request to the bucket carries its body's SHA-256 in its signature. By default
-# (unset) only where nothing else guards the bytes: not over HTTPS with a checksum the store
-# checks (TLS guards them on the way, the checksum against corruption), as boto3's own transfers
-# do; over plain HTTP, as AWS's SDKs do, the signature is what guards them.
-# Set but empty counts as unset (docker-compose passes every variable).
-S3_SIGN_PAYLOAD = env.bool("S3_SIGN_PAYLOAD") if env.str("S3_SIGN_PAYLOAD", default="") else None
 # How long the presigned URLs the gateway (or, with S3_REDIRECT_DOWNLOADS, the client) follows
 # stay valid: only long enough to start the transfer.
 S3_PRESIGNED_URL_SECONDS = env.int("S3_PRESIGNED_URL_SECONDS", default=300)

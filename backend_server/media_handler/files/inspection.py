@@ -8,6 +8,7 @@ bytes are. The client's file name and content type are never consulted.
 
 import hashlib
 import logging
+import mimetypes
 import re
 import shutil
 import subprocess
@@ -133,6 +134,24 @@ def type_mismatch(declared_type: str, mime_type: str) -> ApplicationError:
         f"The type is '{declared_type}' but the file's content is {mime_type}.",
         code="invalid",
         field="type",
+    )
+
+
+# The type each extension of ours stands for: the first sniffed type above that gets it.
+MIME_TYPES_BY_EXTENSION = {
+    extension: mime_type for mime_type, extension in reversed(EXTENSIONS.items())
+}
+
+
+def mime_type_of(name: str) -> str:
+    """The type of a stored file named `name`, from its extension (the sniffed type's, or a
+    derivative's: jpg, webp, mp4), the same on every host; else the system's guess, else
+    application/octet-stream."""
+    extension = name.rsplit(".", 1)[-1].lower() if "." in name.rsplit("/", 1)[-1] else ""
+    return (
+        MIME_TYPES_BY_EXTENSION.get(extension)
+        or mimetypes.guess_type(name)[0]
+        or "application/octet-stream"
     )
 
 

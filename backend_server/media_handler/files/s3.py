@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import boto3
 from boto3.exceptions import S3UploadFailedError
@@ -40,11 +39,11 @@ from media_handler.files.storage import (
 
 logger = logging.getLogger(__name__)
 
-# The largest read of a FileRegion. botocore hashes a part's payload in reads of a MiB, each a
-# new buffer, on the part senders' threads; glibc serves buffers that size from the thread's
-# malloc arena once its mmap threshold has risen (after the first such free), and the arena
-# keeps the memory. Capped, they are small blocks used again and again (docs/performance.md,
-# worker memory).
+# The largest read of a FileRegion. botocore reads a part in reads of a MiB, each a new buffer,
+# on the part senders' threads (twice where it signs the payload: over plain HTTP); glibc
+# serves buffers that size from the thread's malloc arena once its mmap threshold has risen
+# (after the first such free), and the arena keeps the memory. Capped, they are small blocks
+# used again and again (docs/performance.md, worker memory).
 FILE_REGION_READ_BYTES = 64 * 1024
 
 # The connections one process keeps to the store: more than its threads can use at once (8
@@ -79,10 +78,7 @@ class S3MediaStorage(S3Storage):
             querystring_expire=settings.S3_PRESIGNED_URL_SECONDS,
             client_config=Config(
                 signature_version="s3v4",
-                s3={
-                    "addressing_style": settings.S3_ADDRESSING_STYLE,
-                    "payload_signing_enabled": signs_payload(),
-                },
+                s3={"addressing_style": settings.S3_ADDRESSING_STYLE},
                 retries={"max_attempts": 3, "mode": "standard"},
                 # No checksum of botocore's own choosing: uploads carry the one
                 # S3_CHECKSUM_ALGORITHM names (checksum_algorithm()), or none. Streamed parts
@@ -127,12 +123,14 @@ class S3MediaStorage(S3Storage):
         )
         return cleaned
 
-    def _get_write_parameters(self, name: str, content: Any = None) -> dict[str, Any]:
-        """django-storages' parameters of a write, the content type always that of the name:
-        its extension is the sniffed format's, where `content` would give the type the client
-        declared (an upload's) or none (a finished resumable upload's). So every object reads
-        the same, however it was sent (a multipart upload's start uses these too)."""
-        return super()._get_write_parameters(name)
+    def get_object_parameters(self, name: str) -> dict[str, Any]:
+        """The parameters of every write (django-storages' hook; a multipart upload's start
+        uses them too), with the content type of the name's extension, which is the sniffed
+        format's: never the type the client declared (django-storages' default for an
+        upload), and the same however the object was sent."""
+        from media_handler.files.inspection import mime_type_of  # needs the apps loaded
+
+        return {**super().get_object_parameters(name), "ContentType": mime_type_of(name)}
 
     # One boto3 session per configuration for the process: a session loads the service model
     # (a few hundred milliseconds) once, then makes each thread's connection cheaply. Sessions
@@ -153,6 +151,7 @@ class S3MediaStorage(S3Storage):
                 aws_session_token=self.security_token,
                 profile_name=self.session_profile or None,
             )
+            session.events.register("before-call.s3.UploadPart", declare_part_checksum)
         return session
 
     @property
@@ -269,9 +268,9 @@ class ObjectReader(_Reader):
 class FileRegion(_Reader):
     """Bytes `start` to `start + length` of the file at `path`, read with pread from a descriptor
     of its own: a part sent from a file on disk (the page cache, just written) rather than
-    gathered in memory. botocore reads it twice, in blocks (the payload's signature, then the
-    send), seeking back to its start between (and on a retry); so a part in flight costs a
-    block, not its size.
+    gathered in memory. botocore reads it in blocks, twice where it signs the payload (over
+    plain HTTP: its SHA-256, then the send), seeking back to its start between (and on a
+    retry); so a part in flight costs a block, not its size.
     """
 
     def __init__(self, path: str, *, start: int, length: int) -> None:
@@ -331,19 +330,21 @@ def checksum_algorithm() -> dict[str, str]:
     return {"ChecksumAlgorithm": algorithm} if algorithm else {}
 
 
-def signs_payload() -> bool:
-    """Whether requests to the store sign their body's SHA-256 (S3_SIGN_PAYLOAD; by default
-    all but those sent over HTTPS with a checksum).
+PART_CHECKSUM_HEADER = "x-amz-checksum-crc32"
 
-    botocore leaves it out over HTTPS only for a checksum it computes itself (sent after the
-    body); the CRC32 our parts carry is a header we compute as the bytes arrive, so left to
-    botocore every part would be hashed a second time and read twice from its file: a SHA-256
-    of every byte uploaded that TLS and the checksum the store checks make redundant."""
-    if settings.S3_SIGN_PAYLOAD is not None:
-        return settings.S3_SIGN_PAYLOAD
-    endpoint = settings.S3_ENDPOINT_URL
-    over_tls = not endpoint or urlsplit(endpoint).scheme == "https"  # no endpoint: AWS
-    return not (over_tls and checksum_algorithm())
+
+def declare_part_checksum(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+    """Tell botocore that the CRC32 header of a part (StreamedUpload.send_part, computed as the
+    bytes arrived) is the request's checksum, as if botocore had computed it. Its signer then
+    follows its own rule: over HTTPS a streamed body with a checksum is not signed (TLS and the
+    checksum guard the bytes, as in boto3's own transfers), over plain HTTP it is (the signature
+    is what guards them there). Told nothing, it signed every part's SHA-256 over HTTPS too: a
+    second SHA-256 of every uploaded byte, and a second read of each part from its file."""
+    if PART_CHECKSUM_HEADER in params["headers"]:
+        context.setdefault("checksum", {}).setdefault(
+            "request_algorithm",
+            {"algorithm": "crc32", "in": "header", "name": PART_CHECKSUM_HEADER},
+        )
 
 
 def bucket_root(storage: S3Storage) -> str:
@@ -393,10 +394,10 @@ class StreamedUpload:
         storage = s3_storage()
         self.name = new_upload_name(extension)
         key = s3_key(self.name)
-        # The write parameters of a whole-file save of the same name (its checksum algorithm,
-        # the content type of its extension): an object reads the same however it was sent.
+        # The parameters of a whole-file save of the same name (its checksum algorithm, the
+        # content type of its extension): an object reads the same however it was sent.
         created = storage.client.create_multipart_upload(
-            Bucket=storage.bucket_name, Key=key, **storage._get_write_parameters(key)
+            Bucket=storage.bucket_name, Key=key, **storage.get_object_parameters(key)
         )
         self.upload_id = created["UploadId"]
 
