@@ -39,11 +39,11 @@ from media_handler.files.storage import (
 
 logger = logging.getLogger(__name__)
 
-# The largest read of a FileRegion. botocore reads a part in reads of a MiB, each a new buffer,
-# on the part senders' threads (twice where it signs the payload: over plain HTTP); glibc
-# serves buffers that size from the thread's malloc arena once its mmap threshold has risen
-# (after the first such free), and the arena keeps the memory. Capped, they are small blocks
-# used again and again (docs/performance.md, worker memory).
+# The largest read of a FileRegion. botocore hashes a part's payload (where it signs it: over
+# plain HTTP) in reads of a MiB, each a new buffer, on the part senders' threads; glibc serves
+# buffers that size from the thread's malloc arena once its mmap threshold has risen (after
+# the first such free), and the arena keeps the memory. Capped, they are small blocks used
+# again and again (docs/performance.md, worker memory).
 FILE_REGION_READ_BYTES = 64 * 1024
 
 # The connections one process keeps to the store: more than its threads can use at once (8
