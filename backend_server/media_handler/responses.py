@@ -26,8 +26,8 @@ from django.utils.http import content_disposition_header
 from rest_framework import status
 from rest_framework.exceptions import NotFound
 
-from media_handler.files.derivatives import DERIVATIVE_NAME, content_type_of
-from media_handler.files.inspection import media_family
+from media_handler.files.derivatives import DERIVATIVE_NAME
+from media_handler.files.inspection import media_family, mime_type_of
 from media_handler.files.signing import stored_path
 from media_handler.files.storage import (
     is_object_store,
@@ -57,7 +57,7 @@ def serve_file(
         as_attachment = media_family(media.mime_type) is None
     else:
         storage_path = stored_path(media, kind)
-        content_type, as_attachment = content_type_of(storage_path), False
+        content_type, as_attachment = mime_type_of(storage_path), False
     disposition = (
         content_disposition_header(
             as_attachment=as_attachment, filename=download_name(media, storage_path)

@@ -28,7 +28,6 @@ __all__ = ["DerivativeError", "Derivatives", "derivative_name", "make_derivative
 DERIVATIVE_NAME = re.compile(
     r"^(?P<original>.+)\.(?P<kind>thumbnail|preview)-[0-9a-f]{12}\.(?P<extension>webp|jpg)$"
 )
-CONTENT_TYPES = {"webp": "image/webp", "jpg": "image/jpeg"}
 
 
 @dataclass(frozen=True)
@@ -95,8 +94,3 @@ def original_of(name: str) -> str | None:
     """The storage name of the original whose derivative `name` is; None for an original."""
     match = DERIVATIVE_NAME.match(name)
     return match["original"] if match else None
-
-
-def content_type_of(name: str) -> str:
-    """The Content-Type a derivative is served with."""
-    return CONTENT_TYPES[name.rsplit(".", 1)[-1]]

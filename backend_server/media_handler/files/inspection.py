@@ -9,6 +9,7 @@ bytes are. The client's file name and content type are never consulted.
 import hashlib
 import logging
 import mimetypes
+import posixpath
 import re
 import shutil
 import subprocess
@@ -145,9 +146,9 @@ MIME_TYPES_BY_EXTENSION = {
 
 def mime_type_of(name: str) -> str:
     """The type of a stored file named `name`, from its extension (the sniffed type's, or a
-    derivative's: jpg, webp, mp4), the same on every host; else the system's guess, else
-    application/octet-stream."""
-    extension = name.rsplit(".", 1)[-1].lower() if "." in name.rsplit("/", 1)[-1] else ""
+    derivative's: jpg, webp), the same on every host: what the bucket keeps with it and what a
+    derivative is served with; else the system's guess, else application/octet-stream."""
+    extension = posixpath.splitext(name)[1][1:].lower()
     return (
         MIME_TYPES_BY_EXTENSION.get(extension)
         or mimetypes.guess_type(name)[0]
