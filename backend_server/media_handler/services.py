@@ -10,6 +10,7 @@ that touches nothing, and a collection being deleted cannot gain a media meanwhi
 import logging
 import uuid
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -424,31 +425,40 @@ def media_restore(*, media: Media) -> Media:
     return media
 
 
-def media_purge(*, media_items: Iterable[Media]) -> int:
+def media_purge(*, media_items: Iterable[Media], trashed_before: datetime | None = None) -> int:
     """Delete rows and their files for good. The rows go first, in one transaction; the files
     follow once it has committed, derivatives with their original, except those another record
     still uses (the same bytes uploaded twice are stored once). A file left behind by a crash
-    is an orphan the sweep finds."""
-    media_items = list(media_items)
-    stored_paths = [
-        path
-        for media in media_items
-        if media.has_file
-        for path in (media.storage_path, media.thumbnail_path, media.preview_path)
-        if path
-    ]
+    is an orphan the sweep finds.
+
+    With `trashed_before`, only the rows still in the trash since then go: the caller read them
+    earlier (purge_deleted_media reads a batch, then purges it), and one restored meanwhile, or
+    trashed again since, stays. The rows are locked before they are counted, so a restore
+    either committed first (the row is left alone) or waits for the purge."""
+    ids = [media.pk for media in media_items]
     with transaction.atomic():
-        gone = Media.objects.filter(pk__in=[media.pk for media in media_items])
+        rows = Media.objects.select_for_update().filter(pk__in=ids)
+        if trashed_before is not None:
+            rows = rows.filter(is_deleted=True, deleted_at__lte=trashed_before)
+        # The rows as they are now, locked: their derivatives may have changed since read.
+        gone = list(rows.order_by("pk"))
+        Media.objects.filter(pk__in=[media.pk for media in gone]).delete()
         owners: dict[int, list[uuid.UUID]] = {}
-        for owner, media_id in gone.values_list("user", "pk"):
-            owners.setdefault(owner, []).append(media_id)
-        deleted, _ = gone.delete()
+        for media in gone:
+            owners.setdefault(media.user, []).append(media.pk)
         for owner, media_ids in owners.items():
             change_record(
                 user_id=owner, kind=ChangeKind.MEDIA, object_ids=media_ids, op=ChangeOp.DELETE
             )
+        stored_paths = [
+            path
+            for media in gone
+            if media.has_file
+            for path in (media.storage_path, media.thumbnail_path, media.preview_path)
+            if path
+        ]
         transaction.on_commit(lambda: _delete_unreferenced_files(stored_paths))
-    return deleted
+    return len(gone)
 
 
 def _delete_unreferenced_files(paths: Iterable[str]) -> None:

@@ -64,6 +64,56 @@ def test_purge_removes_rows_and_files_trashed_long_enough(
     assert stored_exists(live["storage_path"])
 
 
+def test_purge_keeps_a_media_restored_after_its_batch_was_read(
+    alice, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The command reads a batch of trashed rows, then purges it: a media its owner restored
+    in between is live again, and stays (row, file, and no tombstone in the feed)."""
+    from media_handler.management.commands import purge_deleted_media
+
+    media = upload(alice)
+    trash(media["id"], days_ago=31)
+    since = alice.get("/api/media/changes/").data["cursor"]
+    purge = purge_deleted_media.media_purge
+
+    def restored_first(**kwargs):
+        assert_status(alice.post(f"/api/media/{media['id']}/restore/"), 200)
+        return purge(**kwargs)
+
+    monkeypatch.setattr(purge_deleted_media, "media_purge", restored_first)
+    with django_capture_on_commit_callbacks(execute=True):
+        output = run("purge_deleted_media", "--older-than", "30")
+
+    assert "0 media purged" in output
+    assert Media.objects.get(pk=media["id"]).is_deleted is False
+    assert stored_exists(media["storage_path"])
+    after = alice.get("/api/media/changes/", {"since": since}).data
+    assert [(entry["id"], entry["op"]) for entry in after["changes"]] == [(media["id"], "upsert")]
+
+
+def test_purge_keeps_a_media_trashed_again_since_its_batch_was_read(
+    alice, monkeypatch, django_capture_on_commit_callbacks
+):
+    """Restored and trashed again in between: its time in the trash starts again."""
+    from media_handler.management.commands import purge_deleted_media
+
+    media = upload(alice)
+    trash(media["id"], days_ago=31)
+    purge = purge_deleted_media.media_purge
+
+    def trashed_again_first(**kwargs):
+        assert_status(alice.post(f"/api/media/{media['id']}/restore/"), 200)
+        assert_status(alice.delete(f"/api/media/{media['id']}/"), 204)
+        return purge(**kwargs)
+
+    monkeypatch.setattr(purge_deleted_media, "media_purge", trashed_again_first)
+    with django_capture_on_commit_callbacks(execute=True):
+        run("purge_deleted_media", "--older-than", "30")
+
+    assert Media.objects.get(pk=media["id"]).is_deleted is True
+    assert stored_exists(media["storage_path"])
+
+
 def test_purge_dry_run_changes_nothing(alice, settings):
     old = upload(alice)
     trash(old["id"], days_ago=10)

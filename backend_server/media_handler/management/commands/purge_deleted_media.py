@@ -26,5 +26,5 @@ class Command(BaseCommand):
             return
         purged = 0
         while batch := list(expired[:BATCH_SIZE]):
-            purged += media_purge(media_items=batch)
+            purged += media_purge(media_items=batch, trashed_before=cutoff)
         self.stdout.write(f"{purged} media purged.")
