@@ -148,13 +148,17 @@ def cursor_decode(text: str) -> FeedCursor:
         )
     too_old = timezone.now() - timedelta(seconds=settings.CHANGE_FEED_RETENTION_SECONDS)
     if cursor.issued < too_old.timestamp():
-        raise ApplicationError(
-            "This cursor is too old: some changes since it are no longer kept. Start again "
-            "without `since` to get the current state.",
-            code="cursor_expired",
-            status=HTTPStatus.GONE,
-        )
+        raise cursor_expired()
     return cursor
+
+
+def cursor_expired() -> ApplicationError:
+    return ApplicationError(
+        "This cursor is too old: some changes since it are no longer kept. Start again "
+        "without `since` to get the current state.",
+        code="cursor_expired",
+        status=HTTPStatus.GONE,
+    )
 
 
 def changes_page(*, user_id: int, since: str | None, limit: int = DEFAULT_LIMIT) -> FeedPage:
@@ -194,7 +198,10 @@ def _snapshot_page(*, user_id: int, cursor: FeedCursor, limit: int, now: int) ->
             page.has_more = True
             return page
     page.cursor = FeedCursor(seq=cursor.seq, issued=now).encode()
-    page.has_more = Change.objects.filter(user=user_id, seq__gt=cursor.seq).exists()
+    # The state is sent; the changes made meanwhile follow, unless some were pruned already.
+    first = Change.objects.filter(user=user_id, seq__gt=cursor.seq).order_by("seq").first()
+    _check_nothing_pruned(user_id=user_id, cursor=cursor, first=first)
+    page.has_more = first is not None
     return page
 
 
@@ -202,6 +209,7 @@ def _changes_page(*, user_id: int, cursor: FeedCursor, limit: int, now: int) -> 
     changes = list(
         Change.objects.filter(user=user_id, seq__gt=cursor.seq).order_by("seq")[: limit + 1]
     )
+    _check_nothing_pruned(user_id=user_id, cursor=cursor, first=changes[0] if changes else None)
     has_more = len(changes) > limit
     changes = changes[:limit]
     # Each object once, where its latest change in the page stands.
@@ -227,6 +235,27 @@ def _changes_page(*, user_id: int, cursor: FeedCursor, limit: int, now: int) -> 
     return FeedPage(
         entries=entries, cursor=FeedCursor(seq=seq, issued=now).encode(), has_more=has_more
     )
+
+
+def _check_nothing_pruned(*, user_id: int, cursor: FeedCursor, first: Change | None) -> None:
+    """Raises ApplicationError (410) when a change after the cursor was pruned. A cursor is
+    stamped when issued, but the changes after it are pruned by their own age: one issued
+    mid-way through a long backlog (a page with `has_more`, or the state sent page by page)
+    can outlive the changes it has yet to read. A user's `seq` has no gaps (each is taken
+    under the lock on their FeedPosition, and a rolled-back write takes its numbers back), so
+    the next change is `cursor.seq + 1`, or there is none yet."""
+    if first is not None:
+        pruned = first.seq > cursor.seq + 1
+    else:
+        # None found, but the user's position is past the cursor: those changes had committed
+        # (with the position) before it was read, so unless one is found now (committed after
+        # the first look), they were pruned.
+        position = FeedPosition.objects.filter(user=user_id).values_list("seq", flat=True).first()
+        pruned = (position or 0) > cursor.seq and not (
+            Change.objects.filter(user=user_id, seq__gt=cursor.seq).exists()
+        )
+    if pruned:
+        raise cursor_expired()
 
 
 def _owned(user_id: int, kind: str):

@@ -203,6 +203,66 @@ def test_pruning_keeps_the_changes_a_cursor_may_still_need(alice, settings):
     assert Change.objects.count() == 1
 
 
+def prune_everything_so_far() -> None:
+    """Age every change past the retention (and its margin), then prune."""
+    Change.objects.update(at=timezone.now() - timedelta(days=31, hours=2))
+    changes.changes_prune()
+
+
+def test_a_cursor_whose_next_changes_were_pruned_is_410(alice):
+    # A page with more to come is read, the app stops; the rest is pruned before it goes on.
+    _, since = drain(alice, None)
+    for _ in range(3):
+        new_media(alice)
+    page = feed(alice, since, limit=1)
+    assert page["has_more"]
+    prune_everything_so_far()
+
+    response = alice.get(FEED, {"since": page["cursor"]})
+
+    assert_status(response, 410)
+    assert response.json()["code"] == "cursor_expired"
+
+
+def test_a_cursor_whose_later_changes_were_pruned_and_followed_is_410(alice):
+    # Some changes pruned, newer ones kept: the page would start past a hole.
+    _, since = drain(alice, None)
+    new_media(alice)
+    prune_everything_so_far()
+    new_media(alice)
+
+    assert_status(alice.get(FEED, {"since": since}), 410)
+
+
+def test_a_cursor_in_the_middle_of_the_current_state_outliving_its_changes_is_410(alice):
+    for _ in range(2):
+        new_media(alice)
+    page = feed(alice, None, limit=1)  # the state, page by page
+    assert page["has_more"]
+    new_media(alice)  # after the state began: the feed owes it
+    prune_everything_so_far()
+
+    since = page["cursor"]
+    while True:
+        response = alice.get(FEED, {"since": since, "limit": 1})
+        if response.status_code != 200:
+            break
+        assert response.json()["has_more"], "the feed ended without the change it owed"
+        since = response.json()["cursor"]
+    assert_status(response, 410)
+
+
+def test_a_cursor_with_nothing_new_and_nothing_pruned_is_an_empty_page(alice):
+    new_media(alice)
+    _, since = drain(alice, None)
+    prune_everything_so_far()  # the changes it has read may go
+
+    page = feed(alice, since)
+
+    assert page["changes"] == []
+    assert page["has_more"] is False
+
+
 def test_changes_committing_out_of_order_are_never_skipped(alice):
     # The feed's order is its owner's position, locked by each write until it commits.
     new_media(alice)
