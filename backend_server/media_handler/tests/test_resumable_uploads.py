@@ -145,6 +145,8 @@ class DroppedConnection:
         self.sent += len(chunk)
         return chunk
 
+    readline = read  # a WSGI input has both (Django wraps it); a chunk is never read by lines
+
 
 def test_a_dropped_chunk_keeps_what_arrived_and_the_checksum_stays_right(alice):
 
@@ -219,6 +221,22 @@ def test_creation_with_upload_takes_the_first_chunk(alice):
     assert response["Upload-Offset"] == str(len(content))
 
 
+def test_a_creation_whose_first_chunk_is_cut_off_leaves_no_upload(alice):
+    # Its client never got the Location: a kept upload would only count against its limit.
+    content = png_bytes()
+    response = create(
+        alice,
+        len(content) + 10,
+        content,
+        **{"wsgi.input": DroppedConnection(content, 20)},
+    )
+
+    assert_status(response, 400)
+    assert response.json()["code"] == "incomplete_body"
+    assert Upload.objects.count() == 0
+    assert Media.objects.count() == 0
+
+
 def test_an_upload_begun_with_a_rehashes_state_finishes_with_its_checksum(alice):
     # Uploads begun before the running SHA-256 moved to OpenSSL hold rehashes' state.
     content = samples.picture_bytes("PNG")
@@ -246,6 +264,27 @@ def test_metadata_filename_names_the_media_and_a_mime_type_is_its_family(alice):
         alice, len(png_bytes()), png_bytes(), meta=metadata(filename="IMG_2.png", type="image/png")
     )
     assert Media.objects.get(pk=response["Media-Id"]).name == "IMG_2.png"
+
+
+def test_metadata_filetype_declares_the_type_when_there_is_no_type(alice):
+    # What tus-js-client's examples and tus-android-client send: filename and filetype only.
+    response = create(
+        alice,
+        len(png_bytes()),
+        png_bytes(),
+        meta=metadata(filename="IMG_3.png", filetype="image/png"),
+    )
+    assert_status(response, 201)
+    media = Media.objects.get(pk=response["Media-Id"])
+    assert (media.name, media.type) == ("IMG_3.png", "image")
+
+
+def test_metadata_filetype_the_bytes_are_not_is_400(alice):
+    response = create(
+        alice, len(png_bytes()), png_bytes(), meta=metadata(filename="a.png", filetype="video/mp4")
+    )
+    assert_status(response, 400)
+    assert Media.objects.count() == 0
 
 
 def test_metadata_puts_the_media_in_a_collection_with_a_description(alice):
@@ -306,6 +345,51 @@ def test_a_refused_file_answers_the_last_patch_and_leaves_nothing(alice, setting
     assert Upload.objects.count() == 0
     assert not anything_kept(upload)
     assert stored_files(settings.MEDIA_ROOT) == []
+
+
+def heads_while_finishing(monkeypatch, client, url: str) -> list:
+    """Make every media the upload path creates first ask HEAD of `url`: the answers."""
+    from media_handler import services as media_services
+
+    answers = []
+    make_media = media_services.media_create
+
+    def asking_first(**kwargs):
+        answers.append(head(client, url))
+        return make_media(**kwargs)
+
+    monkeypatch.setattr(media_services, "media_create", asking_first)
+    return answers
+
+
+def test_head_while_the_last_chunk_makes_the_media_is_not_yet_whole(alice, monkeypatch):
+    # A client that lost the last PATCH's answer asks HEAD: until the media exists, the upload
+    # must not look done (a file may yet be refused), and once done HEAD names the media.
+    content = png_bytes()
+    url = location(create(alice, len(content)))
+    assert_status(patch(alice, url, 0, content[:10]), 204)
+    answers = heads_while_finishing(monkeypatch, alice, url)
+
+    assert_status(patch(alice, url, 10, content[10:]), 204)
+
+    (during,) = answers
+    assert during["Upload-Offset"] == "10"
+    assert "Media-Id" not in during
+    after = head(alice, url)
+    assert after["Upload-Offset"] == str(len(content))
+    assert after["Media-Id"] == str(Media.objects.get().pk)
+
+
+def test_a_file_refused_at_its_last_chunk_never_looked_whole(alice, monkeypatch):
+    content = b"plain text, not a picture" * 10
+    url = location(create(alice, len(content)))
+    assert_status(patch(alice, url, 0, content[:10]), 204)
+    answers = heads_while_finishing(monkeypatch, alice, url)
+
+    assert_status(patch(alice, url, 10, content[10:]), 400)
+
+    assert [answer["Upload-Offset"] for answer in answers] == ["10"]
+    assert_status(head(alice, url), 404)
 
 
 def test_a_declared_type_the_bytes_are_not_is_400(alice):

@@ -112,8 +112,8 @@ def metadata_parse(header: str) -> dict[str, str]:
 
 def upload_create(*, user_id: int, length: int, raw_metadata: str) -> Upload:
     """A new upload of `length` bytes for `user_id`, with the media fields of `raw_metadata`
-    (`name`, else `filename`; `type`; `description`; `collection`), checked now so that a
-    client learns of a bad field before sending a byte.
+    (`name`, else `filename`; `type`, else `filetype`; `description`; `collection`), checked
+    now so that a client learns of a bad field before sending a byte.
 
     Raises ApplicationError: 413 past MAX_UPLOAD_SIZE, 400 for bad metadata or a collection
     that is not the caller's, 429 when the user already has RESUMABLE_UPLOAD_MAX_OPEN uploads
@@ -125,6 +125,9 @@ def upload_create(*, user_id: int, length: int, raw_metadata: str) -> Upload:
     fields = {key: values[key] for key in METADATA_FIELDS if key in values}
     if not fields.get("name") and values.get("filename"):
         fields["name"] = values["filename"][:255]
+    if not fields.get("type") and values.get("filetype"):
+        # The key tus-js-client's examples and tus-android-client send: the file's MIME type.
+        fields["type"] = values["filetype"]
     if "/" in fields.get("type", ""):
         # A MIME type (what Uppy and browsers put in `type`): its family is the media's type.
         fields["type"] = fields["type"].split("/", 1)[0]
@@ -261,9 +264,7 @@ def upload_append(
         )
     # The state read with `upload` is the one at `offset`: offsets only grow, and the claim
     # found the offset unchanged.
-    state = bytes(upload.sha256_state)
-    before = {"sha256_state": state, "chunks": upload.chunks}
-    sha256 = RunningSha256(state)
+    sha256 = RunningSha256(bytes(upload.sha256_state))
     digest = CHECKSUM_ALGORITHMS[checksum.algorithm]() if checksum else None
 
     def receive(part: IO[bytes]) -> tuple[int, bool]:
@@ -299,16 +300,23 @@ def upload_append(
     except BaseException:
         _release(upload, claimed_at=claimed_at, offset=offset)
         raise
-    upload.offset = offset + written
-    upload.sha256_state = sha256.state()
-    complete = upload.offset == upload.length
-    changes: dict[str, Any] = {
-        "offset": upload.offset,
-        "sha256_state": upload.sha256_state,
-        "writing_since": claimed_at if complete else None,
-    }
+    complete = offset + written == upload.length
     if chunk:
-        upload.chunks = changes["chunks"] = [*(upload.chunks or []), chunk]
+        upload.chunks = [*(upload.chunks or []), chunk]
+    if complete:
+        # The offset moves with the media (upload_finish), not before: a HEAD meanwhile must not
+        # say the upload is whole, or a client that lost this PATCH's answer would take it for
+        # done though the file may yet be refused. The hold stays until then; this checks it is
+        # still this PATCH's.
+        changes: dict[str, Any] = {"writing_since": claimed_at}
+    else:
+        changes = {
+            "offset": offset + written,
+            "sha256_state": sha256.state(),
+            "writing_since": None,
+        }
+        if chunk:
+            changes["chunks"] = upload.chunks
     moved = Upload.objects.filter(Unflushed(), pk=upload.pk, writing_since=claimed_at).update(
         **changes
     )
@@ -322,16 +330,18 @@ def upload_append(
         if upload.chunks is None:
             part_path(upload).unlink(missing_ok=True)  # terminated meanwhile
         raise upload_not_found()
+    upload.offset = offset + written
+    upload.sha256_state = sha256.state()
     if complete:
         try:
             return upload_finish(upload=upload, claimed_at=claimed_at, sha256=sha256.hexdigest())
         except (StorageUnavailable, InsufficientStorage):
-            # The store failed, not the file: this chunk is taken back, so the client's retry
-            # of it (tus clients retry a 5xx) finishes the upload once the store answers.
-            taken_back = Upload.objects.filter(pk=upload.pk, writing_since=claimed_at).update(
-                offset=offset, writing_since=None, **before
+            # The store failed, not the file: the upload stays at this chunk's offset, so the
+            # client's retry of it (tus clients retry a 5xx) finishes it once the store answers.
+            released = Upload.objects.filter(pk=upload.pk, writing_since=claimed_at).update(
+                writing_since=None
             )
-            if chunk and taken_back:  # else the object is counted by whoever holds it now
+            if chunk and released:  # else the object is counted by whoever holds it now
                 _forget_chunks([chunk])
             raise
     return upload
@@ -634,8 +644,13 @@ def upload_finish(*, upload: Upload, claimed_at, sha256: str) -> Upload:
         upload_discard(upload=upload)
         raise
     upload.media_id = media.pk
+    # The offset reaches the length with the media, in one statement (upload_append).
     Upload.objects.filter(pk=upload.pk, writing_since=claimed_at).update(
-        media_id=media.pk, writing_since=None
+        offset=upload.length,
+        sha256_state=upload.sha256_state,
+        chunks=upload.chunks,
+        media_id=media.pk,
+        writing_since=None,
     )
     try:
         _forget_bytes(upload)

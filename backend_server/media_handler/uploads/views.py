@@ -145,6 +145,15 @@ class UploadListView(TusView):
                 # The client never learns this upload's URL: it must not linger.
                 services.upload_discard(upload=upload)
                 raise
+            if upload.offset < body_length:
+                # The body ended before its Content-Length: the client went away, and with it
+                # the only copy of this upload's URL. Kept, it would count against the user's
+                # open uploads for a day (a client that retries its creation makes one each time).
+                services.upload_discard(upload=upload)
+                raise ApplicationError(
+                    "The first chunk ended before its Content-Length; the upload was not kept.",
+                    code="incomplete_body",
+                )
         location = request.build_absolute_uri(reverse("upload-detail", args=[upload.pk]))
         headers = {"Location": location, **_upload_headers(upload)}
         if not upload.is_complete:
