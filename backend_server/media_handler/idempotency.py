@@ -13,7 +13,7 @@ import functools
 import hashlib
 import json
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from http import HTTPStatus
 from typing import Any
 
@@ -53,18 +53,23 @@ def idempotent(
             user_id = caller_id(request)
             what = (fingerprint or body_fingerprint)(request)
             digest = hashlib.sha256(f"{scope}\n{what}".encode()).hexdigest()
-            kept = idempotency_key_claim(user_id=user_id, key=key, fingerprint=digest)
+            claimed_at = timezone.now()
+            kept = idempotency_key_claim(
+                user_id=user_id, key=key, fingerprint=digest, now=claimed_at
+            )
             if kept is not None:
                 return _replay(kept)
             try:
                 response = handler(view, request, *args, **kwargs)
             except BaseException:
-                idempotency_key_release(user_id=user_id, key=key)
+                idempotency_key_release(user_id=user_id, key=key, claimed_at=claimed_at)
                 raise
             if response.status_code >= HTTPStatus.BAD_REQUEST:
-                idempotency_key_release(user_id=user_id, key=key)
+                idempotency_key_release(user_id=user_id, key=key, claimed_at=claimed_at)
             else:
-                idempotency_key_record(user_id=user_id, key=key, response=response)
+                idempotency_key_record(
+                    user_id=user_id, key=key, claimed_at=claimed_at, response=response
+                )
             return response
 
         return wrapper
@@ -102,11 +107,13 @@ def _value(value: Any) -> Any:
     return value
 
 
-def idempotency_key_claim(*, user_id: int, key: str, fingerprint: str) -> IdempotencyKey | None:
-    """Claim `key` for a new request; None when claimed, else the kept answer of the request
-    that claimed it first. Raises ApplicationError: 422 when the key came with another request,
-    409 while the first one is still being handled."""
-    now = timezone.now()
+def idempotency_key_claim(
+    *, user_id: int, key: str, fingerprint: str, now: datetime
+) -> IdempotencyKey | None:
+    """Claim `key` for a new request at `now` (the claim's mark: only its holder records or
+    releases it); None when claimed, else the kept answer of the request that claimed it
+    first. Raises ApplicationError: 422 when the key came with another request, 409 while the
+    first one is still being handled."""
     # A key past its lifetime is free again; so is a claim whose request never finished (its
     # process died): it can no longer be in flight.
     IdempotencyKey.objects.filter(
@@ -149,17 +156,24 @@ def idempotency_key_claim(*, user_id: int, key: str, fingerprint: str) -> Idempo
     )
 
 
-def idempotency_key_record(*, user_id: int, key: str, response: Response) -> None:
-    """Keep the answer of the request that claimed `key`, for its repeats."""
+def idempotency_key_record(
+    *, user_id: int, key: str, claimed_at: datetime, response: Response
+) -> None:
+    """Keep the answer of the request that claimed `key` at `claimed_at`, for its repeats. A
+    request that outlived IDEMPOTENCY_IN_FLIGHT_SECONDS may have lost its claim to a repeat:
+    then the claim is the repeat's, and this answer is not kept over it."""
     body = json.loads(json.dumps(response.data, cls=DjangoJSONEncoder))
     headers = {name: response[name] for name in KEPT_HEADERS if response.has_header(name)}
-    IdempotencyKey.objects.filter(user=user_id, key=key).update(
+    IdempotencyKey.objects.filter(user=user_id, key=key, created_at=claimed_at).update(
         response_status=response.status_code, response_body=body, response_headers=headers
     )
 
 
-def idempotency_key_release(*, user_id: int, key: str) -> None:
-    IdempotencyKey.objects.filter(user=user_id, key=key, response_status__isnull=True).delete()
+def idempotency_key_release(*, user_id: int, key: str, claimed_at: datetime) -> None:
+    """Free `key` after a failed request: only the claim this request made."""
+    IdempotencyKey.objects.filter(
+        user=user_id, key=key, created_at=claimed_at, response_status__isnull=True
+    ).delete()
 
 
 def idempotency_keys_sweep() -> int:

@@ -76,6 +76,32 @@ def test_a_claim_whose_request_never_finished_is_given_up(alice, settings):
     assert Media.objects.count() == 2
 
 
+@pytest.mark.parametrize("first_ends", ["failing", "answering"])
+def test_a_request_that_lost_its_claim_to_a_repeat_leaves_the_repeats_claim(settings, first_ends):
+    # The first request outlives IDEMPOTENCY_IN_FLIGHT_SECONDS (a long upload); its repeat
+    # takes the key over and is still being handled when the first one ends.
+    from rest_framework.response import Response
+
+    from media_handler import idempotency
+
+    claims = {"user_id": ALICE, "key": "k", "fingerprint": "the same request"}
+    first = timezone.now() - timedelta(seconds=settings.IDEMPOTENCY_IN_FLIGHT_SECONDS + 1)
+    assert idempotency.idempotency_key_claim(**claims, now=first) is None
+    repeat = timezone.now()
+    assert idempotency.idempotency_key_claim(**claims, now=repeat) is None
+
+    if first_ends == "failing":
+        idempotency.idempotency_key_release(user_id=ALICE, key="k", claimed_at=first)
+    else:
+        idempotency.idempotency_key_record(
+            user_id=ALICE, key="k", claimed_at=first, response=Response({"id": 1}, status=201)
+        )
+
+    # The repeat still holds the key, unanswered: a third request would be a 409.
+    kept = IdempotencyKey.objects.get(user=ALICE, key="k")
+    assert (kept.created_at, kept.response_status) == (repeat, None)
+
+
 def test_a_key_older_than_a_day_is_free_again(alice):
     alice.post("/api/media/", RECORD, format="json", HTTP_IDEMPOTENCY_KEY="k")
     IdempotencyKey.objects.update(created_at=timezone.now() - timedelta(hours=25))
