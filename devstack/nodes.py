@@ -55,10 +55,15 @@ def start_media_node(
 
 
 def start_gateway(
-    stack: Stack, workdir: Path, port: int, media_nodes: list[int]
+    stack: Stack,
+    workdir: Path,
+    port: int,
+    media_nodes: list[int],
+    env: dict[str, str] | None = None,
 ) -> subprocess.Popen:
     """A second gateway in front of `stack`'s auth service and the media nodes on
-    `media_nodes` (ports), rendered from the same template (gateway/render.sh), on `port`."""
+    `media_nodes` (ports), rendered from the same template (gateway/render.sh) with `env` on
+    top of its own settings, on `port`."""
     prefix = workdir / f"gateway-{port}"
     (prefix / "logs").mkdir(parents=True)
     (prefix / "tmp").mkdir()
@@ -71,6 +76,7 @@ def start_gateway(
         "MEDIA_ROOT": str(stack.media_root),
         "MAX_UPLOAD_SIZE": str(stack.max_upload_size),
         "GATEWAY_ERROR_LOG": str(prefix / "logs" / "error.log"),
+        **(env or {}),
     }
     subprocess.run(  # noqa: S603 -- the repository's own script
         ["/bin/bash", str(REPO / "gateway" / "render.sh"), str(prefix / "conf")],

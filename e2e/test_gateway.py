@@ -5,8 +5,11 @@ import re
 import time
 
 import pytest
+import requests
 
 from devstack.client import bearer, register
+from devstack.nodes import gateway_log, start_gateway, stop, wait_for_media
+from devstack.ports import free_ports
 
 JSON = "application/json"
 
@@ -124,6 +127,53 @@ def test_cors_headers_on_actual_responses(http, stack):
     response = http.get(f"{stack.gateway}/api/media/ping/", headers={"Origin": origin}, timeout=10)
     assert response.headers["Access-Control-Allow-Origin"] in (origin, "*")
     assert "X-Request-ID" in response.headers["Access-Control-Expose-Headers"]
+
+
+def test_the_gateways_own_errors_carry_cors_so_a_browser_sees_them(http, stack):
+    # A token refused before an upload's body (the gateway's 401), an unknown path (its 404):
+    # without CORS a browser on another origin sees a network error, not the status, and
+    # cannot refresh its token. The stack allows every origin (no CORS_ALLOWED_ORIGINS).
+    origin = "http://localhost:19006"
+    refused = http.patch(
+        f"{stack.gateway}/api/media/uploads/{'0' * 32}/",
+        data=b"chunk",
+        headers={
+            "Origin": origin,
+            "Authorization": "Bearer not-a-token",
+            "Tus-Resumable": "1.0.0",
+            "Upload-Offset": "0",
+            "Content-Type": "application/offset+octet-stream",
+        },
+        timeout=10,
+    )
+    assert refused.status_code == 401, refused.text
+    assert refused.headers.get("Access-Control-Allow-Origin") == "*"
+    unknown = http.get(f"{stack.gateway}/nowhere", headers={"Origin": origin}, timeout=10)
+    assert_drf_error(unknown, 404, "not_found")
+    assert unknown.headers.get("Access-Control-Allow-Origin") == "*"
+    # As the services do: no Origin, no CORS headers.
+    assert "Access-Control-Allow-Origin" not in http.get(f"{stack.gateway}/nowhere").headers
+
+
+def test_the_gateways_own_errors_carry_cors_for_listed_origins_only(stack, tmp_path):
+    listed = "https://app.example.com"
+    (port,) = free_ports(1)
+    gateway = start_gateway(
+        stack, tmp_path, port, [stack.ports.media], env={"CORS_ALLOWED_ORIGINS": listed}
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        assert wait_for_media(url, 30), gateway_log(tmp_path, port).read_text()[-3000:]
+
+        def allowed_origin(origin: str) -> str | None:
+            answer = requests.get(f"{url}/nowhere", headers={"Origin": origin}, timeout=10)
+            assert answer.status_code == 404
+            return answer.headers.get("Access-Control-Allow-Origin")
+
+        assert allowed_origin(listed) == listed
+        assert allowed_origin("https://elsewhere.example.com") is None
+    finally:
+        stop(gateway)
 
 
 def test_requests_nginx_cannot_read_get_json_errors_too(http, stack):

@@ -137,6 +137,33 @@ esac
 # Uploads streamed to the media service at once; more are buffered first, as every other body.
 # By default one thread fewer per worker than the media service has (counted as
 # gateway/gunicorn.conf.py counts them), so slow uploads always leave threads for the rest.
+# CORS on the answers nginx makes itself (its JSON errors: a token refused before an upload's
+# body, 413, 429, a service down), for the origins the services allow (common/base_settings.py:
+# CORS_ALLOWED_ORIGINS, comma-separated; every origin when CORS_ALLOW_ALL_ORIGINS, which is the
+# default exactly when no origin is listed). Without it a browser on another origin sees a
+# network error instead of the status: no refresh on a 401, no wait on a 429. The services
+# answer CORS for everything they answer themselves.
+CORS_ALLOWED_ORIGINS=${CORS_ALLOWED_ORIGINS:-}
+if [ -z "$CORS_ALLOWED_ORIGINS" ]; then
+  default_allow_all=true
+else
+  default_allow_all=false
+fi
+case ${CORS_ALLOW_ALL_ORIGINS:-$default_allow_all} in
+  true | True | TRUE | 1 | yes | on) GATEWAY_CORS_ORIGINS='    "" "";
+    default "*";' ;;
+  false | False | FALSE | 0 | no | off | "")
+    GATEWAY_CORS_ORIGINS='    default "";'
+    origin_pattern='^https?://[A-Za-z0-9.-]+(:[0-9]+)?$'
+    for origin in ${CORS_ALLOWED_ORIGINS//,/ }; do
+      [[ $origin =~ $origin_pattern ]] ||
+        fail "CORS_ALLOWED_ORIGINS: '$origin' is not an origin (scheme://host[:port])"
+      GATEWAY_CORS_ORIGINS+=$'\n'"    \"$origin\" \$http_origin;"
+    done
+    ;;
+  *) fail "CORS_ALLOW_ALL_ORIGINS must be true or false, not '$CORS_ALLOW_ALL_ORIGINS'" ;;
+esac
+
 cores=$(nproc 2>/dev/null || echo 1)
 media_workers=${GUNICORN_WORKERS:-$((2 * cores + 1 < 9 ? 2 * cores + 1 : 9))}
 media_threads=${GUNICORN_THREADS:-4}
@@ -184,7 +211,7 @@ names=(
   CLIENT_MAX_BODY_SIZE MEDIA_STREAMED_UPLOADS NJS_MODULE GATEWAY_USER_DIRECTIVE
   GATEWAY_WORKER_CONNECTIONS GATEWAY_WORKER_RLIMIT_NOFILE GATEWAY_CONNECTIONS_PER_ADDRESS
   GATEWAY_ADMIN_ACCESS
-  GATEWAY_WEB_ROOT
+  GATEWAY_WEB_ROOT GATEWAY_CORS_ORIGINS
 )
 
 # The template's text with every known ${NAME} replaced.
