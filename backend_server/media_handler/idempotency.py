@@ -37,11 +37,17 @@ KEPT_HEADERS = ("Location", "Upload-Offset", "Upload-Expires", "Media-Id", "Tus-
 
 
 def idempotent(
-    scope: str, *, fingerprint: Callable[[Request], str] | None = None
+    scope: str,
+    *,
+    fingerprint: Callable[[Request], str] | None = None,
+    body_sha256: Callable[[Request], str] | None = None,
 ) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
     """Make a view method (a create) honour `Idempotency-Key`. `scope` names the endpoint (both
     path layouts of one endpoint share it); `fingerprint` says what the request was (default:
-    its parsed body, files by their SHA-256)."""
+    its parsed body, files by their SHA-256). A view that reads its body only after the claim
+    (so the fingerprint cannot cover it) sets the body's SHA-256 on its answer
+    (`answer_body_sha256`), and `body_sha256` reads and hashes a repeat's body: a repeat
+    whose bytes differ is a 422, not a replay."""
 
     def decorate(handler: Callable[..., Response]) -> Callable[..., Response]:
         @functools.wraps(handler)
@@ -58,6 +64,12 @@ def idempotent(
                 user_id=user_id, key=key, fingerprint=digest, now=claimed_at
             )
             if kept is not None:
+                if (
+                    kept.body_sha256
+                    and body_sha256 is not None
+                    and body_sha256(request) != kept.body_sha256
+                ):
+                    raise key_reused()
                 return _replay(kept)
             try:
                 response = handler(view, request, *args, **kwargs)
@@ -137,11 +149,7 @@ def idempotency_key_claim(
         if kept is None:  # released meanwhile: claim it again
             continue
         if kept.fingerprint != fingerprint:
-            raise ApplicationError(
-                f"This {HEADER} was already used with another request; use a new key.",
-                code="idempotency_key_reused",
-                status=HTTPStatus.UNPROCESSABLE_ENTITY,
-            )
+            raise key_reused()
         if kept.response_status is None:
             raise ApplicationError(
                 f"A request with this {HEADER} is still being handled; retry shortly.",
@@ -156,6 +164,20 @@ def idempotency_key_claim(
     )
 
 
+def key_reused() -> ApplicationError:
+    return ApplicationError(
+        f"This {HEADER} was already used with another request; use a new key.",
+        code="idempotency_key_reused",
+        status=HTTPStatus.UNPROCESSABLE_ENTITY,
+    )
+
+
+def answer_body_sha256(response: Response, digest: str) -> None:
+    """Say on `response` what the SHA-256 of the request's body was (idempotent's
+    `body_sha256`), for it to be kept with the answer."""
+    response.idempotency_body_sha256 = digest  # type: ignore[attr-defined]
+
+
 def idempotency_key_record(
     *, user_id: int, key: str, claimed_at: datetime, response: Response
 ) -> None:
@@ -165,7 +187,10 @@ def idempotency_key_record(
     body = json.loads(json.dumps(response.data, cls=DjangoJSONEncoder))
     headers = {name: response[name] for name in KEPT_HEADERS if response.has_header(name)}
     IdempotencyKey.objects.filter(user=user_id, key=key, created_at=claimed_at).update(
-        response_status=response.status_code, response_body=body, response_headers=headers
+        response_status=response.status_code,
+        response_body=body,
+        response_headers=headers,
+        body_sha256=getattr(response, "idempotency_body_sha256", ""),
     )
 
 

@@ -133,6 +133,9 @@ class IdempotencyKey(models.Model):
     key = models.CharField(max_length=255)
     # What the request was (endpoint and body): a repeat with another body is refused.
     fingerprint = models.CharField(max_length=64)
+    # The SHA-256 of a body read only after the claim (a tus creation's first chunk, streamed
+    # into the upload): a repeat's body is read and compared before its answer is replayed.
+    body_sha256 = models.CharField(max_length=64, blank=True, default="")
     # Null while the first request is being handled.
     response_status = models.PositiveSmallIntegerField(null=True, blank=True)
     response_body = models.JSONField(null=True, blank=True)

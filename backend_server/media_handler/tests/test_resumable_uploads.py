@@ -579,6 +579,25 @@ def test_a_repeated_creation_with_its_idempotency_key_creates_one_upload(alice):
     assert_status(create(alice, 11, HTTP_IDEMPOTENCY_KEY="u-1"), 422)
 
 
+def test_a_repeated_creation_with_its_first_chunk_replays_only_for_the_same_bytes(alice):
+    content = png_bytes()
+    first = create(alice, len(content) + 10, content, HTTP_IDEMPOTENCY_KEY="u-2")
+    again = create(alice, len(content) + 10, content, HTTP_IDEMPOTENCY_KEY="u-2")
+    assert_status(again, 201)
+    assert again["Idempotent-Replayed"] == "true"
+    assert again["Location"] == first["Location"]
+
+    # The same length and headers, other bytes: another request, though nothing but its
+    # bytes tells it apart (no Upload-Checksum).
+    other = bytes(reversed(content))
+    refused = create(alice, len(content) + 10, other, HTTP_IDEMPOTENCY_KEY="u-2")
+
+    assert_status(refused, 422)
+    assert refused.json()["code"] == "idempotency_key_reused"
+    assert Upload.objects.count() == 1
+    assert kept_bytes(Upload.objects.get()) == content
+
+
 def test_the_same_bytes_by_tus_and_multipart_are_stored_once(alice, settings):
     from django.core.files.uploadedfile import SimpleUploadedFile
 

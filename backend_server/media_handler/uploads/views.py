@@ -3,6 +3,7 @@
 media_handler.uploads.services; every answer carries `Tus-Resumable`, errors are the service's
 JSON. Bodies are read raw, straight from the request (never parsed, never held whole)."""
 
+import hashlib
 from http import HTTPStatus
 
 from django.conf import settings
@@ -15,9 +16,10 @@ from rest_framework.views import APIView
 from common.exceptions import ApplicationError
 from media_handler import schema
 from media_handler.authentication import caller_id
-from media_handler.idempotency import idempotent
+from media_handler.idempotency import answer_body_sha256, idempotent
 from media_handler.models import Upload
 from media_handler.uploads import services
+from media_handler.uploads.running_sha256 import RunningSha256
 
 TUS_VERSION = "1.0.0"
 TUS_EXTENSIONS = "creation,creation-with-upload,termination,checksum,expiration"
@@ -69,11 +71,26 @@ def _check_chunk_content_type(request: Request) -> None:
 
 def creation_fingerprint(request: Request) -> str:
     """What a creation is, for Idempotency-Key: its tus headers and its first chunk's size and
-    checksum (the chunk itself is not read twice)."""
+    checksum. The chunk's bytes are streamed into the upload after the claim, so they are
+    compared apart (creation_body_sha256)."""
     return "\n".join(
         request.headers.get(name, "")
         for name in ("Upload-Length", "Upload-Metadata", "Content-Length", "Upload-Checksum")
     )
+
+
+def creation_body_sha256(request: Request) -> str:
+    """The SHA-256 of a repeated creation's first chunk, read to its end: the same key with
+    other bytes of the same length is another request (422), not one to replay."""
+    digest = hashlib.sha256()
+    remaining = _body_length(request)
+    while remaining > 0:
+        chunk = request._request.read(min(services.READ_BYTES, remaining))
+        if not chunk:
+            break
+        digest.update(chunk)
+        remaining -= len(chunk)
+    return digest.hexdigest()
 
 
 class TusView(APIView):
@@ -117,7 +134,7 @@ class UploadListView(TusView):
     """`uploads/`: OPTIONS (what this server speaks) and POST (creation, with or without a
     first chunk)."""
 
-    @idempotent("upload-create", fingerprint=creation_fingerprint)
+    @idempotent("upload-create", fingerprint=creation_fingerprint, body_sha256=creation_body_sha256)
     def post(self, request: Request) -> Response:
         length = _header_integer(request, "Upload-Length")
         assert length is not None
@@ -158,7 +175,11 @@ class UploadListView(TusView):
         headers = {"Location": location, **_upload_headers(upload)}
         if not upload.is_complete:
             headers["Upload-Expires"] = http_date(upload.expires_at.timestamp())
-        return Response(status=HTTPStatus.CREATED, headers=headers)
+        response = Response(status=HTTPStatus.CREATED, headers=headers)
+        if body_length:
+            # The upload began at 0: its running hash so far is the first chunk's.
+            answer_body_sha256(response, RunningSha256(bytes(upload.sha256_state)).hexdigest())
+        return response
 
 
 @schema.upload_detail_view
