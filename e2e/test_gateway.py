@@ -156,10 +156,14 @@ def test_the_gateways_own_errors_carry_cors_so_a_browser_sees_them(http, stack):
 
 
 def test_the_gateways_own_errors_carry_cors_for_listed_origins_only(stack, tmp_path):
-    listed = "https://app.example.com"
+    listed, app = "https://app.example.com", "capacitor://localhost"  # a web app, a mobile one
     (port,) = free_ports(1)
     gateway = start_gateway(
-        stack, tmp_path, port, [stack.ports.media], env={"CORS_ALLOWED_ORIGINS": listed}
+        stack,
+        tmp_path,
+        port,
+        [stack.ports.media],
+        env={"CORS_ALLOWED_ORIGINS": f"{listed},{app},http://[::1]:5173"},
     )
     try:
         url = f"http://127.0.0.1:{port}"
@@ -171,6 +175,7 @@ def test_the_gateways_own_errors_carry_cors_for_listed_origins_only(stack, tmp_p
             return answer.headers.get("Access-Control-Allow-Origin")
 
         assert allowed_origin(listed) == listed
+        assert allowed_origin(app) == app
         assert allowed_origin("https://elsewhere.example.com") is None
     finally:
         stop(gateway)

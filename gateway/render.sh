@@ -145,23 +145,26 @@ esac
 # answer CORS for everything they answer themselves.
 CORS_ALLOWED_ORIGINS=${CORS_ALLOWED_ORIGINS:-}
 if [ -z "$CORS_ALLOWED_ORIGINS" ]; then
-  default_allow_all=true
+  allow_all=${CORS_ALLOW_ALL_ORIGINS:-true}
 else
-  default_allow_all=false
+  allow_all=${CORS_ALLOW_ALL_ORIGINS:-false}
 fi
-case ${CORS_ALLOW_ALL_ORIGINS:-$default_allow_all} in
-  true | True | TRUE | 1 | yes | on) GATEWAY_CORS_ORIGINS='    "" "";
-    default "*";' ;;
-  false | False | FALSE | 0 | no | off | "")
+# True as django-environ reads it (anything else is false).
+case ${allow_all,,} in
+  true | on | ok | y | yes | 1)
+    GATEWAY_CORS_ORIGINS='    "" "";
+    default "*";'
+    ;;
+  *)
     GATEWAY_CORS_ORIGINS='    default "";'
-    origin_pattern='^https?://[A-Za-z0-9.-]+(:[0-9]+)?$'
+    # scheme://host[:port], an IPv6 host in brackets; nothing nginx would read as syntax.
+    origin_pattern='^[A-Za-z][A-Za-z0-9+.-]*://[][A-Za-z0-9.:_-]+$'
     for origin in ${CORS_ALLOWED_ORIGINS//,/ }; do
       [[ $origin =~ $origin_pattern ]] ||
         fail "CORS_ALLOWED_ORIGINS: '$origin' is not an origin (scheme://host[:port])"
       GATEWAY_CORS_ORIGINS+=$'\n'"    \"$origin\" \$http_origin;"
     done
     ;;
-  *) fail "CORS_ALLOW_ALL_ORIGINS must be true or false, not '$CORS_ALLOW_ALL_ORIGINS'" ;;
 esac
 
 cores=$(nproc 2>/dev/null || echo 1)

@@ -210,6 +210,10 @@ def _changes_page(*, user_id: int, cursor: FeedCursor, limit: int, now: int) -> 
         Change.objects.filter(user=user_id, seq__gt=cursor.seq).order_by("seq")[: limit + 1]
     )
     _check_nothing_pruned(user_id=user_id, cursor=cursor, first=changes[0] if changes else None)
+    if changes and changes[-1].seq - changes[0].seq != len(changes) - 1:
+        # A hole inside the page: pruned by age, which the nodes' clocks set (a node behind
+        # the others stamps a later change earlier).
+        raise cursor_expired()
     has_more = len(changes) > limit
     changes = changes[:limit]
     # Each object once, where its latest change in the page stands.

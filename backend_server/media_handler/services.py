@@ -9,7 +9,7 @@ that touches nothing, and a collection being deleted cannot gain a media meanwhi
 
 import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -104,9 +104,15 @@ def _owned_collection(
 
 
 def media_create(
-    *, user_id: int, data: dict[str, Any], upload: UploadedFile | None = None
+    *,
+    user_id: int,
+    data: dict[str, Any],
+    upload: UploadedFile | None = None,
+    along: Callable[[Media], None] | None = None,
 ) -> Media:
-    """Create a media of `user_id`, with a stored file when `upload` is given.
+    """Create a media of `user_id`, with a stored file when `upload` is given. `along`, given
+    the new row, runs in the row's transaction: what it writes commits with the row or not at
+    all, and what it raises undoes the create (with its file) and is raised.
 
     With a file, the size, path and file facts come from the bytes (whatever the client said)
     and the declared `type` must match the sniffed content. The file is written first and the
@@ -133,6 +139,8 @@ def media_create(
                 )
             media = Media.objects.create(**fields)
             _media_changed(media)
+            if along is not None:
+                along(media)
             return media
 
     try:
@@ -155,11 +163,21 @@ def media_create(
     source = _stored_copy(user_id=user_id, checksum_sha256=facts.checksum_sha256)
     try:
         media = _media_create_with_file(
-            fields, collection=collection, upload=upload, extension=facts.extension, source=source
+            fields,
+            collection=collection,
+            upload=upload,
+            extension=facts.extension,
+            source=source,
+            along=along,
         )
     except _SourceGone:
         media = _media_create_with_file(
-            fields, collection=collection, upload=upload, extension=facts.extension, source=None
+            fields,
+            collection=collection,
+            upload=upload,
+            extension=facts.extension,
+            source=None,
+            along=along,
         )
     # Robust: the upload has succeeded; a queue that cannot be reached leaves it `pending`,
     # for `generate_derivatives --missing`.
@@ -188,6 +206,7 @@ def _media_create_with_file(
     upload: UploadedFile,
     extension: str,
     source: Media | None,
+    along: Callable[[Media], None] | None = None,
 ) -> Media:
     """The row of a new upload: pointing at `source`'s stored file, else at a newly stored copy
     of `upload`. Raises _SourceGone when `source` was purged meanwhile (nothing is left)."""
@@ -221,6 +240,8 @@ def _media_create_with_file(
                 fields["storage_path"] = stored_path
             media = Media.objects.create(**fields)
             _media_changed(media)
+            if along is not None:
+                along(media)
     except _SourceGone:
         raise  # the caller stores the upload after all: its bytes are still needed
     except IntegrityError as exc:

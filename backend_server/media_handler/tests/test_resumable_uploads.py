@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
@@ -378,6 +379,64 @@ def test_head_while_the_last_chunk_makes_the_media_is_not_yet_whole(alice, monke
     after = head(alice, url)
     assert after["Upload-Offset"] == str(len(content))
     assert after["Media-Id"] == str(Media.objects.get().pk)
+
+
+@pytest.mark.local_storage  # counts the stored files on disk (the bucket holds its chunks too)
+def test_a_last_chunk_whose_hold_was_taken_over_while_finishing_makes_no_media(
+    alice, monkeypatch, settings
+):
+    # The media and the upload's end commit together or not at all: a finishing PATCH that
+    # lost its hold (stale, taken over by a resume) leaves the upload to the new holder.
+    from media_handler import services as media_services
+
+    content = png_bytes()
+    url = location(create(alice, len(content)))
+    assert_status(patch(alice, url, 0, content[:10]), 204)
+    make_media = media_services.media_create
+
+    def taken_over_first(**kwargs):
+        Upload.objects.update(writing_since=timezone.now() + timedelta(seconds=1))
+        return make_media(**kwargs)
+
+    monkeypatch.setattr(media_services, "media_create", taken_over_first)
+
+    response = patch(alice, url, 10, content[10:])
+
+    assert_status(response, 409)
+    assert response.json()["code"] == "upload_busy"
+    assert Media.objects.count() == 0
+    assert stored_files(settings.MEDIA_ROOT) == []
+    upload = Upload.objects.get()
+    assert (upload.offset, upload.media_id) == (10, None)
+
+
+def test_a_taken_over_last_chunk_of_bytes_already_stored_keeps_their_file(
+    alice, monkeypatch, settings
+):
+    # The undone media would have shared the first one's stored file: that file stays.
+    from media_handler import services as media_services
+
+    content = png_bytes()
+    first = alice.post(
+        "/api/media/",
+        {"name": "p", "type": "image", "file": SimpleUploadedFile("p.png", content)},
+        format="multipart",
+    )
+    assert_status(first, 201)
+    url = location(create(alice, len(content)))
+    assert_status(patch(alice, url, 0, content[:10]), 204)
+    make_media = media_services.media_create
+
+    def taken_over_first(**kwargs):
+        Upload.objects.update(writing_since=timezone.now() + timedelta(seconds=1))
+        return make_media(**kwargs)
+
+    monkeypatch.setattr(media_services, "media_create", taken_over_first)
+
+    assert_status(patch(alice, url, 10, content[10:]), 409)
+
+    assert list(Media.objects.values_list("pk", flat=True)) == [Media.objects.get().pk]
+    assert alice.get(first.json()["file"]).status_code == 200
 
 
 def test_a_file_refused_at_its_last_chunk_never_looked_whole(alice, monkeypatch):

@@ -338,10 +338,8 @@ def upload_append(
         except (StorageUnavailable, InsufficientStorage):
             # The store failed, not the file: the upload stays at this chunk's offset, so the
             # client's retry of it (tus clients retry a 5xx) finishes it once the store answers.
-            released = Upload.objects.filter(pk=upload.pk, writing_since=claimed_at).update(
-                writing_since=None
-            )
-            if chunk and released:  # else the object is counted by whoever holds it now
+            _release(upload, claimed_at=claimed_at)
+            if chunk:  # this PATCH's own object (its name is unique), never counted by the row
                 _forget_chunks([chunk])
             raise
     return upload
@@ -637,27 +635,49 @@ def upload_finish(*, upload: Upload, claimed_at, sha256: str) -> Upload:
                     part.bucket_objects = _bucket().joinable_keys(
                         upload.chunks, length=upload.length
                     )
-                media = services.media_create(user_id=upload.user, data=data, upload=part)
+                media = services.media_create(
+                    user_id=upload.user,
+                    data=data,
+                    upload=part,
+                    along=functools.partial(_finished, upload, claimed_at=claimed_at),
+                )
+    except _HoldLost:
+        # Its file went with the undone create; the bytes are the new holder's.
+        raise upload_taken_over() from None
     except (StorageUnavailable, InsufficientStorage):
         raise
     except BaseException:
         upload_discard(upload=upload)
         raise
     upload.media_id = media.pk
-    # The offset reaches the length with the media, in one statement (upload_append).
-    Upload.objects.filter(pk=upload.pk, writing_since=claimed_at).update(
-        offset=upload.length,
-        sha256_state=upload.sha256_state,
-        chunks=upload.chunks,
-        media_id=media.pk,
-        writing_since=None,
-    )
     try:
         _forget_bytes(upload)
     except StorageUnavailable:
         # The media exists; the sweep of expired uploads deletes the bytes later.
         logger.warning("could not delete the bytes of finished upload %s", upload.pk)
     return upload
+
+
+class _HoldLost(Exception):
+    """The finishing PATCH's hold went stale and another PATCH took the upload over."""
+
+
+def _finished(upload: Upload, media, *, claimed_at) -> None:
+    """The upload has made `media`: its offset reaches its length and it names the media, in
+    the media's own transaction (services.media_create's `along`), so that the two commit
+    together. Apart, a crash between them left a media whose upload still waited for its last
+    chunk: sent again, it made a second media (and on disk, rewrote the part file the first
+    one's stored file is a link of). Raises _HoldLost, undoing the media, when this PATCH no
+    longer holds the upload."""
+    finished = Upload.objects.filter(pk=upload.pk, writing_since=claimed_at).update(
+        offset=upload.length,
+        sha256_state=upload.sha256_state,
+        chunks=upload.chunks,
+        media_id=media.pk,
+        writing_since=None,
+    )
+    if not finished:
+        raise _HoldLost()
 
 
 @contextlib.contextmanager

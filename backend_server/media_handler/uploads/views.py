@@ -85,7 +85,10 @@ def creation_body_sha256(request: Request) -> str:
     digest = hashlib.sha256()
     remaining = _body_length(request)
     while remaining > 0:
-        chunk = request._request.read(min(services.READ_BYTES, remaining))
+        try:
+            chunk = request._request.read(min(services.READ_BYTES, remaining))
+        except OSError:  # the client went away: not the bytes of any answer
+            return ""
         if not chunk:
             break
         digest.update(chunk)
