@@ -65,16 +65,30 @@ class PasswordResetAddressThrottle(_ClientAddressThrottle):
 
 class PasswordResetAccountThrottle(_RateThrottle):
     """Reset requests per email address (folded; whether or not an account has it, so a 429
-    tells nothing), and confirmations per account (`uid`)."""
+    tells nothing)."""
 
     scope = "password_reset_account"
 
     def get_cache_key(self, request, view) -> str | None:
-        data = _body(request)
-        name = data.get("uid") or data.get("email")
-        if not isinstance(name, str) or not name.strip():
+        email = _body(request).get("email")
+        if not isinstance(email, str) or not email.strip():
             return None
-        return self.cache_format % {"scope": self.scope, "ident": _digest(fold(name.strip()))}
+        return self.cache_format % {"scope": self.scope, "ident": _digest(fold(email.strip()))}
+
+
+class PasswordResetConfirmThrottle(_RateThrottle):
+    """Confirmations per account (`uid`) and client address, at the reset requests' rate. Per
+    address too: a `uid` is no secret (the account's number), and counted from every address,
+    anyone's attempts with made-up codes would hold the owner's real one (a 429 for an hour)."""
+
+    scope = "password_reset_account"
+
+    def get_cache_key(self, request, view) -> str | None:
+        uid = _body(request).get("uid")
+        if not isinstance(uid, str) or not uid.strip():
+            return None
+        ident = _digest(f"{uid.strip()}|{self.get_ident(request)}")
+        return self.cache_format % {"scope": self.scope, "ident": ident}
 
 
 class PasswordCheckAddressThrottle(_ClientAddressThrottle):

@@ -28,6 +28,7 @@ from accounts.throttling import (
     PasswordCheckAddressThrottle,
     PasswordResetAccountThrottle,
     PasswordResetAddressThrottle,
+    PasswordResetConfirmThrottle,
     RegisterAccountThrottle,
     RegisterAddressThrottle,
 )
@@ -208,7 +209,7 @@ class PasswordResetView(_PublicView):
 @method_decorator(sensitive_post_parameters("new_password", "token"), name="dispatch")
 @schema.password_reset_confirm
 class PasswordResetConfirmView(_PublicView):
-    throttle_classes = [PasswordResetAddressThrottle, PasswordResetAccountThrottle]
+    throttle_classes = [PasswordResetAddressThrottle, PasswordResetConfirmThrottle]
 
     def post(self, request):
         serializer = serializers.PasswordResetConfirmSerializer(data=request.data)

@@ -94,10 +94,11 @@ def marks_for(
 
 def is_revoked(marks: dict[str, Mark], *, user_id: int, session_id: str | None, iat: float) -> bool:
     """Whether a token (its `user_id`, `sid` and `iat` claims) is refused by these marks."""
-    if session_id is not None:
-        mark = marks.get(session_key(session_id))
-        if mark is not None and iat <= mark.not_before:
-            return True
+    # A session mark refuses all of that session's tokens, whenever issued: an ended session
+    # issues none, and its id is never used again, but a refresh that read the session live
+    # just before it ended may sign one a second later.
+    if session_id is not None and session_key(session_id) in marks:
+        return True
     mark = marks.get(user_key(user_id))
     return mark is not None and iat < math.floor(mark.not_before)
 

@@ -179,6 +179,25 @@ def test_reset_requests_are_throttled_per_email_whether_or_not_it_has_an_account
     assert int(throttled["Retry-After"]) >= 1
 
 
+def test_made_up_codes_from_elsewhere_never_hold_the_owners_confirmation(
+    post_json, user, throttle_rates
+):
+    # A uid is the account's number, no secret: anyone can send codes for it.
+    throttle_rates(password_reset_account="3/hour")
+    code = request_code(post_json)
+    for _ in range(3):
+        made_up = {**code, "token": "made-up-token", "new_password": NEW}
+        assert_status(post_json(CONFIRM, made_up, REMOTE_ADDR="203.0.113.9"), 400)
+    held = post_json(
+        CONFIRM, {**code, "token": "x", "new_password": NEW}, REMOTE_ADDR="203.0.113.9"
+    )
+    assert_status(held, 429)
+
+    owners = post_json(CONFIRM, {**code, "new_password": NEW}, REMOTE_ADDR="198.51.100.7")
+
+    assert_status(owners, 200)
+
+
 def test_reset_requests_are_throttled_per_address(post_json, db, throttle_rates):
     throttle_rates(password_reset_address="3/hour")
     for n in range(3):
