@@ -19,6 +19,7 @@ from django.http import (
     HttpRequest,
     HttpResponse,
     HttpResponseRedirect,
+    JsonResponse,
     StreamingHttpResponse,
 )
 from django.http.response import HttpResponseBase
@@ -26,6 +27,7 @@ from django.utils.http import content_disposition_header
 from rest_framework import status
 from rest_framework.exceptions import NotFound
 
+from common.exception_handler import error_body
 from media_handler.files.derivatives import DERIVATIVE_NAME
 from media_handler.files.inspection import media_family, mime_type_of
 from media_handler.files.signing import stored_path
@@ -139,7 +141,11 @@ def _streamed(request: HttpRequest, storage_path: str, content_type: str) -> Htt
     if byte_range is None:
         response = FileResponse(open_stored(storage_path), content_type=content_type)
     elif byte_range == UNSATISFIABLE:
-        response = HttpResponse(status=status.HTTP_416_REQUESTED_RANGE_NOT_SATISFIABLE)
+        # JSON, as the gateway's own 416 is (a client talking to the service directly).
+        response = JsonResponse(
+            error_body("The requested range is not within the file.", code="range_not_satisfiable"),
+            status=status.HTTP_416_REQUESTED_RANGE_NOT_SATISFIABLE,
+        )
         response["Content-Range"] = f"bytes */{size}"
     else:
         start, end = byte_range

@@ -5,6 +5,7 @@ and the only protocol is `file`), so a hostile file costs at most those limits.
 """
 
 import json
+import math
 import resource
 import shutil
 import subprocess
@@ -213,11 +214,21 @@ def _displayed_size(stream: dict) -> tuple[int | None, int | None]:
     rotation = 0
     for side_data in stream.get("side_data_list") or []:
         if "rotation" in side_data:
-            rotation = int(float(side_data["rotation"]))
-    rotation = rotation or int(float((stream.get("tags") or {}).get("rotate", 0) or 0))
+            rotation = _degrees(side_data["rotation"])
+    rotation = rotation or _degrees((stream.get("tags") or {}).get("rotate"))
     if rotation % 180:
         return int(height), int(width)
     return int(width), int(height)
+
+
+def _degrees(value) -> int:
+    """A rotation in whole degrees, 0 for none or for one that is not a number: a file's own
+    tag (a Matroska `rotate` of "abc" or "inf") must not stop its processing."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return 0
+    return int(number) if math.isfinite(number) else 0
 
 
 def _positive_float(value) -> float | None:

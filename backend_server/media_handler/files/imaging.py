@@ -89,13 +89,16 @@ def open_picture(path: str, *, max_pixels: int) -> Image.Image:
 def make_pictures(image: Image.Image) -> Pictures:
     """Decode `image` (from open_picture) once, at the smallest scale the preview allows, and
     make every derivative from that. Raises DerivativeError when the pixels cannot be decoded."""
-    orientation = _orientation(image)
     icc_profile = image.info.get("icc_profile")
+    # The picture's own size: draft() below makes `image.size` the decoded, scaled one.
+    stored_size = image.size
     try:
         # JPEG only: the decoder scales by 1/2, 1/4 or 1/8 while decoding (DCT scaling),
         # to the smallest scale still at least the preview's size.
         image.draft("RGB", (PREVIEW_MAX_SIDE, PREVIEW_MAX_SIDE))
         image.load()
+        # After the decode: a PNG's EXIF may follow its pixels (Pillow reads it only then).
+        orientation = _orientation(image)
         preview = _shrunk(image, PREVIEW_MAX_SIDE, PREVIEW_RESAMPLING)
         if preview is image:  # small already: kept once the source is closed
             preview = image.copy()
@@ -108,7 +111,7 @@ def make_pictures(image: Image.Image) -> Pictures:
         preview = preview.transpose(ORIENTATION_TRANSPOSES[orientation])
     thumbnail = _shrunk(preview, THUMBNAIL_MAX_SIDE, THUMBNAIL_RESAMPLING)
     has_alpha = preview.mode == "RGBA"
-    width, height = _upright_size(image.size, orientation)
+    width, height = _upright_size(stored_size, orientation)
     return Pictures(
         thumbnail=_encode(thumbnail, "WEBP", quality=THUMBNAIL_WEBP_QUALITY, method=WEBP_METHOD),
         preview=(
@@ -133,7 +136,13 @@ def thumbhash_placeholder(image: Image.Image) -> str:
 
 
 def displayed_size(image: Image.Image) -> tuple[int, int]:
-    """The size of an opened picture as it is shown: its EXIF orientation applied."""
+    """The size of an opened picture as it is shown: its EXIF orientation applied, as far as
+    it is known without decoding a pixel (the upload's request calls this: make_pictures,
+    in the job, knows it whole)."""
+    if image.format == "PNG" and "exif" not in image.info:
+        # Pillow decodes a PNG whole to look for an EXIF chunk after its pixels: a small file
+        # of 4000 x 4000 pixels cost the request 64 MB. Rare in PNGs; the job reads it.
+        return image.size
     return _upright_size(image.size, _orientation(image))
 
 

@@ -134,6 +134,26 @@ def rotated_mov() -> bytes:
         return ffmpeg_output(".mov", "-i", str(plain), "-c", "copy", "-metadata:s:v:0", "rotate=90")
 
 
+def mkv_with_rotate_tag(value: str) -> bytes:
+    """A Matroska video whose stream carries a `rotate` tag of `value` (anything, as a file
+    may say). ffmpeg takes a `rotate` it is given for a display matrix, and writes another
+    tag's name in capitals: it is given `rotatE`, and the name is set in lowercase afterwards,
+    as other muxers write it."""
+    content = ffmpeg_output(
+        ".mkv",
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=s=64x48:r=10:d=1",
+        "-c:v",
+        "ffv1",
+        "-metadata:s:v:0",
+        f"rotatE={value}",
+    )
+    assert content.count(b"ROTATE") == 1, "the tag's name appears once"
+    return content.replace(b"ROTATE", b"rotate")
+
+
 def audio_with_cover(suffix: str, *codec: str) -> bytes:
     """2 s of a tone with an embedded cover picture (a marked 300x300 PNG)."""
     with tempfile.TemporaryDirectory() as directory:

@@ -99,6 +99,52 @@ def test_a_phone_photo_gets_upright_thumbnail_and_preview_without_exif_or_gps(al
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("rotate", ["abc", "inf"])
+def test_a_video_whose_rotate_tag_is_no_number_is_shown_as_stored(alice, rotate):
+    media = upload(alice, samples.mkv_with_rotate_tag(rotate), kind="video")
+
+    media = processed(alice, media)
+
+    assert media["processing"] == "ready"
+    assert (media["width"], media["height"]) == (64, 48)
+
+
+@pytest.mark.django_db
+def test_a_full_size_phone_photo_keeps_its_size_once_processed(alice):
+    # 4032 x 3024 (a 12 MP phone camera): decoded at half its size for the preview (DCT
+    # scaling), the size recorded is still the photo's, upright.
+    content = samples.jpeg_with_exif(4032, 3024, orientation=6)
+    media = upload(alice, content, kind="image")
+    assert (media["width"], media["height"]) == (3024, 4032)
+
+    media = processed(alice, media)
+
+    assert media["processing"] == "ready"
+    assert (media["width"], media["height"]) == (3024, 4032)
+
+
+@pytest.mark.django_db
+def test_an_upload_of_a_png_decodes_none_of_its_pixels(alice, monkeypatch):
+    # Its size comes from its header: a small file of many pixels costs the request nothing.
+    from PIL import PngImagePlugin
+
+    decoded = []
+    load = PngImagePlugin.PngImageFile.load
+
+    def counted(image):
+        decoded.append(image.size)
+        return load(image)
+
+    monkeypatch.setattr(PngImagePlugin.PngImageFile, "load", counted)
+    flat = Image.new("RGBA", (4000, 4000), (10, 200, 30, 255))
+
+    media = upload(alice, samples.picture_bytes("PNG", flat), kind="image")
+
+    assert (media["width"], media["height"]) == (4000, 4000)
+    assert decoded == []
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize(
     ("content", "size"),
     [(samples.jpeg_with_exif(), (1600, 2400)), (samples.heic_bytes(), (1200, 900))],

@@ -174,6 +174,10 @@ def test_unsatisfiable_range_is_416(anonymous, wav, header):
     response = anonymous.get(wav["file"], HTTP_RANGE=header)
     assert_status(response, 416)
     assert response["Content-Range"] == f"bytes */{len(wav['content'])}"
+    # JSON, as every error is, without the gateway too.
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["code"] == "range_not_satisfiable"
+    assert response.json()["message"]
 
 
 @pytest.mark.parametrize(
