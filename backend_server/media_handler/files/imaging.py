@@ -20,6 +20,11 @@ from media_handler.files.errors import DerivativeError
 # HEIC/HEIF (iPhone photos) open like any other picture; AVIF is Pillow's own.
 pillow_heif.register_heif_opener()
 
+# The formats Pillow may open from an upload (SPEC's pictures, and BMP and TIFF): none of the
+# others it knows. Its EPS plugin hands the file to Ghostscript, which runs PostScript; PSD,
+# ICO, TGA, FITS and the like are no photos anyone keeps here.
+PICTURE_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF", "HEIF", "AVIF")
+
 THUMBNAIL_MAX_SIDE = 320
 PREVIEW_MAX_SIDE = 1440
 # ThumbHash encodes at most 100 x 100 pixels.
@@ -69,12 +74,12 @@ class Pictures:
 
 def open_picture(path: str, *, max_pixels: int) -> Image.Image:
     """The picture at `path`, opened but not decoded. Raises DerivativeError when it is not a
-    picture Pillow reads, or has more than `max_pixels` pixels (a decompression bomb)."""
+    picture of PICTURE_FORMATS, or has more than `max_pixels` pixels (a decompression bomb)."""
     try:
         with warnings.catch_warnings():
             # Past MAX_IMAGE_PIXELS Pillow only warns: refused here all the same.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(path)
+            image = Image.open(path, formats=PICTURE_FORMATS)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise DerivativeError(f"too many pixels: {exc}") from exc
     except Exception as exc:  # Pillow raises many types for files it cannot read

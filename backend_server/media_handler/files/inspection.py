@@ -11,8 +11,6 @@ import logging
 import mimetypes
 import posixpath
 import re
-import shutil
-import subprocess
 import warnings
 from dataclasses import dataclass
 from typing import IO, Any
@@ -24,7 +22,8 @@ from PIL import Image
 from pillow_heif import register_heif_opener
 
 from common.exceptions import ApplicationError
-from media_handler.files.imaging import displayed_size
+from media_handler.files.errors import DerivativeError
+from media_handler.files.imaging import PICTURE_FORMATS, displayed_size
 from media_handler.models import MediaType
 
 # HEIC/HEIF (iPhone photos) open like any other image (AVIF is Pillow's own).
@@ -109,11 +108,15 @@ def sniff_mime_type(upload: UploadedFile) -> str:
 
 
 def media_family(mime_type: str) -> str | None:
-    """`image`, `video` or `audio` for content the service stores, None for anything else."""
+    """`image`, `video` or `audio` for content the service stores, None for anything else.
+    Images only of the types above (the formats the pictures are made from,
+    imaging.PICTURE_FORMATS): image/x-eps, image/vnd.adobe.photoshop and the like are not."""
     family = mime_type.split("/", 1)[0]
     if family not in MediaType.values:
         return None
     if mime_type in REFUSED_MIME_TYPES or "xml" in mime_type or "html" in mime_type:
+        return None
+    if family == MediaType.IMAGE and mime_type not in EXTENSIONS:
         return None
     return family
 
@@ -184,7 +187,7 @@ def read_metadata(upload: UploadedFile, mime_type: str) -> dict[str, Any]:
     try:
         if media_family(mime_type) == MediaType.IMAGE:
             return _image_size(source)
-        return {"duration": _duration(source)}
+        return {"duration": _duration(source, mime_type=mime_type)}
     finally:
         upload.seek(0)
 
@@ -197,7 +200,7 @@ def _image_size(source: str | IO[bytes]) -> dict[str, Any]:
         with warnings.catch_warnings():
             # Past MAX_IMAGE_PIXELS Pillow warns, past twice that it raises: both are refused.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(source) as image:
+            with Image.open(source, formats=PICTURE_FORMATS) as image:
                 # As shown: a phone photo held upright is taller than wide, whatever its pixels.
                 width, height = displayed_size(image)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -214,7 +217,7 @@ def _image_size(source: str | IO[bytes]) -> dict[str, Any]:
     return {"width": width, "height": height}
 
 
-def _duration(source: str | IO[bytes]) -> float | None:
+def _duration(source: str | IO[bytes], *, mime_type: str) -> float | None:
     try:
         parsed = mutagen.File(source)
         length = parsed.info.length if parsed is not None else None
@@ -222,21 +225,20 @@ def _duration(source: str | IO[bytes]) -> float | None:
         logger.info("could not read duration of %s with mutagen", source, exc_info=True)
         length = None
     if not length and isinstance(source, str):
-        length = _ffprobe_duration(source)
+        length = _ffprobe_duration(source, mime_type=mime_type)
     return round(float(length), 3) if length else None
 
 
-def _ffprobe_duration(path: str) -> float | None:
-    """ffprobe reads what mutagen cannot (WebM, Matroska, AVI), when it is installed."""
-    ffprobe = shutil.which("ffprobe")
-    if ffprobe is None:
+def _ffprobe_duration(path: str, *, mime_type: str) -> float | None:
+    """ffprobe reads what mutagen cannot (WebM, Matroska, AVI), when it is installed: as the
+    job runs it (ffmpeg.probe), under limits, with the demuxer the sniffed type names and no
+    protocol but `file`. Left to guess, it read a file that libmagic calls MP3 as an HLS
+    playlist, which opened other files of the server's."""
+    from media_handler.files import ffmpeg  # the job's module: loaded when first needed
+
+    if not ffmpeg.ffmpeg_installed():
         return None
-    command = [ffprobe, "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0"]
     try:
-        # A fixed program and a path of our own making: no shell, no client input.
-        result = subprocess.run(  # noqa: S603
-            [*command, path], capture_output=True, text=True, timeout=10, check=True
-        )
-        return float(result.stdout.strip())
-    except (OSError, subprocess.SubprocessError, ValueError):
+        return ffmpeg.probe(path, mime_type=mime_type).duration
+    except DerivativeError:
         return None

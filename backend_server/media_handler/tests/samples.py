@@ -72,6 +72,34 @@ def heic_bytes(width: int = 1200, height: int = 900) -> bytes:
     )
 
 
+def dos_eps_bytes() -> bytes:
+    """An Encapsulated PostScript picture in its DOS binary form (Pillow's EPS behind the
+    30-byte header: magic, then where the PostScript starts and how long it is), which
+    libmagic calls image/x-eps and Pillow opens, decoding it with Ghostscript."""
+    postscript = picture_bytes("EPS", marked_picture(64, 48))
+    header_size = 30
+    return (
+        struct.pack(
+            "<4sIIIIIIH", b"\xc5\xd0\xd3\xc6", header_size, len(postscript), 0, 0, 0, 0, 0xFFFF
+        )
+        + postscript
+    )
+
+
+def mp3_that_is_a_playlist(target: str, *, seconds: float) -> bytes:
+    """An attack on an ffprobe left to guess the format: libmagic reads an MP3 (an ID3v2 tag,
+    then an MPEG audio frame header) and mutagen finds no audio; ffprobe skips the tag with its
+    footer and reads an HLS playlist whose one segment is the local file `target`, said to
+    last `seconds`."""
+    tag = b"ID3" + bytes([4, 0, 0x10]) + bytes(4)  # version 2.4, a footer, an empty body
+    frame = bytes([0xFF, 0xFB, 0x90, 0x64]) + bytes(6)  # where ffprobe sees the footer
+    playlist = (
+        f"#EXTM3U\n#EXT-X-TARGETDURATION:{int(seconds) + 1}\n#EXTINF:{seconds},\n"
+        f"file:{target}\n#EXT-X-ENDLIST\n"
+    )
+    return tag + frame + playlist.encode()
+
+
 def transparent_png() -> bytes:
     image = Image.new("RGBA", (400, 300), (0, 0, 0, 0))
     ImageDraw.Draw(image).ellipse((50, 50, 350, 250), fill=(0, 200, 0, 255))

@@ -98,6 +98,19 @@ def test_a_phone_photo_gets_upright_thumbnail_and_preview_without_exif_or_gps(al
         assert_no_metadata(content)
 
 
+def test_a_picture_of_another_format_is_never_decoded(tmp_path):
+    # One stored before uploads were held to these formats: Pillow's EPS plugin would run
+    # Ghostscript on it.
+    from media_handler.files.errors import DerivativeError
+    from media_handler.files.imaging import open_picture
+
+    eps = tmp_path / "old.eps"
+    eps.write_bytes(samples.dos_eps_bytes())
+
+    with pytest.raises(DerivativeError):
+        open_picture(str(eps), max_pixels=10**8)
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize("rotate", ["abc", "inf"])
 def test_a_video_whose_rotate_tag_is_no_number_is_shown_as_stored(alice, rotate):

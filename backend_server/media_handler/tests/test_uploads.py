@@ -19,6 +19,7 @@ from media_handler.files import upload_handlers
 from media_handler.files.storage import LocalMediaStorage
 from media_handler.models import Collection, Media
 
+from . import samples
 from .factories import CollectionFactory
 from .helpers import (
     ALICE,
@@ -157,6 +158,8 @@ def test_upload_into_another_users_collection_is_400_and_stores_nothing(alice, l
         ),
         (b"#!/bin/sh\nrm -rf /\n", "audio", "file", "text/x-shellscript"),
         (b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n", "image", "file", "application/pdf"),
+        # An image to libmagic and to Pillow, which decodes it with Ghostscript (PostScript).
+        (samples.dos_eps_bytes(), "image", "file", "image/x-eps"),
     ],
     ids=[
         "text-as-image",
@@ -167,6 +170,7 @@ def test_upload_into_another_users_collection_is_400_and_stores_nothing(alice, l
         "svg",
         "shell",
         "pdf",
+        "eps",
     ],
 )
 def test_refused_or_mismatched_content_is_400_naming_it(
@@ -178,6 +182,20 @@ def test_refused_or_mismatched_content_is_400_naming_it(
     assert mentions in response.data["message"]
     assert stored_files(settings.MEDIA_ROOT) == []
     assert not Media.objects.exists()
+
+
+def test_an_audio_upload_never_opens_another_file_of_the_server(alice, layout, tmp_path):
+    # ffprobe, reading what mutagen cannot, is held to the sniffed type's demuxer: an "MP3"
+    # that is an HLS playlist of a file on the server does not learn how long that file is.
+    target = tmp_path / "someone-elses.mp4"
+    target.write_bytes(mp4_bytes())
+    content = samples.mp3_that_is_a_playlist(str(target), seconds=4242.5)
+
+    response = upload(alice, layout["media"], content, media_type="audio")
+
+    assert_status(response, 201)
+    assert response.data["mime_type"] == "audio/mpeg"
+    assert response.data["duration"] is None
 
 
 def test_empty_file_is_400(alice, layout, settings):
@@ -465,16 +483,15 @@ def test_type_of_a_stored_file_cannot_be_changed_to_another_family(alice, layout
     assert response.data["file"]
 
 
-def test_ffprobe_reads_the_duration_mutagen_cannot_when_installed(alice, tmp_path, monkeypatch):
-    fake_ffprobe = tmp_path / "bin" / "ffprobe"
-    fake_ffprobe.parent.mkdir()
-    fake_ffprobe.write_text("#!/bin/sh\necho 3.25\n")
-    fake_ffprobe.chmod(0o755)
-    monkeypatch.setenv("PATH", str(fake_ffprobe.parent), prepend=os.pathsep)
-    truncated = mp4_bytes()[:40]
-    response = upload(alice, "/api/media/", truncated, filename="clip.mp4", media_type="video")
+def test_ffprobe_reads_the_duration_mutagen_cannot(alice):
+    # Matroska: mutagen has no reader for it.
+    mkv = samples.ffmpeg_output(
+        ".mkv", "-f", "lavfi", "-i", "testsrc=s=64x48:r=10:d=2", "-c:v", "ffv1"
+    )
+    response = upload(alice, "/api/media/", mkv, filename="clip.mkv", media_type="video")
     assert_status(response, 201)
-    assert response.data["duration"] == 3.25
+    assert response.data["mime_type"] == "video/x-matroska"
+    assert response.data["duration"] == 2.0
 
 
 def png_declaring(width: int, height: int, *, broken_text_chunk: bool = False) -> bytes:
