@@ -267,26 +267,31 @@ def password_reset_confirm(*, uid: str, token: str, new_password: str) -> User:
 def user_delete(*, user: User, password: str) -> None:
     """Deletes the account of a user who confirms it with the password: its sessions and tokens
     end, and the media service is asked (a durable message on the job queue: `media.purge_user`)
-    to remove all of the user's media, files and derivatives. The message goes out before the
-    account is gone: when the queue cannot take it, nothing is deleted and the caller may try
-    again (ApplicationError 503). Raises ApplicationError for a wrong password."""
+    to remove all of the user's media, files and derivatives. The message goes out in the
+    deletion's transaction, after the row is gone and before the commit: when the queue cannot
+    take it, nothing is deleted and the caller may try again (ApplicationError 503). Raises
+    ApplicationError for a wrong password."""
     if not user.check_password(password):
         raise ApplicationError(
             "The password is wrong.",
             code="invalid",
             field_errors={"password": ["The password is wrong."]},
         )
+    user_id = user.pk
     with transaction.atomic():
-        user_sign_out_everywhere(user_id=user.pk)
+        user_sign_out_everywhere(user_id=user_id)
+        user.delete()
+        # Last before the commit: a deletion that fails on its own (the database) sends no
+        # message, so no account that stays has its media purged (the media service refuses
+        # anything new for an account it purged).
         try:
-            messages.publish(PURGE_USER_TASK, user_id=user.pk)
+            messages.publish(PURGE_USER_TASK, user_id=user_id)
         except Exception as exc:  # any broker failure: nothing is deleted
             raise ApplicationError(
                 "The account cannot be deleted right now; please try again in a minute.",
                 code="service_unavailable",
                 status=503,
             ) from exc
-        user.delete()
 
 
 def _user_of_reset_code(uid: str, token: str) -> User:

@@ -64,10 +64,7 @@ def changes_record(*, user_id: int, changes: list[tuple[str, uuid.UUID, str]]) -
     if not changes:
         return
     with transaction.atomic(savepoint=False):
-        position = FeedPosition.objects.select_for_update().filter(user=user_id).first()
-        if position is None:  # the user's first change
-            FeedPosition.objects.bulk_create([FeedPosition(user=user_id)], ignore_conflicts=True)
-            position = FeedPosition.objects.select_for_update().get(user=user_id)
+        position = position_lock(user_id=user_id)
         now = timezone.now()
         Change.objects.bulk_create(
             Change(
@@ -82,6 +79,16 @@ def changes_record(*, user_id: int, changes: list[tuple[str, uuid.UUID, str]]) -
         )
         position.seq += len(changes)
         position.save(update_fields=["seq"])
+
+
+def position_lock(*, user_id: int) -> FeedPosition:
+    """The user's FeedPosition (made on their first change), locked until the caller's
+    transaction ends: every write of theirs holds it while it commits."""
+    position = FeedPosition.objects.select_for_update().filter(user=user_id).first()
+    if position is None:  # the user's first change
+        FeedPosition.objects.bulk_create([FeedPosition(user=user_id)], ignore_conflicts=True)
+        position = FeedPosition.objects.select_for_update().get(user=user_id)
+    return position
 
 
 def changes_forget_user(*, user_id: int) -> None:

@@ -162,6 +162,19 @@ class ChangeOp(models.TextChoices):
     DELETE = "delete", "Delete"
 
 
+class DeletedAccount(models.Model):
+    """An account the auth service deleted, whose media this service purged (`user_purge`):
+    nothing more is created for it. A request that began before the account was gone (an
+    upload still arriving, its token checked at its start) would otherwise store a media
+    after the purge, kept for ever. User ids are never given out again."""
+
+    user = models.PositiveBigIntegerField(primary_key=True)
+    deleted_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return str(self.user)
+
+
 class FeedPosition(models.Model):
     """A user's place in their change feed: the `seq` of their latest Change. Every write that
     records a change locks this row until it commits, so a user's changes commit in `seq`

@@ -11,6 +11,7 @@ import logging
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from http import HTTPStatus
 from typing import Any
 
 from django.conf import settings
@@ -23,7 +24,12 @@ from django.utils import timezone
 from common import messages
 from common.exceptions import ApplicationError
 from media_handler import selectors
-from media_handler.changes import change_record, changes_forget_user, changes_record
+from media_handler.changes import (
+    change_record,
+    changes_forget_user,
+    changes_record,
+    position_lock,
+)
 from media_handler.files.derivatives import (
     DerivativeError,
     Derivatives,
@@ -39,7 +45,16 @@ from media_handler.files.storage import (
     store_bytes,
     store_upload,
 )
-from media_handler.models import ChangeKind, ChangeOp, Collection, Media, Processing
+from media_handler.models import (
+    ChangeKind,
+    ChangeOp,
+    Collection,
+    DeletedAccount,
+    IdempotencyKey,
+    Media,
+    Processing,
+    Upload,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -139,6 +154,7 @@ def media_create(
                 )
             media = Media.objects.create(**fields)
             _media_changed(media)
+            _refuse_if_account_deleted(user_id)
             if along is not None:
                 along(media)
             return media
@@ -240,6 +256,7 @@ def _media_create_with_file(
                 fields["storage_path"] = stored_path
             media = Media.objects.create(**fields)
             _media_changed(media)
+            _refuse_if_account_deleted(fields["user"])
             if along is not None:
                 along(media)
     except _SourceGone:
@@ -500,15 +517,40 @@ def _delete_unreferenced_files(paths: Iterable[str]) -> None:
 
 def user_purge(*, user_id: int, batch_size: int = 500) -> int:
     """Delete for good everything of `user_id` (their account is gone): every media, in the
-    trash or not, with its files, and every collection. Batch by batch, each as media_purge
-    deletes; running it again (the message was delivered twice) finds nothing left. Returns how
-    many media were deleted."""
+    trash or not, with its files, every collection, the unfinished uploads with their bytes,
+    the kept answers of their Idempotency-Keys and their change feed; and refuse anything
+    created for them from now on (DeletedAccount). Batch by batch, each as media_purge deletes;
+    running it again (the message was delivered twice) finds nothing left. Returns how many
+    media were deleted."""
+    from media_handler.uploads.services import upload_discard  # uploads build on this module
+
+    with transaction.atomic():
+        # Under the user's feed lock, which every create holds while it commits: a create
+        # that had it first commits before this, and the purge below finds its media; one
+        # after it sees the account deleted (_refuse_if_account_deleted) and is undone.
+        position_lock(user_id=user_id)
+        DeletedAccount.objects.get_or_create(user=user_id)
     purged = 0
     while batch := list(Media.objects.filter(user=user_id).order_by("pk")[:batch_size]):
         purged += media_purge(media_items=batch)
     Collection.objects.filter(user=user_id).delete()
+    for upload in Upload.objects.filter(user=user_id):
+        upload_discard(upload=upload)  # one the bucket fails to empty is left for the sweep
+    IdempotencyKey.objects.filter(user=user_id).delete()
     changes_forget_user(user_id=user_id)
     return purged
+
+
+def _refuse_if_account_deleted(user_id: int) -> None:
+    """Raises ApplicationError (401) when the account is gone (user_purge): called by each
+    create in its transaction, once it holds the user's feed lock (it has recorded its
+    change), so that a purge and a create are never interleaved."""
+    if DeletedAccount.objects.filter(user=user_id).exists():
+        raise ApplicationError(
+            "This account has been deleted.",
+            code="account_deleted",
+            status=HTTPStatus.UNAUTHORIZED,
+        )
 
 
 def collection_create(*, user_id: int, data: dict[str, Any]) -> Collection:
@@ -517,6 +559,7 @@ def collection_create(*, user_id: int, data: dict[str, Any]) -> Collection:
             user=user_id, name=data["name"], description=data.get("description") or ""
         )
         _collection_changed(collection)
+        _refuse_if_account_deleted(user_id)
     return collection
 
 

@@ -116,3 +116,15 @@ def assert_status(response, expected: int) -> None:
     if body is None and not getattr(response, "streaming", False):
         body = response.content[:500]
     assert response.status_code == expected, f"{response.status_code} != {expected}: {body}"
+
+
+def anything_kept(upload) -> bool:
+    """Whether any byte of a resumable `upload` is still kept: its file, or any object under
+    its prefix in the bucket."""
+    from media_handler.uploads.services import part_path
+
+    if upload.chunks is None:
+        return part_path(upload).exists()
+    from media_handler.uploads.bucket import chunks_listed
+
+    return bool(chunks_listed(upload.pk))

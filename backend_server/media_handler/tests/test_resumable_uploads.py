@@ -18,7 +18,14 @@ from media_handler.models import Collection, Media, Upload
 from media_handler.uploads.services import part_path, received_file
 
 from . import samples
-from .helpers import ALICE, access_token_for, assert_status, png_bytes, stored_files
+from .helpers import (
+    ALICE,
+    access_token_for,
+    anything_kept,
+    assert_status,
+    png_bytes,
+    stored_files,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -63,15 +70,6 @@ def kept_bytes(upload: Upload) -> bytes:
     current = Upload.objects.get(pk=upload.pk)
     with received_file(current) as path:
         return path.read_bytes()[: current.offset]
-
-
-def anything_kept(upload: Upload) -> bool:
-    """Whether any byte of `upload` is still kept: its file, or any object under its prefix."""
-    if upload.chunks is None:
-        return part_path(upload).exists()
-    from media_handler.uploads.bucket import chunks_listed
-
-    return bool(chunks_listed(upload.pk))
 
 
 def test_options_says_what_the_server_speaks(alice, settings):

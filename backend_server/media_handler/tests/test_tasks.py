@@ -4,12 +4,13 @@ import uuid
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
-from media_handler.models import Collection, Media
+from media_handler.models import Collection, IdempotencyKey, Media, Upload
 from media_handler.tasks import purge_user
 
 from .factories import CollectionFactory, MediaFactory
-from .helpers import ALICE, BOB, assert_status, png_bytes, stored_files
+from .helpers import ALICE, BOB, anything_kept, assert_status, png_bytes, stored_files
 
 
 def upload(client, name: str) -> dict:
@@ -54,6 +55,52 @@ def test_purge_user_delivered_twice_finds_nothing_the_second_time(alice):
 
     assert purge_user.run(user_id=ALICE) == 1
     assert purge_user.run(user_id=ALICE) == 0
+
+
+@pytest.mark.django_db
+def test_nothing_is_created_for_an_account_once_purged(alice, bob, settings):
+    # A request that began before the account was deleted (an upload still arriving, its
+    # token checked at its start) ends after the purge: it stores nothing.
+    purge_user.run(user_id=ALICE)
+
+    form = {"name": "late", "type": "image", "file": SimpleUploadedFile("p.png", png_bytes())}
+    late_upload = alice.post("/api/media/", form, format="multipart")
+    late_record = alice.post("/api/media/", {"name": "r", "type": "image"}, format="json")
+    late_collection = alice.post("/api/media/collections/", {"name": "c"}, format="json")
+
+    for response in (late_upload, late_record, late_collection):
+        assert_status(response, 401)
+        assert response.json()["code"] == "account_deleted"
+    assert not Media.objects.filter(user=ALICE).exists()
+    assert not Collection.objects.filter(user=ALICE).exists()
+    assert stored_files(settings.MEDIA_ROOT) == []
+    upload(bob, "bob's is another account")
+
+
+@pytest.mark.django_db
+def test_purge_user_removes_unfinished_uploads_and_kept_answers(alice, bob):
+    tus = {"HTTP_TUS_RESUMABLE": "1.0.0", "HTTP_UPLOAD_METADATA": "filename YS5wbmc=,type aW1hZ2U="}
+    for client in (alice, bob):
+        # Begun with its first bytes, never finished.
+        created = client.generic(
+            "POST",
+            "/api/media/uploads/",
+            png_bytes()[:50],
+            content_type="application/offset+octet-stream",
+            HTTP_UPLOAD_LENGTH="100",
+            **tus,
+        )
+        assert_status(created, 201)
+    upload(alice, "under a key")
+    IdempotencyKey.objects.create(user=ALICE, key="k", fingerprint="f", created_at=timezone.now())
+    alices_upload = Upload.objects.get(user=ALICE)
+
+    purge_user.run(user_id=ALICE)
+
+    assert not Upload.objects.filter(user=ALICE).exists()
+    assert not anything_kept(alices_upload)
+    assert not IdempotencyKey.objects.filter(user=ALICE).exists()
+    assert Upload.objects.filter(user=BOB).count() == 1
 
 
 def test_purge_user_is_published_by_the_name_the_auth_service_uses():
