@@ -5,7 +5,7 @@ from typing import Any
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
@@ -279,8 +279,14 @@ def user_delete(*, user: User, password: str) -> None:
         )
     user_id = user.pk
     with transaction.atomic():
+        # Locked first: a sign-in or refresh that would add a row of this user's waits, then
+        # finds the user gone, instead of failing this deletion at its commit (foreign keys are
+        # checked there) after the purge went out.
+        User.objects.select_for_update().filter(pk=user_id).first()
         user_sign_out_everywhere(user_id=user_id)
         user.delete()
+        # Checked now, not at the commit: the message is the last thing before it.
+        connection.check_constraints(table_names=_tables_referring_to_users())
         # Last before the commit: a deletion that fails on its own (the database) sends no
         # message, so no account that stays has its media purged (the media service refuses
         # anything new for an account it purged).
@@ -292,6 +298,10 @@ def user_delete(*, user: User, password: str) -> None:
                 code="service_unavailable",
                 status=503,
             ) from exc
+
+
+def _tables_referring_to_users() -> list[str]:
+    return [relation.related_model._meta.db_table for relation in User._meta.related_objects]
 
 
 def _user_of_reset_code(uid: str, token: str) -> User:

@@ -9,6 +9,7 @@ import math
 import resource
 import shutil
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +39,7 @@ DEMUXERS = {
     "audio/wav": "wav",
     "audio/x-wav": "wav",
     "audio/aac": "aac",
+    "audio/x-hx-aac-adts": "aac",
 }
 # A frame is picked among this many, from about a tenth into the video (past a black start).
 POSTER_CANDIDATE_FRAMES = 40
@@ -66,8 +68,12 @@ def ffmpeg_installed() -> bool:
     return shutil.which("ffmpeg") is not None and shutil.which("ffprobe") is not None
 
 
-def probe(path: str, *, mime_type: str) -> Probe:
-    """ffprobe's reading of the file. Raises DerivativeError when ffprobe cannot read it."""
+def probe(
+    path: str, *, mime_type: str, timeout: int | None = None, threaded: bool = False
+) -> Probe:
+    """ffprobe's reading of the file, within `timeout` seconds (the job's tools' limit by
+    default); `threaded` when the caller's process runs threads (a request's). Raises
+    DerivativeError when ffprobe cannot read it."""
     output = _run(
         [
             "ffprobe",
@@ -82,6 +88,8 @@ def probe(path: str, *, mime_type: str) -> Probe:
             "json",
         ],
         what="ffprobe",
+        timeout=timeout,
+        threaded=threaded,
     )
     try:
         facts = json.loads(output)
@@ -244,10 +252,15 @@ def _is_dark(png: Path) -> bool:
         return ImageStat.Stat(frame.convert("L")).mean[0] < DARK_POSTER_LEVEL
 
 
-def _run(command: list[str], *, what: str) -> str:
+def _run(
+    command: list[str], *, what: str, timeout: int | None = None, threaded: bool = False
+) -> str:
     """Run one of ffmpeg's programs under the limits; its standard output. Raises
-    DerivativeError when it fails, times out or is killed by a limit."""
-    timeout = settings.DERIVATIVES_TOOL_TIMEOUT_SECONDS
+    DerivativeError when it fails, times out or is killed by a limit. From a process that
+    runs threads (`threaded`: a gunicorn worker's request), the limits are set by prlimit(1)
+    rather than by Python code between fork and exec, which is not safe there (a lock another
+    thread held at the fork stays held in the child)."""
+    timeout = timeout or settings.DERIVATIVES_TOOL_TIMEOUT_SECONDS
     memory = settings.DERIVATIVES_TOOL_MEMORY_MB * 1024 * 1024
 
     def limit() -> None:
@@ -256,6 +269,21 @@ def _run(command: list[str], *, what: str) -> str:
         resource.setrlimit(resource.RLIMIT_FSIZE, (FRAME_MAX_BYTES, FRAME_MAX_BYTES))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
+    preexec: Callable[[], None] | None = limit
+    if threaded:
+        preexec = None
+        prlimit = shutil.which("prlimit")  # util-linux, in every Debian
+        if prlimit is None:
+            raise DerivativeError("prlimit is not installed")
+        command = [
+            prlimit,
+            f"--as={memory}",
+            f"--cpu={timeout}:{timeout + 1}",
+            f"--fsize={FRAME_MAX_BYTES}",
+            "--core=0",
+            "--",
+            *command,
+        ]
     try:
         # A fixed program and arguments of our own making; no shell, no client input but the
         # path the storage chose.
@@ -263,13 +291,17 @@ def _run(command: list[str], *, what: str) -> str:
             command,
             capture_output=True,
             timeout=timeout,
-            preexec_fn=limit,
+            preexec_fn=preexec,
             check=False,
         )
     except FileNotFoundError as exc:
         raise DerivativeError(f"{what} is not installed") from exc
     except subprocess.TimeoutExpired as exc:
         raise DerivativeError(f"{what} took more than {timeout} s") from exc
+    except (OSError, subprocess.SubprocessError) as exc:
+        # Not started: no process to be had (EAGAIN), or its limits refused (a hard limit
+        # under ours). The file's facts are then unknown, as for a file the tool cannot read.
+        raise DerivativeError(f"{what} could not be run: {exc!r}") from exc
     if result.returncode != 0:
         message = result.stderr.decode(errors="replace").strip()[-300:]
         raise DerivativeError(f"{what} failed ({result.returncode}): {message}")

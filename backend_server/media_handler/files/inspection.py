@@ -32,6 +32,8 @@ register_heif_opener()
 logger = logging.getLogger(__name__)
 
 SNIFF_BYTES = 64 * 1024
+# How long an upload's request waits for ffprobe (a duration mutagen cannot read).
+PROBE_SECONDS = 10
 HASH_CHUNK_BYTES = 1024 * 1024
 
 # Image types a browser could run script from, or that are really documents.
@@ -47,6 +49,9 @@ EXTENSIONS = {
     "image/tiff": "tiff",
     "image/heic": "heic",
     "image/heif": "heif",
+    # Bursts and animations (libmagic names the brand; pillow-heif opens them as HEIF).
+    "image/heic-sequence": "heic",
+    "image/heif-sequence": "heif",
     "image/avif": "avif",
     "video/mp4": "mp4",
     "video/quicktime": "mov",
@@ -64,6 +69,7 @@ EXTENSIONS = {
     "audio/mp4": "m4a",
     "audio/x-m4a": "m4a",
     "audio/aac": "aac",
+    "audio/x-hx-aac-adts": "aac",  # what libmagic calls raw AAC
     "audio/webm": "weba",
 }
 
@@ -108,21 +114,23 @@ def sniff_mime_type(upload: UploadedFile) -> str:
 
 
 def media_family(mime_type: str) -> str | None:
-    """`image`, `video` or `audio` for content the service stores, None for anything else.
-    Images only of the types above (the formats the pictures are made from,
-    imaging.PICTURE_FORMATS): image/x-eps, image/vnd.adobe.photoshop and the like are not."""
+    """`image`, `video` or `audio` for content of those kinds, None for anything else (what
+    is served as an attachment)."""
     family = mime_type.split("/", 1)[0]
     if family not in MediaType.values:
         return None
     if mime_type in REFUSED_MIME_TYPES or "xml" in mime_type or "html" in mime_type:
         return None
-    if family == MediaType.IMAGE and mime_type not in EXTENSIONS:
-        return None
     return family
 
 
 def check_content_policy(mime_type: str, *, declared_type: str) -> None:
+    """Raises ApplicationError (400) for content not stored here. Images only of the types
+    above, those the pictures are made from (imaging.PICTURE_FORMATS): image/x-eps,
+    image/vnd.adobe.photoshop and the like are not. (Media stored before keep their family.)"""
     family = media_family(mime_type)
+    if family == MediaType.IMAGE and mime_type not in EXTENSIONS:
+        family = None
     if family is None:
         raise ApplicationError(
             f"Content of type {mime_type} is not accepted; upload an image, video or audio file.",
@@ -239,6 +247,8 @@ def _ffprobe_duration(path: str, *, mime_type: str) -> float | None:
     if not ffmpeg.ffmpeg_installed():
         return None
     try:
-        return ffmpeg.probe(path, mime_type=mime_type).duration
+        return ffmpeg.probe(
+            path, mime_type=mime_type, timeout=PROBE_SECONDS, threaded=True
+        ).duration
     except DerivativeError:
         return None

@@ -20,7 +20,7 @@ from media_handler.files.storage import LocalMediaStorage
 from media_handler.models import Collection, Media
 
 from . import samples
-from .factories import CollectionFactory
+from .factories import CollectionFactory, MediaFactory
 from .helpers import (
     ALICE,
     assert_status,
@@ -196,6 +196,31 @@ def test_an_audio_upload_never_opens_another_file_of_the_server(alice, layout, t
     assert_status(response, 201)
     assert response.data["mime_type"] == "audio/mpeg"
     assert response.data["duration"] is None
+
+
+def test_raw_aac_is_stored_with_its_duration(alice, layout):
+    # libmagic names it audio/x-hx-aac-adts; mutagen knows it only by a .aac name.
+    adts = samples.ffmpeg_output(
+        ".aac", "-f", "lavfi", "-i", "sine=frequency=440:duration=2", "-c:a", "aac", "-f", "adts"
+    )
+    response = upload(alice, layout["media"], adts, filename="voice-note", media_type="audio")
+
+    assert_status(response, 201)
+    assert response.data["mime_type"] == "audio/x-hx-aac-adts"
+    assert response.data["storage_path"].endswith(".aac")
+    assert response.data["duration"] == pytest.approx(2.0, abs=0.1)
+
+
+def test_a_media_stored_as_a_type_no_longer_accepted_can_still_be_edited(alice, layout):
+    legacy = MediaFactory(
+        user=ALICE,
+        mime_type="image/x-icon",
+        storage_path="uploads/legacy.ico",
+        checksum_sha256="0" * 64,
+    )
+    response = alice.patch(f"{layout['media']}{legacy.pk}/", {"name": "renamed"}, format="json")
+    assert_status(response, 200)
+    assert response.data["name"] == "renamed"
 
 
 def test_empty_file_is_400(alice, layout, settings):
