@@ -56,7 +56,7 @@ pids+=($!)
 # The media service's job worker (derivatives, clean-ups) and its hourly schedule (--beat);
 # no auto-reload: restart after a change.
 mkdir -p "$JOB_QUEUE_DIR"
-"$VENV/bin/celery" --workdir backend_server -A backend_server worker --queues media \
+"$VENV/bin/celery" --workdir backend_server -A backend_server worker --queues media.accounts,media \
   --concurrency "${JOB_WORKER_CONCURRENCY:-2}" --loglevel INFO --without-gossip --without-mingle \
   --beat --schedule "$JOB_QUEUE_DIR/beat-schedule" &
 pids+=($!)

@@ -77,7 +77,7 @@ start_service() {
 # keys and old change-feed entries), one scheduler for the one worker a stack has.
 start_worker() {
   "$VENV/bin/celery" --workdir backend_server -A backend_server worker \
-    --queues media --concurrency "${JOB_WORKER_CONCURRENCY:-2}" --loglevel INFO \
+    --queues media.accounts,media --concurrency "${JOB_WORKER_CONCURRENCY:-2}" --loglevel INFO \
     --without-gossip --without-mingle --hostname "media-jobs@%h:$MEDIA_PORT" \
     --beat --schedule "$run_dir/beat-schedule" --pidfile "$run_dir/worker.pid" &
   pids[worker]=$!

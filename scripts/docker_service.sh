@@ -18,7 +18,7 @@ case $service in
     ;;
   worker)
     shift
-    exec celery --workdir backend_server -A backend_server worker --queues media \
+    exec celery --workdir backend_server -A backend_server worker --queues media.accounts,media \
       --concurrency "${JOB_WORKER_CONCURRENCY:-2}" --loglevel INFO --without-gossip \
       --without-mingle "$@"
     ;;

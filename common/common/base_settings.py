@@ -51,6 +51,12 @@ CELERY_BROKER_URL, CELERY_BROKER_TRANSPORT_OPTIONS = shared.job_queue_broker(
 )
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = "media"
+# An account's deletion does not wait behind every derivative queued before it (SPEC: its
+# media gone within a minute): it has a queue of its own, which the worker reads with the
+# other in turn (kombu takes from each queue in turn), so it runs when one of the jobs in
+# progress ends, not after the whole backlog.
+CELERY_ACCOUNTS_QUEUE = "media.accounts"
+CELERY_TASK_ROUTES = {"media.purge_user": {"queue": CELERY_ACCOUNTS_QUEUE}}
 # A job is acknowledged once it has run, so one whose worker died runs again (every task is
 # idempotent); a worker takes one job at a time, leaving the rest to the other workers.
 CELERY_TASK_ACKS_LATE = True

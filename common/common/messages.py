@@ -28,15 +28,17 @@ def _publisher():
 
 
 def publish(task_name: str, **kwargs: Any) -> None:
-    """Queue a run of the task named `task_name` with `kwargs` on the job queue."""
+    """Queue a run of the task named `task_name` with `kwargs` on the job queue (its queue in
+    CELERY_TASK_ROUTES, else the default one)."""
     for option in ("data_folder_in", "processed_folder"):
         folder = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get(option)
         if folder:
             Path(folder).mkdir(parents=True, exist_ok=True)
+    route = settings.CELERY_TASK_ROUTES.get(task_name) or {}
     _publisher().send_task(
         task_name,
         kwargs=kwargs,
-        queue=settings.CELERY_TASK_DEFAULT_QUEUE,
+        queue=route.get("queue", settings.CELERY_TASK_DEFAULT_QUEUE),
         retry=True,
         retry_policy={"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5},
     )

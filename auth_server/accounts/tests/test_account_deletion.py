@@ -23,13 +23,14 @@ def _fresh_publisher():
 
 
 def queued_messages() -> list[tuple[str, dict]]:
-    """Every message waiting on the media service's queue, taken as its worker would take them."""
+    """Every message waiting on the queue of what accounts ask of the media service, taken as its
+    worker would take them."""
     taken: list[tuple[str, dict]] = []
     with Connection(
         django_settings.CELERY_BROKER_URL,
         transport_options=django_settings.CELERY_BROKER_TRANSPORT_OPTIONS,
     ) as connection:
-        queue = connection.SimpleQueue(django_settings.CELERY_TASK_DEFAULT_QUEUE)
+        queue = connection.SimpleQueue(django_settings.CELERY_ACCOUNTS_QUEUE)
         try:
             while True:
                 try:
