@@ -25,7 +25,7 @@ EMAIL_IN_BACKGROUND = False
 REVOCATION_STORE = f"file://{tempfile.mkdtemp(prefix='auth-test-revocations-')}/marks.sqlite3"
 # Messages to the media service (account deletion) go to a file queue of this run's own.
 _job_queue = tempfile.mkdtemp(prefix="auth-test-jobs-")
-for _folder in ("queue", "processed"):
+for _folder in ("queue", "processed", "control"):
     Path(_job_queue, _folder).mkdir()
 CELERY_BROKER_URL = "filesystem://"
 CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -33,6 +33,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "data_folder_out": f"{_job_queue}/queue",
     "processed_folder": f"{_job_queue}/processed",
     "store_processed": False,
+    # Where the transport keeps its exchanges (a routed queue's), else the working directory.
+    "control_folder": f"{_job_queue}/control",
 }
 # No collectstatic before the tests: an empty folder, the apps' own files served (WhiteNoise).
 STATIC_ROOT = Path(tempfile.mkdtemp(prefix="auth-test-static-"))

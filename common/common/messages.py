@@ -30,7 +30,7 @@ def _publisher():
 def publish(task_name: str, **kwargs: Any) -> None:
     """Queue a run of the task named `task_name` with `kwargs` on the job queue (its queue in
     CELERY_TASK_ROUTES, else the default one)."""
-    for option in ("data_folder_in", "processed_folder"):
+    for option in ("data_folder_in", "processed_folder", "control_folder"):
         folder = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get(option)
         if folder:
             Path(folder).mkdir(parents=True, exist_ok=True)
