@@ -76,7 +76,7 @@ export function createApi({ fetch: fetchImpl = (...args) => fetch(...args), refr
           const body = await response.json();
           accessToken = body.access;
           // Only present when the server rotates refresh tokens.
-          if (body.refresh) refreshStore.set(body.refresh, refreshStore.isPersistent());
+          if (body.refresh) refreshStore.replace(body.refresh);
           return true;
         }
         if (response.status >= 500 || response.status === 429) {

@@ -12,6 +12,11 @@ export function createRefreshStore({ local = globalThis.localStorage, session = 
       (persistent ? session : local)?.removeItem(KEY);
       (persistent ? local : session)?.setItem(KEY, token);
     },
+    // A rotated token goes where this tab's came from: a tab signed in for itself alone never
+    // writes over the token another tab keeps in localStorage.
+    replace(token) {
+      (session?.getItem(KEY) ? session : local)?.setItem(KEY, token);
+    },
     clear() {
       local?.removeItem(KEY);
       session?.removeItem(KEY);

@@ -5,11 +5,14 @@
 import { Upload } from "tus-js-client";
 
 const CHUNK_SIZE = 8 * 1024 * 1024;
-const RETRY_DELAYS_MS = [0, 1000, 3000, 5000, 10000, 20000, 30000];
+// Past two minutes in all: a connection that died without closing holds its upload on the
+// server until the gateway gives up on it (120 s without a byte); until then a resume is a 409.
+const RETRY_DELAYS_MS = [0, 1000, 3000, 5000, 10000, 20000, 30000, 60000, 60000];
 
 export function startResumableUpload(api, file, fields, { onProgress }) {
   let upload;
   let mediaId = null;
+  let cancelled = false;
   const finished = new Promise((resolve, reject) => {
     upload = new Upload(file, {
       endpoint: "/api/media/uploads/",
@@ -28,8 +31,9 @@ export function startResumableUpload(api, file, fields, { onProgress }) {
       },
       onShouldRetry(error, _attempt, options) {
         const status = error.originalResponse?.getStatus();
-        // 401: the next attempt's onBeforeRequest refreshes; other 4xx are final answers.
-        if (status === 401) return api.refreshOnce().then(Boolean);
+        // 401: the next attempt's onBeforeRequest refreshes (tus-js-client reads this answer at
+        // once: a promise would count as yes whatever it resolved to); other 4xx are final.
+        if (status === 401) return true;
         if (status && status >= 400 && status < 500 && status !== 409 && status !== 423) return false;
         return options.retryDelays !== null;
       },
@@ -47,6 +51,7 @@ export function startResumableUpload(api, file, fields, { onProgress }) {
       },
     });
     upload.findPreviousUploads().then((previous) => {
+      if (cancelled) return;
       if (previous.length) upload.resumeFromPreviousUpload(previous[0]);
       upload.start();
     }, reject);
@@ -55,7 +60,10 @@ export function startResumableUpload(api, file, fields, { onProgress }) {
     finished,
     pause: () => upload.abort(),
     resume: () => upload.start(),
-    cancel: () => upload.abort(true),
+    cancel: () => {
+      cancelled = true;
+      return upload.abort(true);
+    },
   };
 }
 

@@ -12,6 +12,9 @@ const EXTENSION_TYPES = {
 // Hashing reads the whole file into memory: larger files go up unchecked.
 const MAX_HASHED_BYTES = 256 * 1024 * 1024;
 const CONCURRENT_UPLOADS = 2;
+// tus-js-client keeps an unfinished upload's URL under keys with this prefix (its
+// WebStorageUrlStorage), so the same file resumes after a reload.
+const RESUMABLE_KEY_PREFIX = "tus::";
 
 export function mediaTypeOf(file) {
   const major = (file.type || "").split("/")[0];
@@ -30,6 +33,7 @@ let nextId = 1;
 export function createUploadQueue(api, { onChange, onUploaded, loadResumable = () => import("./tus-upload.js") }) {
   const items = [];
   let resumable = null; // the module of tus-upload.js once the server is known to speak tus
+  let stopped = false; // signed out: nothing more is sent, with anyone's token
 
   const emit = () => onChange([...items]);
   const update = (item, changes) => {
@@ -62,6 +66,7 @@ export function createUploadQueue(api, { onChange, onUploaded, loadResumable = (
     const onProgress = (loaded, total) => update(item, { loaded, total });
     try {
       const tus = await strategy();
+      if (stopped) return;
       const media = tus
         ? await (item.handle = tus.startResumableUpload(api, item.file, fields, { onProgress }))
             .finished
@@ -83,7 +88,7 @@ export function createUploadQueue(api, { onChange, onUploaded, loadResumable = (
   }
 
   async function pump() {
-    while (items.filter((item) => item.status === "uploading").length < CONCURRENT_UPLOADS) {
+    while (!stopped && items.filter((item) => item.status === "uploading").length < CONCURRENT_UPLOADS) {
       const item = items.find((candidate) => candidate.status === "waiting");
       if (!item) return;
       send(item).finally(pump);
@@ -149,12 +154,33 @@ export function createUploadQueue(api, { onChange, onUploaded, loadResumable = (
       update(item, { status: "waiting", loaded: 0, message: "" });
       pump();
     },
+    // The session ends (sign-out, here or in another tab): every file not yet sent is
+    // cancelled, those being sent are stopped (their partial uploads dropped on the server),
+    // and the resumable uploads' URLs this browser kept are forgotten. Otherwise the queue
+    // went on with the next user's token, putting one person's files in another's library.
+    stop() {
+      stopped = true;
+      for (const item of items) {
+        if (["waiting", "checking", "uploading", "paused"].includes(item.status)) {
+          const wasSending = item.status === "uploading" || item.status === "paused";
+          update(item, { status: "cancelled", message: "Cancelled: you signed out." });
+          if (wasSending) (item.handle?.cancel ?? (() => item.controller?.abort()))();
+        }
+      }
+      forgetResumableUploads();
+    },
     clearFinished() {
       const keep = items.filter((item) => !["done", "skipped", "cancelled"].includes(item.status));
       items.splice(0, items.length, ...keep);
       emit();
     },
   };
+}
+
+function forgetResumableUploads(storage = globalThis.localStorage) {
+  if (!storage) return;
+  const keys = Array.from({ length: storage.length }, (_, index) => storage.key(index));
+  for (const key of keys) if (key?.startsWith(RESUMABLE_KEY_PREFIX)) storage.removeItem(key);
 }
 
 // Overall progress of the items still counting (not refused, not skipped).

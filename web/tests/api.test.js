@@ -90,6 +90,25 @@ describe("the access token", () => {
   });
 });
 
+describe("a rotated refresh token in a tab signed in for itself alone", () => {
+  it("stays in that tab, never over the token another tab keeps", async () => {
+    const server = fakeServer({
+      [`GET ${LIST}`]: listNeeds("fresh"),
+      [`POST ${REFRESH}`]: () => [200, { access: "fresh", refresh: "tab-refresh-2" }],
+    });
+    const local = memoryStorage();
+    const session = memoryStorage();
+    local.setItem("media-handler.refresh", "other-tabs-refresh");
+    session.setItem("media-handler.refresh", "tab-refresh-1");
+    const api = createApi({ fetch: server.fetch, refreshStore: createRefreshStore({ local, session }) });
+
+    await api.listMedia({});
+
+    expect(local.getItem("media-handler.refresh")).toBe("other-tabs-refresh");
+    expect(session.getItem("media-handler.refresh")).toBe("tab-refresh-2");
+  });
+});
+
 describe("signing in", () => {
   const login = () => [200, { access: "a", refresh: "r", user: { id: 1, email: "ada@example.com" } }];
 

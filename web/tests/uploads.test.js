@@ -100,6 +100,36 @@ describe("the upload queue", () => {
     expect((await settle(queue))[0].status).toBe("done");
   });
 
+  it("stops when the session ends: nothing more is sent, what was sending is stopped", async () => {
+    // Two uploads that never finish on their own, a third waiting its turn.
+    const started = [];
+    const aborted = [];
+    const api = {
+      ...uploadApi(),
+      uploadMultipart: (upload, fields, { signal }) =>
+        new Promise((_resolve, reject) => {
+          started.push(upload.name);
+          signal.addEventListener("abort", () => {
+            aborted.push(upload.name);
+            reject(new Error("aborted"));
+          });
+        }),
+    };
+    globalThis.localStorage?.setItem("tus::fingerprint-of-a-file", "{}");
+    const queue = createUploadQueue(api, { onChange: () => {} });
+    await queue.add([file("a.png", "image/png"), file("b.png", "image/png"), file("c.png", "image/png")]);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(started).toEqual(["a.png", "b.png"]);
+
+    queue.stop();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+
+    expect(queue.items.map((item) => item.status)).toEqual(["cancelled", "cancelled", "cancelled"]);
+    expect(aborted).toEqual(["a.png", "b.png"]);
+    expect(started).toEqual(["a.png", "b.png"]); // c.png never went, with anyone's token
+    expect(globalThis.localStorage?.getItem("tus::fingerprint-of-a-file") ?? null).toBeNull();
+  });
+
   it("computes overall progress over the files that count", () => {
     const progress = overallProgress([
       { status: "uploading", loaded: 50, total: 100 },

@@ -34,6 +34,9 @@ export function AppShell({ api, user, screen, route, onUserChange }) {
     if (files.length) queue.current.add(files, { collection: uploadTarget });
   };
 
+  // Signed out (this frame goes): the queue stops, whatever it was sending.
+  useEffect(() => () => queue.current?.stop(), []);
+
   useEffect(() => {
     const title = { collections: "Collections", trash: "Trash", account: "Account" }[screen.name];
     document.title = title ? `${title} · Media Handler` : "Media Handler";
