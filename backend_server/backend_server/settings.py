@@ -135,6 +135,10 @@ X_ACCEL_REDIRECT_PREFIX = env.str("X_ACCEL_REDIRECT_PREFIX", default="/_protecte
 # this internal location (gateway/templates: `<prefix><scheme>/<host>/<key>?<signature>`).
 X_ACCEL_S3_PREFIX = env.str("X_ACCEL_S3_PREFIX", default="/_protected_s3/")
 ORPHAN_GRACE_SECONDS = env.int("ORPHAN_GRACE_SECONDS", default=3600)
+# A multipart upload in the bucket is dated by its start and nothing shows it is still fed: an
+# upload from a slow phone can take hours. It counts as abandoned only after this long (and
+# never before ORPHAN_GRACE_SECONDS), as AWS's lifecycle rules usually have it.
+ABANDONED_UPLOAD_SECONDS = env.int("ABANDONED_UPLOAD_SECONDS", default=24 * 3600)
 # Derivatives (thumbnail, preview, placeholder: media_handler.files.derivatives), made by the
 # job worker. A picture or video frame of more pixels is never decoded (Pillow's own default).
 DERIVATIVES_MAX_PIXELS = env.int("DERIVATIVES_MAX_PIXELS", default=89_478_485)

@@ -575,6 +575,7 @@ def test_the_sweep_removes_old_orphan_objects_and_abandoned_multipart_uploads(
     # upload in 2010, so the abandoned one is already old enough to go.)
     sweep()
     assert orphan in stored_object_names()
+    assert f"{abandoned.name}.multipart" not in stored_object_names()
     # An hour and more later.
     later = timezone.now() + timedelta(seconds=bucket.ORPHAN_GRACE_SECONDS + 60)
     monkeypatch.setattr(timezone, "now", lambda: later)
@@ -583,6 +584,25 @@ def test_the_sweep_removes_old_orphan_objects_and_abandoned_multipart_uploads(
     assert f"removed {orphan}" in output
     assert stored_object_names() == [kept["storage_path"]]
     assert Media.objects.filter(storage_path=kept["storage_path"]).exists()
+
+
+def test_the_sweep_leaves_a_multipart_upload_still_arriving_hours_after_its_start(
+    db, bucket, monkeypatch
+):
+    # A 1 GiB video from a slow phone: its first part went three hours ago, the rest is still
+    # arriving. Aborted, the upload would fail at its next part after all that time.
+    arriving = s3.StreamedUpload()
+    arriving.start(extension="wav")
+    arriving.send_part(b"x" * PART)
+    (listed,) = s3.s3_storage().client.list_multipart_uploads(Bucket=bucket.S3_BUCKET)["Uploads"]
+    three_hours_on = listed["Initiated"] + timedelta(hours=3)  # moto's date for every upload
+    monkeypatch.setattr(timezone, "now", lambda: three_hours_on)
+
+    sweep()
+
+    arriving.send_part(b"y" * PART)
+    key = arriving.complete(extension="wav")
+    assert stored_bytes(key) == b"x" * PART + b"y" * PART
 
 
 def test_the_sweep_dry_run_removes_nothing_from_the_bucket(db, bucket):

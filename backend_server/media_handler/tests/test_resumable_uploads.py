@@ -437,6 +437,29 @@ def test_a_taken_over_last_chunk_of_bytes_already_stored_keeps_their_file(
     assert alice.get(first.json()["file"]).status_code == 200
 
 
+def test_the_sweep_leaves_an_upload_whose_last_chunk_is_being_written(alice, monkeypatch):
+    # Claimed just before its expiry; the hourly sweep runs while the media is being made.
+    from media_handler import services as media_services
+    from media_handler.uploads.services import uploads_sweep
+
+    content = png_bytes()
+    url = location(create(alice, len(content)))
+    assert_status(patch(alice, url, 0, content[:10]), 204)
+    make_media = media_services.media_create
+
+    def expired_and_swept_first(**kwargs):
+        Upload.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+        assert uploads_sweep() == 0
+        return make_media(**kwargs)
+
+    monkeypatch.setattr(media_services, "media_create", expired_and_swept_first)
+
+    last = patch(alice, url, 10, content[10:])
+
+    assert_status(last, 204)
+    assert Media.objects.filter(pk=last["Media-Id"]).exists()
+
+
 def test_a_file_refused_at_its_last_chunk_never_looked_whole(alice, monkeypatch):
     content = b"plain text, not a picture" * 10
     url = location(create(alice, len(content)))

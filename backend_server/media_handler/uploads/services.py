@@ -41,7 +41,7 @@ from typing import IO, Any, Protocol
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import connection
-from django.db.models import BooleanField, Expression
+from django.db.models import BooleanField, Expression, Q
 from django.utils import timezone
 
 from common.exceptions import ApplicationError
@@ -713,8 +713,16 @@ def upload_terminate(*, upload: Upload) -> None:
 
 def uploads_sweep() -> int:
     """Delete the uploads past their expiry, finished or not, with their bytes; returns how
-    many (one the bucket fails to empty stays for the next sweep)."""
-    expired = list(Upload.objects.filter(expires_at__lte=timezone.now()))
+    many (one the bucket fails to empty stays for the next sweep). One a PATCH holds (claimed
+    just before its expiry, its last chunk still arriving or making the media) is left for the
+    next sweep: its hold goes stale once its writer is gone."""
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.RESUMABLE_UPLOAD_WRITE_TIMEOUT_SECONDS)
+    expired = list(
+        Upload.objects.filter(expires_at__lte=now).filter(
+            Q(writing_since__isnull=True) | Q(writing_since__lt=stale)
+        )
+    )
     swept = 0
     for upload in expired:
         try:

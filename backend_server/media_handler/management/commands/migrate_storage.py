@@ -1,11 +1,16 @@
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.core.files.storage import Storage
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from media_handler.files.storage import BACKENDS, checksum_in, copy_between, storage_of
 from media_handler.models import Media
+
+# Passes over the files before giving up on a store that keeps growing (each pass copies what
+# arrived during the one before).
+MAX_PASSES = 5
 
 
 @dataclass
@@ -37,40 +42,79 @@ class Command(BaseCommand):
         if to == "s3" or source_backend == "s3":
             self._require_bucket_settings()
         source, destination = storage_of(source_backend), storage_of(to)
-        files = self._files()
         outcome = Outcome()
-        progress = tqdm(files, unit="file", desc=f"to {to}", file=self.stderr._out)
-        for storage_path, expected in progress:
-            try:
-                # A derivative has no checksum of its own in the row: its source's bytes are.
-                expected = expected or checksum_in(source, storage_path) or ""
-                if not expected:
-                    raise FileNotFoundError(storage_path)
-                if checksum_in(destination, storage_path) == expected:
-                    outcome.already_there += 1
-                    continue
-                if dry_run:
-                    outcome.copied += 1
-                    continue
-                read = copy_between(source, destination, storage_path)
-                if read != expected:
-                    outcome.failures.append(
-                        f"{storage_path}: the source's SHA-256 {read} is not the row's {expected}"
-                    )
-                    continue
-                written = checksum_in(destination, storage_path)
-                if written != read:
-                    outcome.failures.append(
-                        f"{storage_path}: the copy reads back as {written}, not {read}"
-                    )
-                    continue
+        # The service keeps running: media uploaded, and derivatives made, while a pass copies
+        # are in the next pass's list. Done when a pass finds nothing new.
+        done: set[str] = set()
+        total = 0
+        for number in range(1, MAX_PASSES + 1):
+            pending = [(path, checksum) for path, checksum in self._files() if path not in done]
+            if not pending:
+                break
+            total += len(pending)
+            description = f"to {to}" if number == 1 else f"to {to}, new since (pass {number})"
+            for storage_path, expected in tqdm(
+                pending, unit="file", desc=description, file=self.stderr._out
+            ):
+                self._migrate(
+                    storage_path,
+                    expected,
+                    source=source,
+                    destination=destination,
+                    source_backend=source_backend,
+                    outcome=outcome,
+                    dry_run=dry_run,
+                )
+                done.add(storage_path)
+            if dry_run:
+                break
+        else:
+            outcome.failures.append(
+                f"files were still arriving after {MAX_PASSES} passes: stop uploads (or run the "
+                "command again when they are fewer) before switching"
+            )
+        self._report(outcome, to=to, total=total, dry_run=dry_run)
+
+    def _migrate(
+        self,
+        storage_path: str,
+        expected: str,
+        *,
+        source: Storage,
+        destination: Storage,
+        source_backend: str,
+        outcome: Outcome,
+        dry_run: bool,
+    ) -> None:
+        """Copy one file and check the copy, counting the outcome."""
+        try:
+            # A derivative has no checksum of its own in the row: its source's bytes are.
+            expected = expected or checksum_in(source, storage_path) or ""
+            if not expected:
+                raise FileNotFoundError(storage_path)
+            if checksum_in(destination, storage_path) == expected:
+                outcome.already_there += 1
+                return
+            if dry_run:
                 outcome.copied += 1
-            except FileNotFoundError:
-                outcome.failures.append(f"{storage_path}: missing in the source ({source_backend})")
-            except Exception as exc:
-                outcome.failures.append(f"{storage_path}: {type(exc).__name__}: {exc}")
-        progress.close()
-        self._report(outcome, to=to, total=len(files), dry_run=dry_run)
+                return
+            read = copy_between(source, destination, storage_path)
+            if read != expected:
+                outcome.failures.append(
+                    f"{storage_path}: the source's SHA-256 {read} is not the row's {expected}"
+                )
+                return
+            written = checksum_in(destination, storage_path)
+            if written != read:
+                outcome.failures.append(
+                    f"{storage_path}: the copy reads back as {written}, not {read}"
+                )
+                return
+            outcome.copied += 1
+        except FileNotFoundError:
+            outcome.failures.append(f"{storage_path}: missing in the source ({source_backend})")
+        except Exception as exc:
+            outcome.failures.append(f"{storage_path}: {type(exc).__name__}: {exc}")
 
     def _files(self) -> list[tuple[str, str]]:
         """(storage path, the SHA-256 it must have: the row's for an original, "" for a

@@ -22,9 +22,9 @@ class Command(BaseCommand):
     help = (
         "Delete stored files that no media row refers to (left by a crash between the file and "
         "the row; derivatives whose media is gone or has newer ones), abandoned temporary "
-        "files and, in a bucket, abandoned multipart uploads and the chunks of resumable uploads "
-        "whose row is gone, once older than "
-        "ORPHAN_GRACE_SECONDS."
+        "files and, in a bucket, the chunks of resumable uploads whose row is gone, once older "
+        "than ORPHAN_GRACE_SECONDS; and multipart uploads started longer ago than "
+        "ABANDONED_UPLOAD_SECONDS."
     )
 
     def add_arguments(self, parser):
@@ -52,9 +52,14 @@ class Command(BaseCommand):
             from media_handler.files.s3 import abandoned_multipart_uploads, abort_multipart_upload
             from media_handler.uploads.bucket import RESUMABLE_DIR, chunks_delete, orphan_chunks
 
+            # Dated by their start, not their last part: one still arriving an hour later is
+            # not abandoned (ABANDONED_UPLOAD_SECONDS).
+            started_before = timezone.now() - timedelta(
+                seconds=max(grace, settings.ABANDONED_UPLOAD_SECONDS)
+            )
             for directory in (UPLOADS_DIR, RESUMABLE_DIR):
                 for key, upload_id in abandoned_multipart_uploads(
-                    started_before=cutoff, directory=directory
+                    started_before=started_before, directory=directory
                 ):
                     orphans += 1
                     self.stdout.write(f"{verb} the multipart upload of {key}")
