@@ -181,6 +181,26 @@ def test_the_gateways_own_errors_carry_cors_for_listed_origins_only(stack, tmp_p
         stop(gateway)
 
 
+def test_the_web_apps_pictures_may_come_from_the_store_it_is_told_of(stack, tmp_path):
+    # With S3_REDIRECT_DOWNLOADS a signed URL redirects to the store, and the page's CSP
+    # applies to the redirect's target: the store must be named in img-src and media-src.
+    store = "http://127.0.0.1:9000"
+    (port,) = free_ports(1)
+    gateway = start_gateway(
+        stack, tmp_path, port, [stack.ports.media], env={"GATEWAY_WEB_MEDIA_ORIGINS": store}
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        assert wait_for_media(url, 30), gateway_log(tmp_path, port).read_text()[-3000:]
+        policy = requests.get(f"{url}/", timeout=10).headers["Content-Security-Policy"]
+        directives = dict(part.strip().split(" ", 1) for part in policy.split(";"))
+        assert store in directives["img-src"].split()
+        assert store in directives["media-src"].split()
+        assert "'self'" == directives["connect-src"]  # nothing else opened up
+    finally:
+        stop(gateway)
+
+
 def test_requests_nginx_cannot_read_get_json_errors_too(http, stack):
     too_long = http.get(f"{stack.gateway}/api/media/{'x' * 10_000}", timeout=10)
     assert_drf_error(too_long, 414, "uri_too_long")

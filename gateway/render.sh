@@ -167,6 +167,17 @@ case ${allow_all,,} in
     ;;
 esac
 
+# Where the web app's pictures and videos may come from besides the gateway: the store's origin
+# with S3_REDIRECT_DOWNLOADS=true (a signed URL redirects there, and the page's CSP applies to
+# the redirect's target too). Space- or comma-separated origins.
+GATEWAY_WEB_MEDIA_SOURCES=""
+GATEWAY_WEB_MEDIA_ORIGINS=${GATEWAY_WEB_MEDIA_ORIGINS:-}
+for origin in ${GATEWAY_WEB_MEDIA_ORIGINS//,/ }; do
+  [[ $origin =~ ^https?://[][A-Za-z0-9.:_-]+$ ]] ||
+    fail "GATEWAY_WEB_MEDIA_ORIGINS: '$origin' is not an origin (http(s)://host[:port])"
+  GATEWAY_WEB_MEDIA_SOURCES+=" $origin"
+done
+
 cores=$(nproc 2>/dev/null || echo 1)
 media_workers=${GUNICORN_WORKERS:-$((2 * cores + 1 < 9 ? 2 * cores + 1 : 9))}
 media_threads=${GUNICORN_THREADS:-4}
@@ -214,7 +225,7 @@ names=(
   CLIENT_MAX_BODY_SIZE MEDIA_STREAMED_UPLOADS NJS_MODULE GATEWAY_USER_DIRECTIVE
   GATEWAY_WORKER_CONNECTIONS GATEWAY_WORKER_RLIMIT_NOFILE GATEWAY_CONNECTIONS_PER_ADDRESS
   GATEWAY_ADMIN_ACCESS
-  GATEWAY_WEB_ROOT GATEWAY_CORS_ORIGINS
+  GATEWAY_WEB_ROOT GATEWAY_CORS_ORIGINS GATEWAY_WEB_MEDIA_SOURCES
 )
 
 # The template's text with every known ${NAME} replaced.
