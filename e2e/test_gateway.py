@@ -196,7 +196,7 @@ def test_the_web_apps_pictures_may_come_from_the_store_it_is_told_of(stack, tmp_
         directives = dict(part.strip().split(" ", 1) for part in policy.split(";"))
         assert store in directives["img-src"].split()
         assert store in directives["media-src"].split()
-        assert "'self'" == directives["connect-src"]  # nothing else opened up
+        assert directives["connect-src"] == "'self'"  # nothing else opened up
     finally:
         stop(gateway)
 
