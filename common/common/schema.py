@@ -56,10 +56,18 @@ GATEWAY_THROTTLED = {
 }
 
 
+GATEWAY_URI_TOO_LONG = {
+    "description": "The address (path and query) is longer than the gateway reads (8 KiB).",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+}
+
+
 def document_throttling(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
     """Postprocessing hook: a 429 (the Error body) on every operation, which the gateway can
-    answer to any request; operations that describe their own keep it."""
+    answer to any request; operations that describe their own keep it. And the gateway's 414,
+    which it answers to any request whose address is too long (a query of long values)."""
     for operations in result.get("paths", {}).values():
         for operation in operations.values():
             operation["responses"].setdefault("429", GATEWAY_THROTTLED)
+            operation["responses"].setdefault("414", GATEWAY_URI_TOO_LONG)
     return result

@@ -38,17 +38,19 @@ def test_schema_describes_every_endpoint_truthfully(api_client):
         "/password/reset/confirm/",
         "/.well-known/jwks.json",
     }
-    assert set(paths["/register/"]["post"]["responses"]) == {"201", "400", "429"}
-    assert set(paths["/login/"]["post"]["responses"]) == {"200", "400", "429"}
-    # 429 everywhere: the gateway's limit on requests in progress from one address.
-    assert set(paths["/token/refresh/"]["post"]["responses"]) == {"200", "400", "429"}
-    assert set(paths["/logout/"]["post"]["responses"]) == {"205", "400", "429"}
-    assert set(paths["/password/reset/"]["post"]["responses"]) == {"202", "400", "429"}
+    # 429 and 414 everywhere: the gateway's limit on requests in progress from one address,
+    # and on an address's length.
+    assert set(paths["/register/"]["post"]["responses"]) == {"201", "400", "414", "429"}
+    assert set(paths["/login/"]["post"]["responses"]) == {"200", "400", "414", "429"}
+    assert set(paths["/token/refresh/"]["post"]["responses"]) == {"200", "400", "414", "429"}
+    assert set(paths["/logout/"]["post"]["responses"]) == {"205", "400", "414", "429"}
+    assert set(paths["/password/reset/"]["post"]["responses"]) == {"202", "400", "414", "429"}
     assert set(paths["/profile/"]["delete"]["responses"]) >= {"204", "400", "401"}
     assert set(paths["/sessions/{session_id}/"]["delete"]["responses"]) == {
         "204",
         "401",
         "404",
+        "414",
         "429",
     }
     assert paths["/profile/"]["get"]["security"] == [{"bearerAuth": []}]
