@@ -207,7 +207,7 @@ def _snapshot_page(*, user_id: int, cursor: FeedCursor, limit: int, now: int) ->
     page.cursor = FeedCursor(seq=cursor.seq, issued=now).encode()
     # The state is sent; the changes made meanwhile follow, unless some were pruned already.
     first = Change.objects.filter(user=user_id, seq__gt=cursor.seq).order_by("seq").first()
-    _check_nothing_pruned(user_id=user_id, cursor=cursor, first=first)
+    _check_nothing_pruned(user_id=user_id, cursor=cursor, changes=[first] if first else [])
     page.has_more = first is not None
     return page
 
@@ -216,11 +216,7 @@ def _changes_page(*, user_id: int, cursor: FeedCursor, limit: int, now: int) -> 
     changes = list(
         Change.objects.filter(user=user_id, seq__gt=cursor.seq).order_by("seq")[: limit + 1]
     )
-    _check_nothing_pruned(user_id=user_id, cursor=cursor, first=changes[0] if changes else None)
-    if changes and changes[-1].seq - changes[0].seq != len(changes) - 1:
-        # A hole inside the page: pruned by age, which the nodes' clocks set (a node behind
-        # the others stamps a later change earlier).
-        raise cursor_expired()
+    _check_nothing_pruned(user_id=user_id, cursor=cursor, changes=changes)
     has_more = len(changes) > limit
     changes = changes[:limit]
     # Each object once, where its latest change in the page stands.
@@ -248,15 +244,16 @@ def _changes_page(*, user_id: int, cursor: FeedCursor, limit: int, now: int) -> 
     )
 
 
-def _check_nothing_pruned(*, user_id: int, cursor: FeedCursor, first: Change | None) -> None:
+def _check_nothing_pruned(*, user_id: int, cursor: FeedCursor, changes: list[Change]) -> None:
     """Raises ApplicationError (410) when a change after the cursor was pruned. A cursor is
     stamped when issued, but the changes after it are pruned by their own age: one issued
     mid-way through a long backlog (a page with `has_more`, or the state sent page by page)
-    can outlive the changes it has yet to read. A user's `seq` has no gaps (each is taken
-    under the lock on their FeedPosition, and a rolled-back write takes its numbers back), so
-    the next change is `cursor.seq + 1`, or there is none yet."""
-    if first is not None:
-        pruned = first.seq > cursor.seq + 1
+    can outlive the changes it has yet to read; and the age is the nodes' clocks', so a hole
+    may open inside a page too. A user's `seq` has no gaps (each is taken under the lock on
+    their FeedPosition, and a rolled-back write takes its numbers back), so `changes` (the
+    next ones, in order) run from `cursor.seq + 1` without a hole, or there is none yet."""
+    if changes:
+        pruned = changes[-1].seq != cursor.seq + len(changes)
     else:
         # None found, but the user's position is past the cursor: those changes had committed
         # (with the position) before it was read, so unless one is found now (committed after

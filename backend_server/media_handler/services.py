@@ -7,6 +7,7 @@ write transaction is exclusive from its start). Writes of one object are so put 
 that finds its object gone (deleted by a request that got there first) is a 404, never a save
 that touches nothing, and a collection being deleted cannot gain a media meanwhile."""
 
+import functools
 import logging
 import uuid
 from collections.abc import Callable, Iterable
@@ -177,24 +178,18 @@ def media_create(
     # derivatives, once made). Should that record be purged before this one is in, the upload
     # is stored after all.
     source = _stored_copy(user_id=user_id, checksum_sha256=facts.checksum_sha256)
+    create = functools.partial(
+        _media_create_with_file,
+        fields,
+        collection=collection,
+        upload=upload,
+        extension=facts.extension,
+        along=along,
+    )
     try:
-        media = _media_create_with_file(
-            fields,
-            collection=collection,
-            upload=upload,
-            extension=facts.extension,
-            source=source,
-            along=along,
-        )
+        media = create(source=source)
     except _SourceGone:
-        media = _media_create_with_file(
-            fields,
-            collection=collection,
-            upload=upload,
-            extension=facts.extension,
-            source=None,
-            along=along,
-        )
+        media = create(source=None)
     # Robust: the upload has succeeded; a queue that cannot be reached leaves it `pending`,
     # for `generate_derivatives --missing`.
     if media.processing != Processing.READY:

@@ -244,9 +244,7 @@ def _ffprobe_duration(path: str, *, mime_type: str) -> float | None:
     playlist, which opened other files of the server's."""
     from media_handler.files import ffmpeg  # the job's module: loaded when first needed
 
-    if not ffmpeg.ffmpeg_installed():
-        return None
-    try:
+    try:  # ffprobe missing is a DerivativeError too
         return ffmpeg.probe(
             path, mime_type=mime_type, timeout=PROBE_SECONDS, threaded=True
         ).duration

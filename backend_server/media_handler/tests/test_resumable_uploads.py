@@ -346,18 +346,28 @@ def test_a_refused_file_answers_the_last_patch_and_leaves_nothing(alice, setting
     assert stored_files(settings.MEDIA_ROOT) == []
 
 
-def heads_while_finishing(monkeypatch, client, url: str) -> list:
-    """Make every media the upload path creates first ask HEAD of `url`: the answers."""
+def before_making_media(monkeypatch, action) -> None:
+    """Make every media the upload path creates first run `action()` (what happens meanwhile)."""
     from media_handler import services as media_services
 
-    answers = []
     make_media = media_services.media_create
 
-    def asking_first(**kwargs):
-        answers.append(head(client, url))
+    def action_first(**kwargs):
+        action()
         return make_media(**kwargs)
 
-    monkeypatch.setattr(media_services, "media_create", asking_first)
+    monkeypatch.setattr(media_services, "media_create", action_first)
+
+
+def take_over() -> None:
+    """Another PATCH takes the upload over (its hold newer than the finishing one's)."""
+    Upload.objects.update(writing_since=timezone.now() + timedelta(seconds=1))
+
+
+def heads_while_finishing(monkeypatch, client, url: str) -> list:
+    """Make every media the upload path creates first ask HEAD of `url`: the answers."""
+    answers: list = []
+    before_making_media(monkeypatch, lambda: answers.append(head(client, url)))
     return answers
 
 
@@ -385,18 +395,10 @@ def test_a_last_chunk_whose_hold_was_taken_over_while_finishing_makes_no_media(
 ):
     # The media and the upload's end commit together or not at all: a finishing PATCH that
     # lost its hold (stale, taken over by a resume) leaves the upload to the new holder.
-    from media_handler import services as media_services
-
     content = png_bytes()
     url = location(create(alice, len(content)))
     assert_status(patch(alice, url, 0, content[:10]), 204)
-    make_media = media_services.media_create
-
-    def taken_over_first(**kwargs):
-        Upload.objects.update(writing_since=timezone.now() + timedelta(seconds=1))
-        return make_media(**kwargs)
-
-    monkeypatch.setattr(media_services, "media_create", taken_over_first)
+    before_making_media(monkeypatch, take_over)
 
     response = patch(alice, url, 10, content[10:])
 
@@ -412,8 +414,6 @@ def test_a_taken_over_last_chunk_of_bytes_already_stored_keeps_their_file(
     alice, monkeypatch, settings
 ):
     # The undone media would have shared the first one's stored file: that file stays.
-    from media_handler import services as media_services
-
     content = png_bytes()
     first = alice.post(
         "/api/media/",
@@ -423,13 +423,7 @@ def test_a_taken_over_last_chunk_of_bytes_already_stored_keeps_their_file(
     assert_status(first, 201)
     url = location(create(alice, len(content)))
     assert_status(patch(alice, url, 0, content[:10]), 204)
-    make_media = media_services.media_create
-
-    def taken_over_first(**kwargs):
-        Upload.objects.update(writing_since=timezone.now() + timedelta(seconds=1))
-        return make_media(**kwargs)
-
-    monkeypatch.setattr(media_services, "media_create", taken_over_first)
+    before_making_media(monkeypatch, take_over)
 
     assert_status(patch(alice, url, 10, content[10:]), 409)
 
@@ -439,20 +433,17 @@ def test_a_taken_over_last_chunk_of_bytes_already_stored_keeps_their_file(
 
 def test_the_sweep_leaves_an_upload_whose_last_chunk_is_being_written(alice, monkeypatch):
     # Claimed just before its expiry; the hourly sweep runs while the media is being made.
-    from media_handler import services as media_services
     from media_handler.uploads.services import uploads_sweep
 
     content = png_bytes()
     url = location(create(alice, len(content)))
     assert_status(patch(alice, url, 0, content[:10]), 204)
-    make_media = media_services.media_create
 
-    def expired_and_swept_first(**kwargs):
+    def expired_and_swept() -> None:
         Upload.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
         assert uploads_sweep() == 0
-        return make_media(**kwargs)
 
-    monkeypatch.setattr(media_services, "media_create", expired_and_swept_first)
+    before_making_media(monkeypatch, expired_and_swept)
 
     last = patch(alice, url, 10, content[10:])
 

@@ -301,6 +301,7 @@ def upload_append(
         _release(upload, claimed_at=claimed_at, offset=offset)
         raise
     complete = offset + written == upload.length
+    state = sha256.state()
     if chunk:
         upload.chunks = [*(upload.chunks or []), chunk]
     if complete:
@@ -312,7 +313,7 @@ def upload_append(
     else:
         changes = {
             "offset": offset + written,
-            "sha256_state": sha256.state(),
+            "sha256_state": state,
             "writing_since": None,
         }
         if chunk:
@@ -331,7 +332,7 @@ def upload_append(
             part_path(upload).unlink(missing_ok=True)  # terminated meanwhile
         raise upload_not_found()
     upload.offset = offset + written
-    upload.sha256_state = sha256.state()
+    upload.sha256_state = state
     if complete:
         try:
             return upload_finish(upload=upload, claimed_at=claimed_at, sha256=sha256.hexdigest())
@@ -414,7 +415,7 @@ def _receive(
     renewed = time.monotonic()
     written = 0
     try:
-        for chunk in _received(body, body_length):
+        for chunk in received_chunks(body, body_length):
             if time.monotonic() - renewed >= _renewal_seconds():
                 # A slow body keeps its hold: only a dead writer's goes stale.
                 claimed_at = _renew(upload, claimed_at=claimed_at)
@@ -469,7 +470,7 @@ class Unflushed(Expression):
         return "1 = 1", []
 
 
-def _received(body: Readable, length: int) -> Iterator[bytes]:
+def received_chunks(body: Readable, length: int) -> Iterator[bytes]:
     """The body's reads, until `length` bytes, or until the client goes away: what arrived
     before is kept (tus asks a server to keep as much as it received)."""
     received = 0

@@ -83,16 +83,9 @@ def creation_body_sha256(request: Request) -> str:
     """The SHA-256 of a repeated creation's first chunk, read to its end: the same key with
     other bytes of the same length is another request (422), not one to replay."""
     digest = hashlib.sha256()
-    remaining = _body_length(request)
-    while remaining > 0:
-        try:
-            chunk = request._request.read(min(services.READ_BYTES, remaining))
-        except OSError:  # the client went away: not the bytes of any answer
-            return ""
-        if not chunk:
-            break
+    # As a PATCH reads it (a body cut short hashes to what arrived: no answer's bytes).
+    for chunk in services.received_chunks(request._request, _body_length(request)):
         digest.update(chunk)
-        remaining -= len(chunk)
     return digest.hexdigest()
 
 
