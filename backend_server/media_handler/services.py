@@ -176,7 +176,8 @@ def media_create(
     )
     # The same bytes already stored for this user: the new record shares that file (and its
     # derivatives, once made). Should that record be purged before this one is in, the upload
-    # is stored after all.
+    # is stored after all; should the same bytes be stored meanwhile by another upload of the
+    # user's (the same file sent twice at once), the one stored second goes.
     source = _stored_copy(user_id=user_id, checksum_sha256=facts.checksum_sha256)
     create = functools.partial(
         _media_create_with_file,
@@ -189,7 +190,12 @@ def media_create(
     try:
         media = create(source=source)
     except _SourceGone:
-        media = create(source=None)
+        try:
+            media = create(source=None)
+        except _StoredMeanwhile as meanwhile:
+            media = _create_sharing(create, meanwhile)
+    except _StoredMeanwhile as meanwhile:
+        media = _create_sharing(create, meanwhile)
     # Robust: the upload has succeeded; a queue that cannot be reached leaves it `pending`,
     # for `generate_derivatives --missing`.
     if media.processing != Processing.READY:
@@ -199,6 +205,28 @@ def media_create(
 
 class _SourceGone(Exception):
     """The record whose stored file a new upload was to share was purged meanwhile."""
+
+
+class _StoredMeanwhile(Exception):
+    """Another upload of the same user stored the same bytes while this one was stored: its
+    record (`copy`) is in, and this upload's file (`stored_path`) is one copy too many."""
+
+    def __init__(self, copy: Media, stored_path: str) -> None:
+        super().__init__(stored_path)
+        self.copy = copy
+        self.stored_path = stored_path
+
+
+def _create_sharing(create: Callable[..., Media], meanwhile: _StoredMeanwhile) -> Media:
+    """The row of an upload whose bytes were stored twice at once, sharing the other's file;
+    its own copy is deleted once the row is in. If that other record was purged meanwhile, the
+    row keeps its own copy (sharing is not tried again: the loop is bounded)."""
+    try:
+        media = create(source=meanwhile.copy, stored_path=meanwhile.stored_path)
+    except _SourceGone:
+        return create(source=None, stored_path=meanwhile.stored_path, share_meanwhile=False)
+    delete_stored_file(meanwhile.stored_path)
+    return media
 
 
 def _stored_copy(*, user_id: int, checksum_sha256: str) -> Media | None:
@@ -217,12 +245,16 @@ def _media_create_with_file(
     upload: UploadedFile,
     extension: str,
     source: Media | None,
+    stored_path: str | None = None,
+    share_meanwhile: bool = True,
     along: Callable[[Media], None] | None = None,
 ) -> Media:
     """The row of a new upload: pointing at `source`'s stored file, else at a newly stored copy
-    of `upload`. Raises _SourceGone when `source` was purged meanwhile (nothing is left)."""
-    stored_path = None
-    if source is None:
+    of `upload` (or `stored_path`, the copy an earlier try stored). Raises _SourceGone when
+    `source` was purged meanwhile, and, with `share_meanwhile`, _StoredMeanwhile when the same
+    bytes of the same user were stored meanwhile; either leaves the stored copy in place, for
+    the caller's next try. Any other failure leaves nothing."""
+    if source is None and stored_path is None:
         try:
             stored_path = store_upload(upload, extension=extension)
         except BaseException:
@@ -248,14 +280,24 @@ def _media_create_with_file(
                 if source.processing == Processing.READY:
                     fields.update({field: getattr(source, field) for field in DERIVED_FIELDS})
             else:
+                if share_meanwhile:
+                    # The user's feed lock (every create of theirs takes it before it
+                    # commits) orders this create after any other of the same bytes that
+                    # began first: that one's row, committed by now, is found here.
+                    position_lock(user_id=fields["user"])
+                    copy = _stored_copy(
+                        user_id=fields["user"], checksum_sha256=fields["checksum_sha256"]
+                    )
+                    if copy is not None:
+                        raise _StoredMeanwhile(copy, stored_path)  # type: ignore[arg-type]
                 fields["storage_path"] = stored_path
             media = Media.objects.create(**fields)
             _media_changed(media)
             _refuse_if_account_deleted(fields["user"])
             if along is not None:
                 along(media)
-    except _SourceGone:
-        raise  # the caller stores the upload after all: its bytes are still needed
+    except (_SourceGone, _StoredMeanwhile):
+        raise  # the caller tries again: the bytes (and any copy stored of them) are kept
     except IntegrityError as exc:
         _drop_upload(upload, stored_path)
         raise not_your_collection(field="collection") from exc

@@ -175,3 +175,17 @@ def test_a_media_restored_while_it_is_edited_and_moved():
 
     assert statuses[0] == 200
     assert set(statuses[1:]) <= {200, 404}, Counter(statuses)
+
+
+def test_the_same_file_uploaded_several_times_at_once_is_stored_once(settings):
+    def upload():
+        form = {"name": "photo", "type": "image", "file": SimpleUploadedFile("p.png", png_bytes())}
+        return client().post("/api/media/", form, format="multipart")
+
+    statuses = race(*[upload for _ in range(RACERS)])
+
+    assert statuses == [201] * RACERS
+    rows = Media.objects.all()
+    assert rows.count() == RACERS
+    assert rows.values("storage_path").distinct().count() == 1
+    assert len(stored_files(settings.MEDIA_ROOT)) == 1

@@ -6,6 +6,7 @@ import hashlib
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from media_handler import services
 from media_handler.models import Media
 from media_handler.services import media_purge
 from media_handler.tasks import make_derivatives
@@ -21,6 +22,9 @@ def upload(client, content: bytes, *, name="Holiday", kind="image") -> dict:
     response = client.post("/api/media/", form, format="multipart")
     assert_status(response, 201)
     return response.json()
+
+
+upload_as = upload  # for the helpers whose argument is named `upload`
 
 
 def test_the_same_file_uploaded_twice_is_stored_once_with_two_records(alice, settings):
@@ -90,6 +94,55 @@ def test_a_duplicate_of_a_file_in_the_trash_shares_it(alice, settings):
 
     assert second["storage_path"] == first["storage_path"]
     assert len(stored_files(settings.MEDIA_ROOT)) == 1
+
+
+def uploaded_while_this_one_is_stored(monkeypatch, client, content: bytes) -> list[dict]:
+    """Makes the next upload's file store upload `content` first, through `client`: the same
+    bytes sent twice at once, the other committing while this one's file is stored. Returns
+    the list the other upload's answer goes into."""
+    others: list[dict] = []
+    store = services.store_upload
+
+    def store_while_another_is_made(upload, **kwargs):
+        stored = store(upload, **kwargs)
+        monkeypatch.setattr(services, "store_upload", store)  # the other is stored as ever
+        others.append(upload_as(client, content, name="the other"))
+        return stored
+
+    monkeypatch.setattr(services, "store_upload", store_while_another_is_made)
+    return others
+
+
+def test_an_upload_stored_while_the_same_bytes_were_made_shares_their_file(
+    alice, settings, monkeypatch
+):
+    others = uploaded_while_this_one_is_stored(monkeypatch, alice, png_bytes())
+
+    mine = upload(alice, png_bytes())
+
+    assert mine["storage_path"] == others[0]["storage_path"]
+    assert len(stored_files(settings.MEDIA_ROOT)) == 1
+    assert b"".join(alice.get(mine["file"]).streaming_content) == png_bytes()
+
+
+def test_an_upload_whose_twin_was_purged_before_it_could_share_keeps_its_own_file(
+    alice, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    others = uploaded_while_this_one_is_stored(monkeypatch, alice, png_bytes())
+    share = services._create_sharing
+
+    def purge_the_twin_first(create, meanwhile):
+        with django_capture_on_commit_callbacks(execute=True):
+            media_purge(media_items=Media.objects.filter(pk=others[0]["id"]))
+        return share(create, meanwhile)
+
+    monkeypatch.setattr(services, "_create_sharing", purge_the_twin_first)
+
+    mine = upload(alice, png_bytes())
+
+    assert not Media.objects.filter(pk=others[0]["id"]).exists()
+    assert len(stored_files(settings.MEDIA_ROOT)) == 1
+    assert b"".join(alice.get(mine["file"]).streaming_content) == png_bytes()
 
 
 def test_a_refused_duplicate_creates_nothing(alice, settings):
