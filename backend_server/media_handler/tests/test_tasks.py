@@ -6,8 +6,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from media_handler.models import Collection, IdempotencyKey, Media, Upload
+from media_handler.models import Change, Collection, IdempotencyKey, Media, Upload
 from media_handler.tasks import purge_user
+from media_handler.uploads.services import part_path
 
 from .factories import CollectionFactory, MediaFactory
 from .helpers import ALICE, BOB, anything_kept, assert_status, png_bytes, stored_files
@@ -101,6 +102,39 @@ def test_purge_user_removes_unfinished_uploads_and_kept_answers(alice, bob):
     assert not anything_kept(alices_upload)
     assert not IdempotencyKey.objects.filter(user=ALICE).exists()
     assert Upload.objects.filter(user=BOB).count() == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.local_storage
+def test_an_upload_that_cannot_be_discarded_stops_no_other_part_of_the_purge(alice, caplog):
+    tus = {"HTTP_TUS_RESUMABLE": "1.0.0", "HTTP_UPLOAD_METADATA": "filename YS5wbmc=,type aW1hZ2U="}
+    for _ in range(2):
+        created = alice.generic(
+            "POST",
+            "/api/media/uploads/",
+            png_bytes()[:50],
+            content_type="application/offset+octet-stream",
+            HTTP_UPLOAD_LENGTH="100",
+            **tus,
+        )
+        assert_status(created, 201)
+    stuck, other = Upload.objects.filter(user=ALICE).order_by("created_at")
+    # Its bytes cannot be deleted: where its file should be, something unlink refuses.
+    part_path(stuck).unlink()
+    part_path(stuck).mkdir()
+    upload(alice, "a media")
+    IdempotencyKey.objects.create(user=ALICE, key="k", fingerprint="f", created_at=timezone.now())
+
+    assert purge_user.run(user_id=ALICE) == 1
+
+    assert not Media.objects.filter(user=ALICE).exists()
+    assert not Upload.objects.filter(pk=other.pk).exists()
+    assert not anything_kept(other)
+    assert not IdempotencyKey.objects.filter(user=ALICE).exists()
+    assert not Change.objects.filter(user=ALICE).exists()
+    # The one left is expired: the sweep of expired uploads takes it up again.
+    assert Upload.objects.get(pk=stuck.pk).expires_at <= timezone.now()
+    assert f"could not discard upload {stuck.pk}" in caplog.text
 
 
 def test_purge_user_is_published_by_the_name_the_auth_service_uses():
