@@ -4,6 +4,8 @@ resumes where it stopped, the stored file is byte-exact, and a file already in t
 skipped with a note."""
 
 import hashlib
+import time
+from urllib.parse import urljoin
 
 import requests
 from playwright.sync_api import expect
@@ -127,3 +129,84 @@ def test_a_file_already_in_the_library_is_skipped_with_a_note(app, person, sampl
     expect(row).to_have_attribute("data-status", "skipped")
     expect(row.get_by_text("Already in your library")).to_be_visible()
     expect(app.page.get_by_text("1 item", exact=True)).to_be_visible()
+
+
+# Signing out mid-upload (AppShell stops its queue): a connection at this speed is still sending
+# the second 8 MiB chunk while the person walks to the Account screen and signs out.
+SIGN_OUT_BYTES_PER_SECOND = 1024 * 1024
+# How long a stray upload is given to show itself once the next person has signed in: the app
+# retries a failed chunk after 0, 1, 3, 5 and 10 s (tus-upload.js), so one that went on would
+# have resumed within 20 s of the sign-out, and unthrottled it sends 20 MiB in a second or two.
+STRAY_UPLOAD_WINDOW_SECONDS = 30
+
+
+def library_names(gateway: str, tokens: dict) -> list[str]:
+    with requests.Session() as http:
+        response = http.get(
+            f"{gateway}/api/media/media/", headers=client.bearer(tokens), timeout=30
+        )
+        return [item["name"] for item in client.expect(response, 200).json()["results"]]
+
+
+def tus_keys(app) -> list[str]:
+    return app.page.evaluate(
+        "() => Object.keys(localStorage).filter((key) => key.startsWith('tus::'))"
+    )
+
+
+def test_signing_out_mid_upload_stops_it_for_good(app, person, tmp_path):
+    recording = wav_file(tmp_path / "private-recording.wav", SIZE)
+    app.register(person)
+    with requests.Session() as http:
+        first = client.login(http, app.gateway, person["email"], person["password"])
+        second = client.register(http, app.gateway, first_name="Alan", last_name="Turing")
+    traffic = TusTraffic(app.page)
+    created: list[str] = []  # the upload's URL on the server
+
+    def on_response(response) -> None:
+        if response.request.method == "POST" and response.url.endswith("/api/media/uploads/"):
+            created.append(urljoin(response.url, response.headers["location"]))
+
+    app.page.on("response", on_response)
+    app.throttle_uploads(SIGN_OUT_BYTES_PER_SECOND)
+    pick_file(app, recording)
+
+    # Mid-way for certain: the server holds the first chunk, and the second one is being sent.
+    assert wait_for(
+        app.page,
+        lambda: traffic.acknowledged > 0 and traffic.acknowledged in traffic.patch_offsets,
+    ), traffic.log
+    head = requests.head(created[0], headers={**client.bearer(first), **client.TUS}, timeout=30)
+    assert 0 < int(head.headers["upload-offset"]) < SIZE, head.headers
+    assert tus_keys(app), "the unfinished upload kept no URL to resume from"
+    expect(app.upload_row(recording.name)).to_have_attribute("data-status", "uploading")
+
+    app.sign_out()
+    kept_after_sign_out = tus_keys(app)
+    app.throttle_uploads(None)  # were it still going, it would now finish at once
+    app.sign_in(second["user"]["email"], client.PASSWORD)
+    expect(app.page.get_by_text("Nothing here yet.")).to_be_visible()
+
+    def stray_upload() -> bool:
+        return bool(library_names(app.gateway, first) or library_names(app.gateway, second))
+
+    deadline = time.monotonic() + STRAY_UPLOAD_WINDOW_SECONDS
+    while time.monotonic() < deadline and not stray_upload():
+        app.page.wait_for_timeout(500)  # the page runs on, its requests reach `traffic`
+    assert not stray_upload(), (
+        "after the sign-out, the file went on up",
+        {"first": library_names(app.gateway, first), "second": library_names(app.gateway, second)},
+        traffic.log,
+    )
+    with requests.Session() as http:
+        signed_in_again = client.login(http, app.gateway, person["email"], person["password"])
+    assert library_names(app.gateway, signed_in_again) == [], traffic.log
+    # What was sent of it is gone from the server too, deleted with the person's own token
+    # before the sign-out ended their session.
+    gone = requests.head(
+        created[0], headers={**client.bearer(signed_in_again), **client.TUS}, timeout=30
+    )
+    assert gone.status_code == 404, (gone.status_code, traffic.log)
+    assert library_names(app.gateway, second) == [], traffic.log
+    assert kept_after_sign_out == [], "the signed-out person's upload could still be resumed"
+    assert tus_keys(app) == [], "the next person's browser holds the last one's upload"

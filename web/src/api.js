@@ -43,11 +43,14 @@ const COLLECTIONS = "/api/media/collections/";
 const AUTH = "/api/auth/";
 // Refresh before an upload when the access token would expire during the first minute of it.
 const UPLOAD_TOKEN_MARGIN_MS = 60_000;
+// How long a sign-out waits for what must happen before it (api.beforeSignOut).
+const SIGN_OUT_WAIT_MS = 5_000;
 
 export function createApi({ fetch: fetchImpl = (...args) => fetch(...args), refreshStore }) {
   let accessToken = null;
   let refreshing = null;
   const endListeners = new Set();
+  const signOutListeners = new Set();
   const features = {};
 
   function endSession(reason) {
@@ -197,7 +200,21 @@ export function createApi({ fetch: fetchImpl = (...args) => fetch(...args), refr
       if (!(await refreshOnce())) return null;
       return request("GET", `${AUTH}profile/`);
     },
+    // `listener(token)` runs before a sign-out here ends the session, with the access token
+    // while it still works (null if there is none): for work that needs the session, such as
+    // deleting the partial uploads the sign-out stops. The sign-out waits for it, up to 5 s.
+    beforeSignOut(listener) {
+      signOutListeners.add(listener);
+      return () => signOutListeners.delete(listener);
+    },
     async signOut() {
+      if (signOutListeners.size) {
+        const token = await ensureFreshAccess().catch(() => null);
+        await Promise.race([
+          Promise.allSettled([...signOutListeners].map((listener) => listener(token))),
+          new Promise((resolve) => setTimeout(resolve, SIGN_OUT_WAIT_MS)),
+        ]);
+      }
       const refresh = refreshStore.get();
       try {
         await request("POST", `${AUTH}logout/`, { body: refresh ? { refresh } : {}, auth: false });

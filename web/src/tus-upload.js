@@ -13,6 +13,9 @@ export function startResumableUpload(api, file, fields, { onProgress }) {
   let upload;
   let mediaId = null;
   let cancelled = false;
+  // Set when the person signs out: the termination goes with their last token, once, and never
+  // with a token refreshed meanwhile (perhaps the next person's).
+  let pinnedToken = null;
   const finished = new Promise((resolve, reject) => {
     upload = new Upload(file, {
       endpoint: "/api/media/uploads/",
@@ -24,12 +27,13 @@ export function startResumableUpload(api, file, fields, { onProgress }) {
         Object.entries({ filename: file.name, ...fields }).filter(([, value]) => value),
       ),
       async onBeforeRequest(request) {
-        request.setHeader("Authorization", `Bearer ${await api.ensureFreshAccess()}`);
+        request.setHeader("Authorization", `Bearer ${pinnedToken ?? (await api.ensureFreshAccess())}`);
       },
       onAfterResponse(_request, response) {
         mediaId = response.getHeader("Media-Id") || mediaId;
       },
       onShouldRetry(error, _attempt, options) {
+        if (pinnedToken !== null) return false;
         const status = error.originalResponse?.getStatus();
         // 401: the next attempt's onBeforeRequest refreshes (tus-js-client reads this answer at
         // once: a promise would count as yes whatever it resolved to); other 4xx are final.
@@ -60,9 +64,12 @@ export function startResumableUpload(api, file, fields, { onProgress }) {
     finished,
     pause: () => upload.abort(),
     resume: () => upload.start(),
-    cancel: () => {
+    // Stops the upload and, unless `terminate` is false, deletes its partial bytes on the server
+    // (with `token` when given: see pinnedToken). The promise rejects when the deletion fails.
+    cancel: ({ token = null, terminate = true } = {}) => {
       cancelled = true;
-      return upload.abort(true);
+      pinnedToken = token;
+      return upload.abort(terminate);
     },
   };
 }

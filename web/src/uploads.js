@@ -146,7 +146,7 @@ export function createUploadQueue(api, { onChange, onUploaded, loadResumable = (
       if (!item || ["done", "skipped", "failed"].includes(item.status)) return;
       const wasSending = item.status === "uploading" || item.status === "paused";
       update(item, { status: "cancelled", message: "Cancelled." });
-      if (wasSending) (item.handle?.cancel ?? (() => item.controller?.abort()))();
+      if (wasSending) stopSending(item);
     },
     retry(id) {
       const item = items.find((candidate) => candidate.id === id);
@@ -154,20 +154,25 @@ export function createUploadQueue(api, { onChange, onUploaded, loadResumable = (
       update(item, { status: "waiting", loaded: 0, message: "" });
       pump();
     },
-    // The session ends (sign-out, here or in another tab): every file not yet sent is
-    // cancelled, those being sent are stopped (their partial uploads dropped on the server),
-    // and the resumable uploads' URLs this browser kept are forgotten. Otherwise the queue
-    // went on with the next user's token, putting one person's files in another's library.
-    stop() {
+    // The session ends: every file not yet sent is cancelled, those being sent are stopped, and
+    // the resumable uploads' URLs this browser kept are forgotten. Otherwise the queue went on
+    // with the next user's token, putting one person's files in another's library. `token` is
+    // the person's access token while it still works (a sign-out here, before the server ends
+    // the session): their partial uploads are deleted with it. Without one (the session ended
+    // in another tab, or expired) they are only stopped, and the server drops them when they
+    // expire. Resolves once every deletion has been answered (or has failed).
+    stop({ token = null } = {}) {
       stopped = true;
+      const stopping = [];
       for (const item of items) {
         if (["waiting", "checking", "uploading", "paused"].includes(item.status)) {
           const wasSending = item.status === "uploading" || item.status === "paused";
           update(item, { status: "cancelled", message: "Cancelled: you signed out." });
-          if (wasSending) (item.handle?.cancel ?? (() => item.controller?.abort()))();
+          if (wasSending) stopping.push(stopSending(item, { token, terminate: token !== null }));
         }
       }
       forgetResumableUploads();
+      return Promise.all(stopping);
     },
     clearFinished() {
       const keep = items.filter((item) => !["done", "skipped", "cancelled"].includes(item.status));
@@ -175,6 +180,18 @@ export function createUploadQueue(api, { onChange, onUploaded, loadResumable = (
       emit();
     },
   };
+}
+
+// Stops what `item` is sending (`options` as tus-upload.js's cancel takes them). Never rejects:
+// a partial upload the server could not be asked to delete is dropped there when it expires.
+function stopSending(item, options) {
+  if (!item.handle) {
+    item.controller?.abort();
+    return Promise.resolve();
+  }
+  return Promise.resolve()
+    .then(() => item.handle.cancel(options))
+    .catch(() => {});
 }
 
 function forgetResumableUploads(storage = globalThis.localStorage) {

@@ -143,6 +143,38 @@ describe("signing in", () => {
   });
 });
 
+describe("signing out", () => {
+  const accessFor = (name) => `x.${btoa(JSON.stringify({ exp: 2000000000, name })).replace(/=+$/, "")}.y`;
+
+  it("first runs what needs the session, with its access token, then ends it", async () => {
+    const events = [];
+    const { api } = signedInApi({
+      "POST /api/auth/login/": () => [200, { access: accessFor("ada"), refresh: "r", user: { id: 1 } }],
+      "POST /api/auth/logout/": () => {
+        events.push("logout");
+        return [200, {}];
+      },
+    });
+    await api.signIn({ login: "ada", password: "pw" });
+    api.beforeSignOut(async (token) => {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      events.push(`stopped with ${token === accessFor("ada") ? "ada's token" : token}`);
+    });
+
+    await api.signOut();
+
+    expect(events).toEqual(["stopped with ada's token", "logout"]);
+    expect(api.currentAccessToken()).toBeNull();
+  });
+
+  it("does not wait for that work past a bound, nor fail when it fails", async () => {
+    const { api, server } = signedInApi({ "POST /api/auth/logout/": () => [200, {}] });
+    api.beforeSignOut(() => Promise.reject(new Error("the server is down")));
+    await api.signOut();
+    expect(server.count("POST", "/api/auth/logout/")).toBe(1);
+  });
+});
+
 describe("what the server offers", () => {
   it("detects resumable uploads from the Tus-Resumable header", async () => {
     const { api } = signedInApi({

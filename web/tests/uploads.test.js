@@ -130,6 +130,55 @@ describe("the upload queue", () => {
     expect(globalThis.localStorage?.getItem("tus::fingerprint-of-a-file") ?? null).toBeNull();
   });
 
+  // A resumable upload that never finishes on its own, and what it was asked when stopped.
+  function resumableApi({ cancelFails = false } = {}) {
+    const cancels = [];
+    const api = { ...uploadApi(), supportsResumableUploads: async () => true };
+    const loadResumable = async () => ({
+      startResumableUpload: (_api, upload) => ({
+        finished: new Promise(() => {}),
+        cancel: (options) => {
+          cancels.push({ name: upload.name, ...options });
+          return cancelFails ? Promise.reject(new Error("DELETE answered 401")) : Promise.resolve();
+        },
+      }),
+    });
+    return { api, cancels, loadResumable };
+  }
+
+  it("deletes what was sent with the signed-out person's token, when it is given", async () => {
+    const { api, cancels, loadResumable } = resumableApi();
+    const queue = createUploadQueue(api, { onChange: () => {}, loadResumable });
+    await queue.add([file("a.png", "image/png")]);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+
+    await queue.stop({ token: "ada's token" });
+
+    expect(cancels).toEqual([{ name: "a.png", token: "ada's token", terminate: true }]);
+  });
+
+  it("only stops what was being sent when the session ended elsewhere (no token)", async () => {
+    const { api, cancels, loadResumable } = resumableApi();
+    const queue = createUploadQueue(api, { onChange: () => {}, loadResumable });
+    await queue.add([file("a.png", "image/png")]);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+
+    await queue.stop();
+
+    expect(cancels).toEqual([{ name: "a.png", token: null, terminate: false }]);
+  });
+
+  it("stops even when the server refuses to delete what was sent", async () => {
+    const { api, loadResumable } = resumableApi({ cancelFails: true });
+    const queue = createUploadQueue(api, { onChange: () => {}, loadResumable });
+    await queue.add([file("a.png", "image/png"), file("b.png", "image/png")]);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+
+    await expect(queue.stop({ token: "t" })).resolves.toBeDefined();
+    queue.cancel(queue.items[0].id); // already cancelled: nothing more, and nothing thrown
+    expect(queue.items.map((item) => item.status)).toEqual(["cancelled", "cancelled"]);
+  });
+
   it("computes overall progress over the files that count", () => {
     const progress = overallProgress([
       { status: "uploading", loaded: 50, total: 100 },

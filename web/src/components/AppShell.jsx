@@ -34,8 +34,16 @@ export function AppShell({ api, user, screen, route, onUserChange }) {
     if (files.length) queue.current.add(files, { collection: uploadTarget });
   };
 
-  // Signed out (this frame goes): the queue stops, whatever it was sending.
-  useEffect(() => () => queue.current?.stop(), []);
+  // Signing out here: the queue stops first, and the partial uploads it was sending are deleted
+  // with this person's token while it still works. Signed out any other way (this frame goes):
+  // it stops, and nothing more is sent, with anyone's token.
+  useEffect(() => {
+    const stopBeforeSignOut = api.beforeSignOut((token) => queue.current.stop({ token }));
+    return () => {
+      stopBeforeSignOut();
+      queue.current?.stop();
+    };
+  }, []);
 
   useEffect(() => {
     const title = { collections: "Collections", trash: "Trash", account: "Account" }[screen.name];
