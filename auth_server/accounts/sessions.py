@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework.throttling import BaseThrottle
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
@@ -19,6 +19,7 @@ from accounts.exceptions import InvalidGrant
 from accounts.models import DEVICE_MAX_LENGTH, Session, User
 from accounts.tokens import RefreshToken, jwt_setting
 from common import revocation
+from common.exceptions import ApplicationError
 
 # `last_used_at` is written at most this often per session: a refresh is not worth a write each.
 LAST_USED_PRECISION = timedelta(minutes=1)
@@ -27,18 +28,31 @@ LAST_USED_PRECISION = timedelta(minutes=1)
 def session_start(
     *, user: User, device_name: str | None = None, user_agent: str = "", ip: str | None = None
 ) -> dict[str, str]:
-    """Signs `user` in on a new session; returns its access and refresh tokens."""
+    """Signs `user` in on a new session; returns its access and refresh tokens. Raises
+    ApplicationError (400 `invalid_credentials`, as a wrong password) when the account changed
+    since `user` was read (its password checked): deleted, deactivated, or its password changed
+    by a reset or change that ended every session."""
     session_id = str(uuid.uuid4())
-    refresh = RefreshToken.for_user(user, session_id=session_id)
-    Session.objects.create(
-        id=session_id,
-        user=user,
-        device=device_label(device_name=device_name, user_agent=user_agent),
-        ip=ip,
-        expires_at=datetime_from_epoch(refresh["exp"]),
-        refresh_jti=refresh[jwt_setting("JTI_CLAIM")],
-        refresh_iat=refresh["iat"],
-    )
+    with transaction.atomic():
+        # The user's row locked, as a password change (its UPDATE) and a deletion lock it:
+        # either one of them committed first and is seen here, or it waits for this session,
+        # which it then ends (or deletes). Without the lock, a sign-in that checked the old
+        # password just before a reset kept a session the reset never saw.
+        now = User.objects.select_for_update().filter(pk=user.pk)
+        if now.values_list("password", "is_active").first() != (user.password, True):
+            raise ApplicationError(
+                "No active account found with the given credentials.", code="invalid_credentials"
+            )
+        refresh = RefreshToken.for_user(user, session_id=session_id)  # recorded as outstanding
+        Session.objects.create(
+            id=session_id,
+            user=user,
+            device=device_label(device_name=device_name, user_agent=user_agent),
+            ip=ip,
+            expires_at=datetime_from_epoch(refresh["exp"]),
+            refresh_jti=refresh[jwt_setting("JTI_CLAIM")],
+            refresh_iat=refresh["iat"],
+        )
     return {"access": str(refresh.access_token_for(user)), "refresh": str(refresh)}
 
 
@@ -164,13 +178,17 @@ def _rotate(session: Session, *, user: User, now) -> dict[str, str] | None:
     session.refresh_iat = successor["iat"]
     session.expires_at = datetime_from_epoch(successor["exp"])
     token = _recorded_refresh_token(session, user=user)
-    OutstandingToken.objects.create(
-        user=user,
-        jti=successor_jti,
-        token=str(token),
-        created_at=now,
-        expires_at=session.expires_at,
-    )
+    try:
+        with transaction.atomic():
+            OutstandingToken.objects.create(
+                user=user,
+                jti=successor_jti,
+                token=str(token),
+                created_at=now,
+                expires_at=session.expires_at,
+            )
+    except IntegrityError as exc:  # the account was deleted since the session was read
+        raise InvalidGrant("No active account found for the refresh token; sign in again.") from exc
     return {"access": str(token.access_token_for(user)), "refresh": str(token)}
 
 

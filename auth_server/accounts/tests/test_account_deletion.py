@@ -5,7 +5,9 @@ import pytest
 from django.conf import settings as django_settings
 from kombu import Connection
 
+from accounts import backends, sessions
 from accounts.models import Session, User
+from accounts.tests.factories import PASSWORD
 from accounts.tests.helpers import PROFILE, REFRESH, bearer
 from common import messages, revocation
 from common.testing import assert_status
@@ -110,3 +112,41 @@ def test_when_the_job_queue_is_unreachable_nothing_is_deleted(api_client, sign_i
     assert User.objects.filter(pk=user.pk).exists()
     assert Session.objects.get(user=user).ended_at is None
     assert_status(api_client.get(PROFILE, **bearer(tokens)), 200)
+
+
+def test_a_sign_in_as_the_account_is_deleted_is_refused_not_a_500(post_json, user, monkeypatch):
+    check = backends.EmailOrUsernameBackend.authenticate
+
+    def check_then_delete(self, request, **credentials):
+        checked = check(self, request, **credentials)
+        User.objects.filter(pk=user.pk).delete()  # the owner's DELETE profile/, elsewhere
+        return checked
+
+    monkeypatch.setattr(backends.EmailOrUsernameBackend, "authenticate", check_then_delete)
+
+    response = post_json(LOGIN, {"username": "jane", "password": PASSWORD})
+
+    assert_status(response, 400)
+    assert response.json()["code"] == "invalid_credentials"
+    assert not Session.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rotating_refresh_as_the_account_is_deleted_is_invalid_grant_not_a_500(
+    post_json, sign_in, settings, monkeypatch
+):
+    settings.SIMPLE_JWT = {**settings.SIMPLE_JWT, "ROTATE_REFRESH_TOKENS": True}
+    tokens = sign_in()
+    successor = sessions._recorded_refresh_token
+
+    def successor_then_delete(session, *, user):
+        token = successor(session, user=user)
+        User.objects.filter(pk=user.pk).delete()  # committed: the foreign key is checked now
+        return token
+
+    monkeypatch.setattr(sessions, "_recorded_refresh_token", successor_then_delete)
+
+    response = post_json(REFRESH, {"refresh": tokens["refresh"]})
+
+    assert_status(response, 400)
+    assert response.json()["error"] == "invalid_grant"

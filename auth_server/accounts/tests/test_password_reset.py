@@ -10,7 +10,9 @@ import time
 import pytest
 from django.core import mail
 
-from accounts.tests.factories import UserFactory
+from accounts import backends
+from accounts.models import Session
+from accounts.tests.factories import PASSWORD, UserFactory
 from accounts.tests.helpers import PROFILE, REFRESH, bearer, session_of
 from common import revocation
 from common.testing import assert_status
@@ -241,3 +243,25 @@ def test_the_service_mails_through_the_console_unless_email_url_says_otherwise(
     ).stdout.split()
 
     assert output == [backend, host]
+
+
+def test_a_sign_in_that_checked_the_old_password_as_the_reset_saved_gets_no_session(
+    post_json, user, monkeypatch
+):
+    # The owner's reset lands between an attacker's password check (the old password, right
+    # then) and the start of the attacker's session: "every session ends" covers that one too.
+    code = request_code(post_json)
+    check = backends.EmailOrUsernameBackend.authenticate
+
+    def check_then_reset(self, request, **credentials):
+        checked = check(self, request, **credentials)
+        assert_status(post_json(CONFIRM, {**code, "new_password": NEW}), 200)
+        return checked
+
+    monkeypatch.setattr(backends.EmailOrUsernameBackend, "authenticate", check_then_reset)
+
+    attacker = post_json(LOGIN, {"username": "jane", "password": PASSWORD})
+
+    assert_status(attacker, 400)
+    assert attacker.json()["code"] == "invalid_credentials"
+    assert not Session.objects.filter(user=user).exists()
