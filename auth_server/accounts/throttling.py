@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache as default_cache
+from rest_framework.exceptions import ValidationError
+from rest_framework.fields import CharField
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
 from accounts.models import fold
@@ -204,14 +206,24 @@ class LoginFailureThrottle(BaseThrottle):
         return request._login_failure_keys
 
     def _account_keys(self, request) -> tuple[str, str] | None:
-        data = _body(request)
-        identifier = data.get("email") or data.get("username")
-        if not isinstance(identifier, str) or not identifier.strip():
+        identifier = _login_identifier(_body(request))
+        if not identifier:
             return None
         user = user_by_login_identifier(identifier=identifier)
         account = f"user-{user.pk}" if user else _digest(fold(identifier.strip()))
         address = _digest(self.get_ident(request) or "")
         return f"login_failures_{account}_{address}", f"login_failures_{account}"
+
+
+def _login_identifier(data: Mapping) -> str | None:
+    """The account a login names, read as the login reads it: a JSON number is a username too
+    (DRF's CharField takes it as its text), so it must count as one here. None when the body
+    names none the login would try."""
+    value = data.get("email") or data.get("username")
+    try:
+        return CharField().to_internal_value(value) if value is not None else None
+    except ValidationError:  # a list, an object, true: the login answers 400 without a try
+        return None
 
 
 def _body(request) -> Mapping:

@@ -153,6 +153,17 @@ def test_failed_logins_for_an_unknown_name_are_held_too(post_json, db):
     assert_throttled(post_json(LOGIN, body, **ATTACKER))
 
 
+def test_failed_logins_with_the_username_as_a_json_number_are_held_too(post_json, db):
+    # The login takes 5551234 as the username "5551234": so must the failure count.
+    UserFactory(username="5551234")
+    fail(post_json, 5, {"username": 5551234, "password": "guessedpassword"}, **ATTACKER)
+
+    assert_throttled(
+        post_json(LOGIN, {"username": 5551234, "password": "strongpassword"}, **ATTACKER)
+    )
+    assert_throttled(post_json(LOGIN, {"username": "5551234", "password": "x"}, **ATTACKER))
+
+
 def test_the_policy_follows_the_setting(post_json, user, policy):
     policy(free_failures=2)
     fail(post_json, 2, **ATTACKER)
