@@ -1,10 +1,15 @@
+from http import HTTPStatus
+
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 
 from accounts.models import User
 from accounts.selectors import email_taken, username_taken
+from accounts.services import user_remove, user_sign_out_everywhere
+from common.exceptions import ApplicationError
 
 
 class _FoldedNamesFree(forms.ModelForm):
@@ -34,6 +39,11 @@ class UserEditForm(_FoldedNamesFree, UserChangeForm):
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
+    """Django's user admin, with the API's rules where it changes an account: a password set
+    here, or an account deactivated here, ends every session and refuses every token issued so
+    far (the media service within seconds); an account deleted here is deleted as the API
+    deletes one, its media purged by the media service."""
+
     add_form = UserCreationForm
     form = UserEditForm
     fieldsets = (
@@ -57,3 +67,27 @@ class UserAdmin(DjangoUserAdmin):
     list_display = ("username", "email", "first_name", "last_name", "phone_number", "is_staff")
     search_fields = ("username", "email", "first_name", "last_name", "phone_number")
     ordering = ("-date_joined",)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            user_sign_out_everywhere(user_id=obj.pk)
+
+    def user_change_password(self, request, id, form_url=""):
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == HTTPStatus.FOUND:  # it was set
+            user_sign_out_everywhere(user_id=int(unquote(id)))
+        return response
+
+    def delete_model(self, request, obj):
+        self._remove(request, [obj])
+
+    def delete_queryset(self, request, queryset):
+        self._remove(request, list(queryset))
+
+    def _remove(self, request, users: list[User]) -> None:
+        for user in users:
+            try:
+                user_remove(user=user)
+            except ApplicationError as exc:  # the job queue is down: this one stays
+                self.message_user(request, f"{user}: {exc.message}", level=messages.ERROR)

@@ -277,6 +277,13 @@ def user_delete(*, user: User, password: str) -> None:
             code="invalid",
             field_errors={"password": ["The password is wrong."]},
         )
+    user_remove(user=user)
+
+
+def user_remove(*, user: User) -> None:
+    """Deletes an account as user_delete does, without asking for its password (the admin's
+    deletion): its sessions and tokens end, and its media are purged. Raises ApplicationError
+    (503) when the job queue cannot take the purge: then nothing is deleted."""
     user_id = user.pk
     with transaction.atomic():
         # Locked first: a sign-in or refresh that would add a row of this user's waits, then

@@ -2,13 +2,11 @@
 service is asked, by a durable message on the job queue, to remove all of the user's media."""
 
 import pytest
-from django.conf import settings as django_settings
-from kombu import Connection
 
 from accounts import backends, sessions
 from accounts.models import Session, User
 from accounts.tests.factories import PASSWORD
-from accounts.tests.helpers import PROFILE, REFRESH, bearer
+from accounts.tests.helpers import PROFILE, REFRESH, bearer, queued_messages
 from common import messages, revocation
 from common.testing import assert_status
 
@@ -22,27 +20,6 @@ def _fresh_publisher():
     messages._publisher.cache_clear()
     yield
     messages._publisher.cache_clear()
-
-
-def queued_messages() -> list[tuple[str, dict]]:
-    """Every message waiting on the queue of what accounts ask of the media service, taken as its
-    worker would take them."""
-    taken: list[tuple[str, dict]] = []
-    with Connection(
-        django_settings.CELERY_BROKER_URL,
-        transport_options=django_settings.CELERY_BROKER_TRANSPORT_OPTIONS,
-    ) as connection:
-        queue = connection.SimpleQueue(django_settings.CELERY_ACCOUNTS_QUEUE)
-        try:
-            while True:
-                try:
-                    message = queue.get(timeout=0.5)
-                except queue.Empty:
-                    return taken
-                message.ack()
-                taken.append((message.headers["task"], message.payload[1]))
-        finally:
-            queue.close()
 
 
 def delete_account(api_client, tokens, password="strongpassword"):

@@ -3,6 +3,8 @@ from django.test import Client
 
 from accounts.models import User
 from accounts.tests.factories import UserFactory
+from accounts.tests.helpers import REFRESH, queued_messages
+from common import messages, revocation
 from common.testing import assert_status
 
 ADMIN = "/api/auth/admin/"
@@ -170,3 +172,94 @@ def test_admin_refuses_a_username_equal_once_folded(admin_client):
     assert_status(response, 200)  # the form again, with its error
     assert "A user with that username already exists." in response.content.decode()
     assert User.objects.filter(username_folded="strasse1").count() == 1
+
+
+def test_a_password_set_in_the_admin_ends_every_session(
+    admin_client, post_json, sign_in, user, published_marks, django_capture_on_commit_callbacks
+):
+    tokens = sign_in()
+    new_password = "another-long-passphrase"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            f"{ADMIN}accounts/user/{user.pk}/password/",
+            {"password1": new_password, "password2": new_password, "usable_password": "true"},
+        )
+
+    assert_status(response, 302)
+    user.refresh_from_db()
+    assert user.check_password(new_password)
+    assert_status(post_json(REFRESH, {"refresh": tokens["refresh"]}), 400)
+    assert revocation.user_key(user.pk) in published_marks()  # the media service refuses them
+
+
+def test_a_password_the_admin_refuses_ends_no_session(admin_client, post_json, sign_in, user):
+    tokens = sign_in()
+
+    response = admin_client.post(
+        f"{ADMIN}accounts/user/{user.pk}/password/",
+        {"password1": "one-long-passphrase", "password2": "another-one", "usable_password": "true"},
+    )
+
+    assert_status(response, 200)  # the form again, with its error
+    assert_status(post_json(REFRESH, {"refresh": tokens["refresh"]}), 200)
+
+
+def change_form_data(admin_client, user) -> dict:
+    page = admin_client.get(f"{ADMIN}accounts/user/{user.pk}/change/")
+    form = page.context["adminform"].form
+    data = {
+        name: value
+        for name, value in form.initial.items()
+        if value is not None and name not in {"groups", "user_permissions", "password"}
+    }
+    return {**data, "date_joined_0": "2026-01-01", "date_joined_1": "00:00:00"}
+
+
+def test_an_account_deactivated_in_the_admin_has_its_tokens_refused_at_once(
+    admin_client, sign_in, user, published_marks, django_capture_on_commit_callbacks
+):
+    sign_in()
+    data = change_form_data(admin_client, user)
+    data.pop("is_active")  # an unticked box
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(f"{ADMIN}accounts/user/{user.pk}/change/", data)
+
+    assert_status(response, 302)
+    user.refresh_from_db()
+    assert not user.is_active
+    assert revocation.user_key(user.pk) in published_marks()
+
+
+def test_an_account_deleted_in_the_admin_has_its_media_purged(
+    admin_client, post_json, sign_in, user
+):
+    messages._publisher.cache_clear()
+    queued_messages()  # an empty queue to start with
+    tokens = sign_in()
+
+    response = admin_client.post(f"{ADMIN}accounts/user/{user.pk}/delete/", {"post": "yes"})
+
+    assert_status(response, 302)
+    assert not User.objects.filter(pk=user.pk).exists()
+    assert queued_messages() == [("media.purge_user", {"user_id": user.pk})]
+    assert_status(post_json(REFRESH, {"refresh": tokens["refresh"]}), 400)
+
+
+def test_accounts_deleted_together_in_the_admin_are_each_purged(admin_client, user):
+    messages._publisher.cache_clear()
+    queued_messages()
+    other = UserFactory(username="john")
+
+    response = admin_client.post(
+        f"{ADMIN}accounts/user/",
+        {"action": "delete_selected", "_selected_action": [user.pk, other.pk], "post": "yes"},
+    )
+
+    assert_status(response, 302)
+    assert not User.objects.filter(pk__in=[user.pk, other.pk]).exists()
+    queued = queued_messages()
+    assert {task for task, _payload in queued} == {"media.purge_user"}
+    purged = sorted(payload["user_id"] for _task, payload in queued)
+    assert purged == sorted([user.pk, other.pk])
