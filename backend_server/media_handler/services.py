@@ -351,9 +351,7 @@ def media_make_derivatives(*, media_id: uuid.UUID | str, force: bool = False) ->
         )
     try:
         with local_copy(media.storage_path) as path:
-            made = make_derivatives(
-                path, mime_type=media.mime_type, max_pixels=settings.DERIVATIVES_MAX_PIXELS
-            )
+            made = _derivatives_of(path, mime_type=media.mime_type)
     except DerivativeError as exc:
         return _processing_failed(media, str(exc))
     except FileNotFoundError:
@@ -362,6 +360,21 @@ def media_make_derivatives(*, media_id: uuid.UUID | str, force: bool = False) ->
         Media.objects.filter(pk=media.pk).update(processing_attempts=0)
         raise
     return _derivatives_record(media, made)
+
+
+def _derivatives_of(path: str, *, mime_type: str) -> Derivatives:
+    """make_derivatives of the local file at `path`. Whatever a decoder raises on its own (not
+    the local disk's OSError) is the file's fault, never a passing one, and so a
+    DerivativeError: Pillow's AVIF plugin raises RuntimeError for damaged colour planes, and
+    a media left to the job's retries stayed `pending` for good."""
+    try:
+        return make_derivatives(
+            path, mime_type=mime_type, max_pixels=settings.DERIVATIVES_MAX_PIXELS
+        )
+    except (DerivativeError, OSError):
+        raise
+    except Exception as exc:
+        raise DerivativeError(f"the file cannot be decoded: {exc!r}") from exc
 
 
 def _derivatives_record(media: Media, made: Derivatives) -> str | None:

@@ -47,18 +47,28 @@ def purge_user(*, user_id: int) -> int:
 
 
 @shared_task(
+    bind=True,
     name="media.make_derivatives",
     autoretry_for=TRANSIENT_FAULTS,
     retry_backoff=True,
     retry_backoff_max=600,
-    max_retries=8,
+    # Delays of up to 1, 2, 4 … 512 s, then 600 s (each drawn below its bound): a storage or
+    # database away for half an hour to an hour is waited out before the media is `failed`.
+    max_retries=16,
     # The soft limit interrupts the job (the media is then `failed`); the hard one, a little
     # later, ends the worker process whatever it is doing.
     soft_time_limit=settings.DERIVATIVES_TIME_LIMIT_SECONDS,
     time_limit=settings.DERIVATIVES_TIME_LIMIT_SECONDS + 30,
+    # Past the hard limit the message goes back to the queue (Celery's default acknowledges
+    # it, and the media stayed `pending` for good): the next run counts one more attempt, and
+    # past MAX_PROCESSING_ATTEMPTS the media is given up (`failed`).
+    acks_on_timeout=False,
 )
-def make_derivatives(*, media_id: str, force: bool = False) -> str | None:
-    """Make the thumbnail, preview and placeholder of a media (services.media_make_derivatives)."""
+def make_derivatives(self, *, media_id: str, force: bool = False) -> str | None:
+    """Make the thumbnail, preview and placeholder of a media (services.media_make_derivatives).
+    A passing fault (the storage or database away) is tried again, with a growing delay; on
+    the last try the media is marked `failed` instead (`generate_derivatives --missing` makes
+    it again once the cause is fixed), so that no media stays `pending` for good."""
     try:
         return services.media_make_derivatives(media_id=media_id, force=force)
     except SoftTimeLimitExceeded:
@@ -66,6 +76,15 @@ def make_derivatives(*, media_id: str, force: bool = False) -> str | None:
             media_id=media_id,
             reason=f"took longer than {settings.DERIVATIVES_TIME_LIMIT_SECONDS} s",
         )
+    except TRANSIENT_FAULTS as exc:
+        if self.request.retries < self.max_retries:
+            raise  # autoretry_for: tried again later
+        try:
+            return services.media_processing_failed(
+                media_id=media_id, reason=f"still failing after {self.max_retries} retries: {exc!r}"
+            )
+        except DATABASE_OUTAGE:
+            raise exc from None  # cannot even be marked: the database is away too
 
 
 @shared_task(name="media.sweep_expired", autoretry_for=DATABASE_OUTAGE, retry_backoff=True)

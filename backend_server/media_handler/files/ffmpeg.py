@@ -11,6 +11,7 @@ import shutil
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 from django.conf import settings
@@ -25,6 +26,8 @@ DEMUXERS = {
     "video/mp4": "mov",
     "video/quicktime": "mov",
     "video/3gpp": "mov",
+    "video/3gpp2": "mov",
+    "video/x-m4v": "mov",
     "audio/mp4": "mov",
     "audio/x-m4a": "mov",
     "video/webm": "matroska",
@@ -32,12 +35,16 @@ DEMUXERS = {
     "audio/webm": "matroska",
     "video/x-msvideo": "avi",
     "video/mpeg": "mpeg",
+    "video/ogg": "ogg",
+    "video/x-flv": "flv",
+    "video/x-ms-asf": "asf",
     "audio/mpeg": "mp3",
     "audio/flac": "flac",
     "audio/x-flac": "flac",
     "audio/ogg": "ogg",
     "audio/wav": "wav",
     "audio/x-wav": "wav",
+    "audio/x-aiff": "aiff",
     "audio/aac": "aac",
     "audio/x-hx-aac-adts": "aac",
 }
@@ -219,6 +226,11 @@ def _displayed_size(stream: dict) -> tuple[int | None, int | None]:
     width, height = stream.get("width"), stream.get("height")
     if not width or not height:
         return None, None
+    # Pixels that are not square (anamorphic video: a PAL 16:9 frame is 720x576 at 64:45) are
+    # shown wider, as the poster is made (_scale_filter): even, as the filter rounds it.
+    aspect = _ratio(stream.get("sample_aspect_ratio"))
+    if aspect is not None:
+        width = int(width * aspect / 2) * 2 or width
     rotation = 0
     for side_data in stream.get("side_data_list") or []:
         if "rotation" in side_data:
@@ -227,6 +239,16 @@ def _displayed_size(stream: dict) -> tuple[int | None, int | None]:
     if rotation % 180:
         return int(height), int(width)
     return int(width), int(height)
+
+
+def _ratio(value) -> Fraction | None:
+    """ffprobe's "64:45" as an exact number; None for "1:1", "0:1" (unknown) or anything else."""
+    numerator, _, denominator = str(value or "").partition(":")
+    try:
+        ratio = Fraction(int(numerator), int(denominator))
+    except (ValueError, ZeroDivisionError):
+        return None
+    return ratio if ratio > 0 and ratio != 1 else None
 
 
 def _degrees(value) -> int:

@@ -176,7 +176,7 @@ def _shrunk(image: Image.Image, max_side: int, resample: Image.Resampling) -> Im
 
 def _displayable(image: Image.Image) -> Image.Image:
     """RGB, or RGBA for a picture with transparency: what WebP and JPEG encode."""
-    if image.mode in ("RGB", "RGBA"):
+    if image.mode == "RGBA" or (image.mode == "RGB" and "transparency" not in image.info):
         return image
     if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         # 16-bit and float greyscale: scaled to 8 bits (a plain convert would clip to white).

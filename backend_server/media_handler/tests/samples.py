@@ -218,3 +218,38 @@ def corrupt_mp4() -> bytes:
     for offset in range(start, len(video)):
         video[offset] = (offset * 131 + 7) % 256
     return bytes(video)
+
+
+def damaged_avif() -> bytes:
+    """An AVIF whose header is intact (it is sniffed, and its size read, as image/avif) and
+    whose coded picture is zeros: the decoder gives up on its colour planes."""
+    content = bytearray(picture_bytes("AVIF", marked_picture(640, 480), quality=80))
+    start = content.index(b"mdat") + 4 + 20
+    content[start:] = bytes(len(content) - start)
+    return bytes(content)
+
+
+def anamorphic_mp4() -> bytes:
+    """1 s of PAL 16:9 video: 720x576 stored, pixels 64:45 wide, so shown at 1024x576."""
+    return ffmpeg_output(
+        ".mp4",
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=s=720x576:r=25:d=1",
+        "-vf",
+        "setsar=64/45",
+        "-c:v",
+        "libx264",
+        "-pix_fmt",
+        "yuv420p",
+        "-preset",
+        "ultrafast",
+    )
+
+
+def png_with_colour_key() -> bytes:
+    """An RGB PNG whose black is transparent (a tRNS colour key): black corners on blue."""
+    image = Image.new("RGB", (200, 200), BACKGROUND)
+    ImageDraw.Draw(image).rectangle((0, 0, 49, 49), fill=(0, 0, 0))
+    return picture_bytes("PNG", image, transparency=(0, 0, 0))

@@ -2,6 +2,7 @@
 (media.make_derivatives) from uploads stored as the API stores them."""
 
 import base64
+import errno
 import hashlib
 import io
 import logging
@@ -15,6 +16,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from PIL import Image, ImageStat
 
+from media_handler import services
 from media_handler.files.imaging import thumbhash_placeholder
 from media_handler.models import Media, Processing
 from media_handler.tasks import make_derivatives
@@ -247,6 +249,11 @@ def test_an_animated_gif_is_shown_by_its_first_frame(alice):
             ("-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "500k"),
             "vp9",
         ),
+        (".m4v", (), "h264"),  # Apple's MP4 (libmagic: video/x-m4v)
+        (".3g2", (), "h264"),
+        (".ogv", ("-c:v", "libtheora"), "theora"),
+        (".flv", (), "h264"),
+        (".wmv", ("-c:v", "wmv2"), "wmv2"),
     ],
 )
 def test_a_video_poster_is_not_its_black_first_second(alice, suffix, codec_options, codec):
@@ -303,7 +310,9 @@ def test_audio_cover_art_becomes_its_thumbnail_and_preview(alice, suffix, codec_
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
-    ("suffix", "codec_options"), [(".ogg", ("-c:a", "libopus")), (".wav", ())], ids=["opus", "wav"]
+    ("suffix", "codec_options"),
+    [(".ogg", ("-c:a", "libopus")), (".wav", ()), (".aiff", ())],
+    ids=["opus", "wav", "aiff"],
 )
 def test_audio_without_cover_is_ready_with_nothing_to_show(alice, suffix, codec_options):
     media = processed(
@@ -313,6 +322,38 @@ def test_audio_without_cover_is_ready_with_nothing_to_show(alice, suffix, codec_
     assert media["processing"] == "ready"
     assert media["duration"] == pytest.approx(2.0, abs=0.1)
     assert (media["thumbnail"], media["preview"], media["placeholder"]) == (None, None, None)
+
+
+@pytest.mark.django_db
+def test_an_anamorphic_video_reports_the_size_it_is_shown_at(alice):
+    media = processed(alice, upload(alice, samples.anamorphic_mp4(), kind="video"))
+
+    assert (media["width"], media["height"]) == (1024, 576)
+    poster, _ = fetched(alice, media["preview"])
+    assert picture(poster).width / picture(poster).height == pytest.approx(1024 / 576, rel=0.01)
+
+
+@pytest.mark.django_db
+def test_a_picture_transparent_by_a_colour_key_keeps_its_transparency(alice):
+    media = processed(alice, upload(alice, samples.png_with_colour_key(), kind="image"))
+
+    preview, content_type = fetched(alice, media["preview"])
+    assert content_type == "image/webp"
+    shown = picture(preview).convert("RGBA")
+    width, height = shown.size
+    assert shown.getpixel((width // 10, height // 10))[3] == 0  # the keyed-out corner
+    assert shown.getpixel((width * 3 // 4, height * 3 // 4))[3] == 255
+
+
+@pytest.mark.django_db
+def test_a_damaged_avif_fails_instead_of_staying_pending(alice, caplog):
+    media = upload(alice, samples.damaged_avif(), kind="image")
+
+    with caplog.at_level(logging.WARNING, logger="media_handler.services"):
+        media = processed(alice, media)
+
+    assert media["processing"] == "failed"
+    assert "cannot be decoded" in caplog.text
 
 
 @pytest.mark.django_db
@@ -397,6 +438,34 @@ def test_a_file_whose_runs_never_finish_is_given_up(alice):
     assert make_derivatives.run(media_id=media["id"]) == Processing.FAILED
 
     assert Media.objects.get(pk=media["id"]).processing_error.startswith("given up")
+
+
+@pytest.mark.django_db
+def test_a_storage_fault_is_tried_again_and_fails_the_media_on_the_last_try(alice, monkeypatch):
+    media = upload(alice, samples.picture_bytes("PNG"), kind="image")
+
+    tries = []
+
+    def disk_full(name, content):
+        tries.append(name)
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(services, "store_bytes", disk_full)
+
+    # Run eagerly, each retry runs at once (the worker waits a growing delay between them).
+    result = make_derivatives.apply(kwargs={"media_id": media["id"]})
+
+    assert len(tries) == 1 + make_derivatives.max_retries
+    assert result.get() == "failed"
+    assert Media.objects.get(pk=media["id"]).processing == "failed"
+
+
+def test_a_run_past_the_hard_time_limit_goes_back_to_the_queue():
+    # Celery acknowledges a job killed at its hard limit unless told not to: the message was
+    # gone and the media `pending` for good. Requeued, its next run counts one more attempt
+    # (test_a_file_whose_runs_never_finish_is_given_up).
+    assert make_derivatives.acks_late is True
+    assert make_derivatives.acks_on_timeout is False
 
 
 @pytest.mark.django_db
