@@ -274,6 +274,11 @@ def _is_dark(png: Path) -> bool:
         return ImageStat.Stat(frame.convert("L")).mean[0] < DARK_POSTER_LEVEL
 
 
+def _at_most_hard_limit(kind: int, wanted: int) -> int:
+    hard = resource.getrlimit(kind)[1]
+    return wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+
+
 def _run(
     command: list[str], *, what: str, timeout: int | None = None, threaded: bool = False
 ) -> str:
@@ -283,7 +288,11 @@ def _run(
     rather than by Python code between fork and exec, which is not safe there (a lock another
     thread held at the fork stays held in the child)."""
     timeout = timeout or settings.DERIVATIVES_TOOL_TIMEOUT_SECONDS
-    memory = settings.DERIVATIVES_TOOL_MEMORY_MB * 1024 * 1024
+    # Never above the worker's own hard limit (JOB_WORKER_MEMORY_LIMIT_MB), which the tool
+    # inherits and may not raise: asked for more, every run failed to start.
+    memory = _at_most_hard_limit(
+        resource.RLIMIT_AS, settings.DERIVATIVES_TOOL_MEMORY_MB * 1024 * 1024
+    )
 
     def limit() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (memory, memory))

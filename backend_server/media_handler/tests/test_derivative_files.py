@@ -349,3 +349,39 @@ def test_the_same_picture_is_made_without_the_limit(tmp_path):
 
     assert made.pictures is not None
     assert (made.width, made.height) == (8000, 8000)
+
+
+# A worker whose memory limit is under the tools' (an operator raised DERIVATIVES_TOOL_MEMORY_MB
+# past JOB_WORKER_MEMORY_LIMIT_MB): the tool runs under the worker's limit, never fails to start.
+UNDER_A_LOWER_WORKER_LIMIT = """
+import resource
+import sys
+import django
+
+django.setup()
+from django.conf import settings
+from media_handler.files import ffmpeg
+
+limit = 1536 * 1024 * 1024
+resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+settings.DERIVATIVES_TOOL_MEMORY_MB = 4096
+print(ffmpeg.probe(sys.argv[1], mime_type="audio/x-wav").duration)
+"""
+
+
+def test_tools_run_when_their_memory_limit_is_set_above_the_workers(tmp_path):
+    song = tmp_path / "song.wav"
+    song.write_bytes(samples.audio_without_cover(".wav"))
+
+    result = subprocess.run(  # noqa: S603 -- this interpreter, a script of the test's own
+        [sys.executable, "-c", UNDER_A_LOWER_WORKER_LIMIT, str(song)],
+        cwd=Path(django_settings.BASE_DIR),
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "backend_server.test_settings"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert float(result.stdout.strip()) == pytest.approx(2.0, abs=0.1)
