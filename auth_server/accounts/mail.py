@@ -39,6 +39,26 @@ address) and check the devices signed in to your account (GET /api/auth/sessions
 """
 
 
+EMAIL_CHANGED_SUBJECT = "The email address of your Media Handler account was changed"
+EMAIL_CHANGED_BODY = """Hello {name},
+
+The email address of your Media Handler account was just changed from this one to
+{new_address}. Password resets and notices now go there.
+
+If this was not you, someone is signed in to your account: sign in, put your address back
+(PATCH /api/auth/profile/), change your password and sign the other devices out
+(GET /api/auth/sessions/).
+"""
+
+
+def send_email_changed(*, user: User, old_address: str) -> Future | None:
+    """Tells the previous address that the account's email changed: someone holding a stolen
+    session would otherwise move the account to their own address, and its resets with it,
+    unseen."""
+    body = EMAIL_CHANGED_BODY.format(name=user.first_name or user.username, new_address=user.email)
+    return send(EmailMessage(EMAIL_CHANGED_SUBJECT, body, to=[old_address]))
+
+
 def send_password_changed(*, user: User, by_reset: bool) -> Future | None:
     """Tells the owner their password changed: if it was not them, they learn it at once."""
     body = CHANGED_BODY.format(

@@ -14,7 +14,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.utils import aware_utcnow, datetime_from_epoch
 
 from accounts.exceptions import InvalidGrant
-from accounts.mail import send_password_changed, send_password_reset
+from accounts.mail import send_email_changed, send_password_changed, send_password_reset
 from accounts.models import (
     EMAIL_FOLDED_MAX_LENGTH,
     USERNAME_FOLDED_MAX_LENGTH,
@@ -99,6 +99,7 @@ def user_update(*, user: User, data: dict[str, Any]) -> User:
     """The profile fields in `data` applied to `user` (never the password or the flags), with the
     same rules as at registration. Raises ApplicationError naming every field at fault."""
     changed = [field for field in PROFILE_FIELDS if field in data]
+    old_address = user.email
     for field in changed:
         value = data[field]
         if field == "phone_number":
@@ -111,6 +112,8 @@ def user_update(*, user: User, data: dict[str, Any]) -> User:
     except IntegrityError:
         _validate(user)
         raise _conflict() from None
+    if old_address and fold(user.email) != fold(old_address):
+        send_email_changed(user=user, old_address=old_address)
     return user
 
 

@@ -1,4 +1,5 @@
 import pytest
+from django.core import mail
 
 from accounts.tests.factories import UserFactory
 from common.testing import assert_status
@@ -123,6 +124,22 @@ def test_another_users_email_username_or_phone_is_400_naming_it(authed, user, fi
     assert response.json()[field] == [f"A user with that {field.replace('_', ' ')} already exists."]
     user.refresh_from_db()
     assert (user.username, user.email, user.phone_number) == ("jane", "jane@example.com", None)
+
+
+def test_a_new_email_address_is_told_to_the_previous_one(authed, user):
+    response = authed.patch(URL, {"email": "someone@elsewhere.example"}, format="json")
+
+    assert_status(response, 200)
+    (notice,) = mail.outbox
+    assert notice.to == ["jane@example.com"]
+    assert "someone@elsewhere.example" in notice.body
+
+
+def test_the_same_address_in_another_case_or_other_fields_send_no_notice(authed, user):
+    assert_status(authed.patch(URL, {"email": "JANE@example.com"}, format="json"), 200)
+    assert_status(authed.patch(URL, {"first_name": "Janet"}, format="json"), 200)
+
+    assert mail.outbox == []
 
 
 def test_password_cannot_be_changed_through_the_profile(authed, user):
