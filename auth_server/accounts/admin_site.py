@@ -14,9 +14,15 @@ class AdminSite(admin.AdminSite):
     def login(self, request: HttpRequest, extra_context=None) -> HttpResponse:
         if request.method != "POST":
             return super().login(request, extra_context)
-        for throttle in (LoginAddressThrottle(), LoginFailureThrottle()):
-            # The throttles read only META and the form's body, which a Django request has.
-            if not throttle.allow_request(request, None):  # type: ignore[arg-type]
+        # The throttles read only META and the form's body, which a Django request has. The
+        # attempt is counted as failed before the password is checked, as the API's login
+        # counts it: attempts sent together cannot all pass while their checks run.
+        failures = LoginFailureThrottle()
+        for throttle, allowed in (
+            (LoginAddressThrottle(), LoginAddressThrottle.allow_request),
+            (failures, LoginFailureThrottle.attempt_reserve),
+        ):
+            if not allowed(throttle, request, None):  # type: ignore[arg-type]
                 wait = math.ceil(throttle.wait() or 1)
                 message = f"Too many sign-in attempts; try again in {wait} seconds."
                 return JsonResponse(
@@ -25,9 +31,6 @@ class AdminSite(admin.AdminSite):
                     headers={"Retry-After": str(wait)},
                 )
         response = super().login(request, extra_context)
-        failures = LoginFailureThrottle()
         if request.user.is_authenticated:
             failures.failures_forget(request, None)
-        else:
-            failures.failure_record(request, None)
         return response

@@ -4,12 +4,19 @@ guessing), without ever holding an address that has not failed (the owner)."""
 
 import hashlib
 import math
+import os
+import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.cache import cache as default_cache
+from django.core.cache.backends.base import BaseCache
+from django.core.cache.backends.filebased import FileBasedCache
+from django.core.files import locks
 from rest_framework.exceptions import ValidationError
 from rest_framework.fields import CharField
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
@@ -141,8 +148,10 @@ class LoginFailureThrottle(BaseThrottle):
     """Failed sign-ins counted per account and client address, with a growing back-off, and
     per account from all addresses, with a much higher ceiling; an account is named by any of
     its names (username or email, folded), and a name with no account is counted the same way,
-    so the answers tell nothing. Only failures count: the login view (and the admin's) records
-    them with `failure_record`, and a successful sign-in forgets that address's.
+    so the answers tell nothing. Only failures count: the login view counts each attempt as a
+    failure before it checks the password (`attempt_reserve`), so that attempts in flight
+    together cannot all pass, and a successful one forgets it with the rest of that address's
+    (`failures_forget`); the admin's login records its failures after (`failure_record`).
 
     Never held: an attempt from an address that has no failure on the account, however many
     other addresses fail on it, so an attacker cannot lock the owner out."""
@@ -155,10 +164,58 @@ class LoginFailureThrottle(BaseThrottle):
 
     def allow_request(self, request, view) -> bool:
         keys = self._keys(request)
+        return keys is None or self._allows(keys, time.time())
+
+    def wait(self) -> float | None:
+        # Retry-After is whole seconds: round up, so that retrying then is never early.
+        return math.ceil(self.wait_seconds) if self.wait_seconds is not None else None
+
+    def attempt_reserve(self, request, view) -> bool:
+        """Counts this attempt as a failure before its password is checked, if the policy lets
+        it be made now (else False, and `wait()` says how long). Checked and counted in one
+        step, under a lock: attempts in flight count as failed until they succeed, so no more
+        of those sent together pass than could have failed one after another."""
+        keys = self._keys(request)
         if keys is None:
             return True
+        with _exclusive(f"{keys[1]}_lock"):
+            now = time.time()
+            if not self._allows(keys, now):
+                return False
+            self._count(keys, now)
+        request._login_failure_counted = True
+        return True
+
+    def failure_record(self, request, view) -> None:
+        keys = self._keys(request)
+        if keys is None or getattr(request, "_login_failure_counted", False):
+            return
+        with _exclusive(f"{keys[1]}_lock"):
+            self._count(keys, time.time())
+
+    def failures_forget(self, request, view) -> None:
+        """Forgets the address's failures on the account after a successful sign-in, and takes
+        this attempt back from the account's count when `attempt_reserve` counted it."""
+        keys = self._keys(request)
+        if keys is None:
+            return
+        if not getattr(request, "_login_failure_counted", False):
+            self.cache.delete(keys[0])
+            return
         pair_key, account_key = keys
-        now = time.time()
+        with _exclusive(f"{account_key}_lock"):
+            self.cache.delete(pair_key)
+            account = self._load(account_key, time.time())
+            if account is not None and account[0] > 1:
+                self.cache.set(
+                    account_key, (account[0] - 1, account[1]), self.policy.window_seconds
+                )
+            elif account is not None:
+                self.cache.delete(account_key)
+        request._login_failure_counted = False
+
+    def _allows(self, keys: tuple[str, str], now: float) -> bool:
+        pair_key, account_key = keys
         pair = self._load(pair_key, now)
         if pair is None:
             return True
@@ -172,26 +229,13 @@ class LoginFailureThrottle(BaseThrottle):
             return False
         return True
 
-    def wait(self) -> float | None:
-        # Retry-After is whole seconds: round up, so that retrying then is never early.
-        return math.ceil(self.wait_seconds) if self.wait_seconds is not None else None
-
-    def failure_record(self, request, view) -> None:
-        keys = self._keys(request)
-        if keys is None:
-            return
-        now = time.time()
+    def _count(self, keys: tuple[str, str], now: float) -> None:
         for key, keep_first in zip(keys, (False, True), strict=True):
             count, since = self._load(key, now) or (0, now)
             # The pair remembers its last failure (the back-off runs from it); the account its
             # first in the window (the ceiling's window runs from it).
             stamp = since if keep_first else now
             self.cache.set(key, (count + 1, stamp), self.policy.window_seconds)
-
-    def failures_forget(self, request, view) -> None:
-        keys = self._keys(request)
-        if keys is not None:
-            self.cache.delete(keys[0])
 
     def _load(self, key: str, now: float) -> tuple[int, float] | None:
         entry = self.cache.get(key)
@@ -213,6 +257,38 @@ class LoginFailureThrottle(BaseThrottle):
         account = f"user-{user.pk}" if user else _digest(fold(identifier.strip()))
         address = _digest(self.get_ident(request) or "")
         return f"login_failures_{account}_{address}", f"login_failures_{account}"
+
+
+# The longest one worker holds the lock of `_exclusive`: one killed while holding it delays the
+# others no longer.
+LOCK_SECONDS = 5
+
+
+@contextmanager
+def _exclusive(name: str) -> Iterator[None]:
+    """Mutual exclusion among every worker sharing the default cache, for a read-modify-write
+    of its entries (Django's cache has no atomic update of a value). Its `add` is atomic in
+    Redis and in local memory, not in the file cache: there, an OS lock on a file beside its
+    entries (one machine, one lock for every account: held for a few file reads and writes)."""
+    store: BaseCache = caches[DEFAULT_CACHE_ALIAS]
+    if isinstance(store, FileBasedCache):
+        directory = settings.CACHES[DEFAULT_CACHE_ALIAS]["LOCATION"]
+        with open(os.path.join(directory, "login_failures.lock"), "a") as lock_file:
+            locks.lock(lock_file, locks.LOCK_EX)
+            try:
+                yield
+            finally:
+                locks.unlock(lock_file)
+        return
+    token = secrets.token_hex(8)
+    deadline = time.monotonic() + LOCK_SECONDS
+    while not store.add(name, token, LOCK_SECONDS) and time.monotonic() < deadline:
+        time.sleep(0.005)
+    try:
+        yield
+    finally:
+        if store.get(name) == token:
+            store.delete(name)
 
 
 def _login_identifier(data: Mapping) -> str | None:

@@ -104,6 +104,10 @@ def jwk_thumbprint(jwk: dict[str, str]) -> str:
     return base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode()
 
 
+def _thumbprint(public_key: Any, *, algorithm: str) -> str:
+    return jwk_thumbprint(public_jwk(public_key, algorithm=algorithm))
+
+
 @cache
 def token_backend() -> KeyedTokenBackend:
     """The backend for the current settings (rebuilt when a test or a reload changes them)."""
@@ -113,15 +117,18 @@ def token_backend() -> KeyedTokenBackend:
     public_keys: dict[str, Any] = {}
     if is_asymmetric(algorithm):
         jws_algorithm = jwt.PyJWS().get_algorithm_by_name(algorithm)
-        current = jwt_setting("VERIFYING_KEY") or public_key_pem(signing_key)
-        pems = [current, *getattr(settings, "JWT_PREVIOUS_PUBLIC_KEYS", [])]
-        for index, pem in enumerate(pems):
+        current = jws_algorithm.prepare_key(
+            jwt_setting("VERIFYING_KEY") or public_key_pem(signing_key)
+        )
+        key_id = getattr(settings, "JWT_KEY_ID", "") or _thumbprint(current, algorithm=algorithm)
+        public_keys[key_id] = current
+        for previous_id, pem in getattr(settings, "JWT_PREVIOUS_PUBLIC_KEYS", []):
             key = jws_algorithm.prepare_key(pem)
-            kid = jwk_thumbprint(public_jwk(key, algorithm=algorithm))
-            if index == 0:
-                kid = getattr(settings, "JWT_KEY_ID", "") or kid
-                key_id = kid
-            public_keys.setdefault(kid, key)
+            # Under the key id its tokens carry (the JWT_KEY_ID it signed with), and under its
+            # thumbprint, the default one: the same trusted key either way.
+            for kid in (previous_id, _thumbprint(key, algorithm=algorithm)):
+                if kid:
+                    public_keys.setdefault(kid, key)
     return KeyedTokenBackend(
         key_id=key_id,
         public_keys=public_keys,

@@ -95,14 +95,17 @@ class LoginView(_PublicView):
     def post(self, request):
         serializer = serializers.LoginSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        failures = LoginFailureThrottle()
+        # Counted as a failure before the password is checked (and forgotten if it is right):
+        # attempts sent together must not all pass the throttle while their checks run.
+        if not failures.attempt_reserve(request, self):
+            self.throttled(request, failures.wait())
         user = authenticate(
             request,
             username=serializer.validated_data["identifier"],
             password=serializer.validated_data["password"],
         )
-        failures = LoginFailureThrottle()
         if user is None:
-            failures.failure_record(request, self)
             raise ApplicationError(
                 "No active account found with the given credentials.", code="invalid_credentials"
             )

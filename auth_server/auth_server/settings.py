@@ -138,11 +138,10 @@ LOGIN_FAILURE_POLICY = {
 JWT_ROTATION_GRACE_SECONDS = env.int("JWT_ROTATION_GRACE_SECONDS", default=30)
 # Asymmetric signing only: the `kid` of the current key (default: its RFC 7638 thumbprint),
 # and the public keys of earlier signing keys, still published and accepted until the tokens
-# they signed have expired (PEM inline or as paths, comma-separated).
+# they signed have expired: (key id, PEM) pairs, from PEMs inline or as paths, comma-separated,
+# each after `<kid>=` when it signed with a JWT_KEY_ID (common.settings.previous_public_keys).
 JWT_KEY_ID = env.str("JWT_KEY_ID", default="")
-JWT_PREVIOUS_PUBLIC_KEYS = [
-    shared.read_key(key) for key in env.list("JWT_PREVIOUS_PUBLIC_KEYS", default=[])
-]
+JWT_PREVIOUS_PUBLIC_KEYS = shared.previous_public_keys(env)
 SPECTACULAR_SETTINGS = {
     **SPECTACULAR_SETTINGS,
     "TITLE": "Media Handler: auth service",

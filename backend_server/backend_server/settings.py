@@ -193,6 +193,11 @@ CORS_EXPOSE_HEADERS = [
 IDEMPOTENCY_KEY_SECONDS = env.int("IDEMPOTENCY_KEY_SECONDS", default=24 * 3600)
 IDEMPOTENCY_IN_FLIGHT_SECONDS = env.int("IDEMPOTENCY_IN_FLIGHT_SECONDS", default=600)
 
+# With JWT_PUBLIC_KEY (not JWT_JWKS_URL, whose key set has them): the public keys of earlier
+# signing keys, whose tokens are still accepted during a key rotation, as the auth service
+# reads the same setting (media_handler.tokens).
+JWT_PREVIOUS_PUBLIC_KEYS = shared.previous_public_keys(env)
+
 # How long the gateway may remember that this service accepted a token (views.TokenCheckView).
 GATEWAY_TOKEN_CHECK_SECONDS = env.int("GATEWAY_TOKEN_CHECK_SECONDS", default=10)
 

@@ -15,7 +15,9 @@ import threading
 import time
 from typing import Any
 
+import jwt
 from cachetools import TLRUCache
+from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from rest_framework_simplejwt import settings as simplejwt_settings
@@ -38,14 +40,39 @@ def user_id_claim(token: Token) -> int:
     return claim
 
 
+class RotatedKeysTokenBackend(TokenBackend):
+    """simplejwt's TokenBackend with a public key from the settings that also accepts, during a
+    key rotation, the tokens of earlier signing keys (JWT_PREVIOUS_PUBLIC_KEYS): a token is
+    checked with the first key whose signature it carries, the current one first. No key ids
+    needed (those of the auth service's JWT_KEY_ID are not known here): the keys are few, and
+    each one is trusted."""
+
+    def __init__(self, *args: Any, previous_public_keys: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.previous_keys = [self._prepare_key(pem) for pem in previous_public_keys]
+
+    def get_verifying_key(self, token: Any) -> Any:
+        current = super().get_verifying_key(token)
+        if token is None:
+            return current
+        for key in (current, *self.previous_keys):
+            try:
+                jwt.PyJWS().decode_complete(token, key, algorithms=[self.algorithm])
+            except jwt.InvalidTokenError:
+                continue
+            return key
+        return current  # signed by none of them: refused by the decoding
+
+
 @functools.cache
 def access_token_backend() -> TokenBackend:
     """simplejwt's TokenBackend for the SIMPLE_JWT settings in force, built once per worker.
 
     A key from the settings is prepared (and checked) here, so a bad one fails at once rather
-    than token by token; a JWKS key is fetched per token's `kid`."""
+    than token by token, previous ones too (JWT_PREVIOUS_PUBLIC_KEYS, with JWT_PUBLIC_KEY only);
+    a JWKS key is fetched per token's `kid` (the auth service publishes previous keys there)."""
     jwt_settings = simplejwt_settings.api_settings
-    backend = TokenBackend(
+    arguments = (
         jwt_settings.ALGORITHM,
         jwt_settings.SIGNING_KEY,
         jwt_settings.VERIFYING_KEY,
@@ -55,6 +82,12 @@ def access_token_backend() -> TokenBackend:
         jwt_settings.LEEWAY,
         jwt_settings.JSON_ENCODER,
     )
+    previous_public_keys = [pem for _key_id, pem in settings.JWT_PREVIOUS_PUBLIC_KEYS]
+    backend: TokenBackend
+    if previous_public_keys and jwt_settings.VERIFYING_KEY and not jwt_settings.JWK_URL:
+        backend = RotatedKeysTokenBackend(*arguments, previous_public_keys=previous_public_keys)
+    else:
+        backend = TokenBackend(*arguments)
     if backend.jwks_client is None:
         backend.get_verifying_key(None)  # no token: the key from the settings
     return backend
@@ -123,6 +156,6 @@ def verified_access_token(raw_token: bytes) -> Token:
 
 @receiver(setting_changed)
 def _forget_access_token_backend(*, setting: str, **kwargs: Any) -> None:
-    if setting == "SIMPLE_JWT":
+    if setting in {"SIMPLE_JWT", "JWT_PREVIOUS_PUBLIC_KEYS"}:
         access_token_backend.cache_clear()
         verified_tokens.cache_clear()

@@ -124,6 +124,19 @@ class Store(Protocol):
         set (returns) or the store is lost (raises)."""
 
 
+# Deletes the marks expired at ARGV[1] from the hash (KEYS[1]) and the expiry set (KEYS[2]), in
+# batches (Lua's unpack has a limit on how many values it spreads).
+PRUNE_SCRIPT = """
+local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
+for first = 1, #expired, 1000 do
+    local batch = {unpack(expired, first, math.min(first + 999, #expired))}
+    redis.call('HDEL', KEYS[1], unpack(batch))
+    redis.call('ZREM', KEYS[2], unpack(batch))
+end
+return #expired
+"""
+
+
 class RedisStore:
     def __init__(self, url: str, *, namespace: str) -> None:
         import redis  # only where Redis is the store
@@ -134,21 +147,19 @@ class RedisStore:
         self.expiry_key = f"{namespace}:revocation:expiry"
         self.channel = f"{namespace}:revocation:published"
         self._client = redis.Redis.from_url(url, socket_timeout=3, socket_connect_timeout=3)
+        self._prune = self._client.register_script(PRUNE_SCRIPT)
 
     def publish(self, marks: list[Mark]) -> None:
-        now = time.time()
         pipe = self._client.pipeline(transaction=True)
         for mark in marks:
             pipe.hset(self.hash_key, mark.key, mark.encode())
             pipe.zadd(self.expiry_key, {mark.key: mark.expires_at})
         pipe.publish(self.channel, json.dumps({m.key: m.encode() for m in marks}))
-        pipe.zrangebyscore(self.expiry_key, "-inf", now)
-        expired = pipe.execute()[-1]
-        if expired:
-            pruning = self._client.pipeline(transaction=True)
-            pruning.hdel(self.hash_key, *expired)
-            pruning.zrem(self.expiry_key, *expired)
-            pruning.execute()
+        # Pruned in the same transaction, by a script (atomic): expired marks read here and
+        # deleted in a later step would take with them a fresh mark another worker wrote for
+        # the same key in between.
+        self._prune(keys=[self.hash_key, self.expiry_key], args=[time.time()], client=pipe)
+        pipe.execute()
 
     def follow(self, *, replace_all, add, stop) -> None:
         client = self._redis.Redis.from_url(

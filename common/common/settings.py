@@ -173,6 +173,29 @@ def read_key(value: str) -> str:
     return Path(value).expanduser().read_text()
 
 
+def previous_public_keys(env: environ.Env) -> list[tuple[str, str]]:
+    """`JWT_PREVIOUS_PUBLIC_KEYS`: the public keys of earlier signing keys, comma-separated, as
+    (key id, PEM) pairs. Each is a PEM as `read_key` reads it (inline or a path), optionally
+    after the key id its tokens carry and `=` (`2026-11=/etc/keys/2026-11.pub`): needed when
+    that key was signing with a `JWT_KEY_ID`; without one the key id is "" (its thumbprint)."""
+    return [
+        _key_with_id(entry.strip())
+        for entry in env.list("JWT_PREVIOUS_PUBLIC_KEYS", default=[])
+        if entry.strip()
+    ]
+
+
+def _key_with_id(entry: str) -> tuple[str, str]:
+    # An inline PEM has `=` padding and a path may hold one: neither is split at it. A key id
+    # is the text before the first `=`, when a PEM follows or the whole entry names no file.
+    if entry.startswith("-----BEGIN"):
+        return "", read_key(entry)
+    key_id, separator, key = (part.strip() for part in entry.partition("="))
+    if separator and (key.startswith("-----BEGIN") or not Path(entry).expanduser().is_file()):
+        return key_id, read_key(key)
+    return "", read_key(entry)
+
+
 def simple_jwt(env: environ.Env, repo_root: Path) -> dict:
     """The token contract both services agree on (djangorestframework-simplejwt settings).
 

@@ -252,6 +252,45 @@ def test_a_worker_starting_later_loads_the_marks_from_redis(redis_store, followi
     _forget(redis_store)
 
 
+@pytest.mark.redis
+def test_pruning_redis_keeps_a_mark_written_again_while_it_prunes(monkeypatch):
+    # `u:7` has expired, and another auth worker is about to write it again (the user's password
+    # changed again): this worker's pruning must not delete the fresh mark.
+    namespace = f"test-{uuid.uuid4().hex}"
+    store = RedisStore("redis://127.0.0.1:6379/0", namespace=namespace)
+    other_worker = RedisStore("redis://127.0.0.1:6379/0", namespace=namespace)
+    store._client.hset(store.hash_key, "u:7", mark("u:7", lifetime=-1).encode())
+    store._client.zadd(store.expiry_key, {"u:7": time.time() - 1})
+    fresh = mark("u:7", at=ISSUED + 99)
+    fresh_published = threading.Event()
+    pipeline = store._client.pipeline
+
+    def pipeline_then_the_other_worker_publishes(*args, **kwargs):
+        # The other worker writes just after this worker's first round trip, which found `u:7`
+        # expired: the interleaving a prune in two steps loses the fresh mark to.
+        pipe = pipeline(*args, **kwargs)
+        execute = pipe.execute
+
+        def execute_then_publish(*args, **kwargs):
+            result = execute(*args, **kwargs)
+            if not fresh_published.is_set():
+                fresh_published.set()
+                other_worker.publish([fresh])
+            return result
+
+        pipe.execute = execute_then_publish
+        return pipe
+
+    monkeypatch.setattr(store._client, "pipeline", pipeline_then_the_other_worker_publishes)
+
+    store.publish([mark("s:abc")])
+
+    assert fresh_published.is_set()
+    assert snapshot(store)["u:7"] == fresh
+    assert store._client.zscore(store.expiry_key, "u:7") == fresh.expires_at
+    _forget(store)
+
+
 def _forget(store: RedisStore) -> None:
     store._client.delete(store.hash_key, store.expiry_key)
 

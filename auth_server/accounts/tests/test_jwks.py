@@ -46,6 +46,7 @@ def sign_with(settings):
     """Switches the service to asymmetric signing with the given keys (for one test)."""
 
     def switch(private_pem, public_pem=None, *, algorithm="RS256", key_id="", previous=()):
+        # `previous`: (key id, public PEM) pairs, as JWT_PREVIOUS_PUBLIC_KEYS is read.
         settings.SIMPLE_JWT = {
             **settings.SIMPLE_JWT,
             "ALGORITHM": algorithm,
@@ -151,7 +152,7 @@ def test_key_rotation_keeps_earlier_tokens_valid_while_their_key_is_published(
     sign_with(old_private, old_public)
     old_tokens = _sign_in(post_json)
 
-    sign_with(new_private, new_public, previous=[old_public])
+    sign_with(new_private, new_public, previous=[("", old_public)])
     new_tokens = _sign_in(post_json)
     keys = api_client.get(JWKS).json()["keys"]
 
@@ -163,6 +164,48 @@ def test_key_rotation_keeps_earlier_tokens_valid_while_their_key_is_published(
         jwt.decode(token, _published_key(api_client, token).key, algorithms=["RS256"])
         assert_status(api_client.get(PROFILE, HTTP_AUTHORIZATION=f"Bearer {token}"), 200)
     assert_status(post_json(REFRESH, {"refresh": old_tokens["refresh"]}), 200)
+
+
+def test_key_rotation_with_configured_key_ids_keeps_the_old_key_ids_tokens_valid(
+    api_client, post_json, user, sign_with
+):
+    old_private, old_public = _rsa_pair()
+    sign_with(old_private, old_public, key_id="2026-11")
+    old_tokens = _sign_in(post_json)
+
+    sign_with(*_rsa_pair(), key_id="2027-01", previous=[("2026-11", old_public)])
+
+    refreshed = post_json(REFRESH, {"refresh": old_tokens["refresh"]})
+    assert_status(refreshed, 200)
+    assert jwt.get_unverified_header(refreshed.json()["access"])["kid"] == "2027-01"
+    profile = api_client.get(PROFILE, HTTP_AUTHORIZATION=f"Bearer {old_tokens['access']}")
+    assert_status(profile, 200)
+    # Published under its key id (what a media service with JWT_JWKS_URL looks up), and under
+    # its thumbprint too: the same key.
+    keys = api_client.get(JWKS).json()["keys"]
+    assert [key["kid"] for key in keys] == ["2027-01", "2026-11", jwk_thumbprint(keys[1])]
+    assert keys[2] == {**keys[1], "kid": keys[2]["kid"]}
+    old_key = _published_key(api_client, old_tokens["access"]).key
+    assert jwt.decode(old_tokens["access"], old_key, algorithms=["RS256"])["user_id"] == user.pk
+
+
+def test_previous_keys_are_read_with_their_key_ids(tmp_path, monkeypatch):
+    pems = [_pem_pair(ed25519.Ed25519PrivateKey.generate())[1] for _ in range(4)]
+    path = tmp_path / "keys=2026.pub"  # a path may hold an `=`
+    path.write_text(pems[2])
+    kid_path = tmp_path / "2026-08.pub"
+    kid_path.write_text(pems[3])
+    inline = [pem.replace("\n", "\\n") for pem in pems[:2]]  # inline, with `=` padding
+    assert all("=" in pem for pem in inline)
+    entries = [inline[0], f"2026-11={inline[1]}", str(path), f" 2026-08 = {kid_path}"]
+    monkeypatch.setenv("JWT_PREVIOUS_PUBLIC_KEYS", ",".join(entries))
+
+    assert shared.previous_public_keys(environ.Env()) == [
+        ("", pems[0]),
+        ("2026-11", pems[1]),
+        ("", pems[2]),
+        ("2026-08", pems[3]),
+    ]
 
 
 def test_tokens_of_a_retired_key_are_refused(api_client, post_json, user, sign_with):

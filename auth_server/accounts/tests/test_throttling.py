@@ -1,8 +1,14 @@
 # ruff: noqa: RUF001 -- a fullwidth spelling of a username is one of the names tried
+import json
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from django.db import connection
+from rest_framework.test import APIClient
 
+from accounts.models import User
 from accounts.tests.factories import UserFactory
 from accounts.throttling import LoginFailurePolicy
 from common.testing import assert_status
@@ -135,6 +141,55 @@ def test_a_successful_login_forgets_that_addresses_failures(post_json, user):
 
     fail(post_json, 4, **OWNER)
     assert_status(post_json(LOGIN, GOOD, **OWNER), 200)
+
+
+def test_successful_logins_do_not_count_towards_the_account_ceiling(post_json, user, policy):
+    policy(account_ceiling=3)
+    for _attempt in range(3):
+        assert_status(post_json(LOGIN, GOOD, **OWNER), 200)
+    fail(post_json, 1, **OWNER)
+
+    assert_status(post_json(LOGIN, GOOD, **OWNER), 200)
+
+
+BURST = 12
+
+
+@pytest.mark.parametrize("store", ["locmem", "files"])
+@pytest.mark.django_db(transaction=True)
+def test_wrong_passwords_sent_at_once_from_one_address_get_only_the_free_failures(
+    settings, tmp_path, monkeypatch, store
+):
+    if store == "files":  # the store of a deployment without Redis, shared by its workers
+        backend = "django.core.cache.backends.filebased.FileBasedCache"
+        settings.CACHES = {"default": {"BACKEND": backend, "LOCATION": str(tmp_path)}}
+    UserFactory(username="jane", email="jane@example.com")
+    check_password = User.check_password
+
+    def slow_check_password(self, raw_password):
+        time.sleep(0.3)  # Argon2id takes tens of milliseconds: every guess is in flight at once
+        return check_password(self, raw_password)
+
+    monkeypatch.setattr(User, "check_password", slow_check_password)
+    start = threading.Barrier(BURST)
+
+    def guess(n: int) -> int:
+        body = json.dumps({"username": "jane", "password": f"guess{n}"})
+        try:
+            start.wait()
+            address = ATTACKER["REMOTE_ADDR"]
+            response = APIClient().post(
+                LOGIN, body, content_type="application/json", REMOTE_ADDR=address
+            )
+            return response.status_code
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=BURST) as pool:
+        statuses = list(pool.map(guess, range(BURST)))
+
+    free = LoginFailurePolicy.from_settings().free_failures
+    assert sorted(statuses) == [400] * free + [429] * (BURST - free)
 
 
 def test_a_held_account_does_not_hold_others_from_the_same_address(post_json, user):

@@ -3,9 +3,12 @@
 import json
 import time
 
+import jwt
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
-from .helpers import access_token_for
+from .helpers import ALICE, access_token_for
 
 URL = "/api/media/token-check/"
 
@@ -54,3 +57,42 @@ def test_a_refused_token_is_the_usual_401_with_its_body_in_a_header(anonymous, a
     assert response.json()["message"]
     assert response["X-Auth-Error"].isascii()
     assert "X-Accel-Expires" not in response  # a refusal is never remembered
+
+
+def _rsa_key() -> tuple[rsa.RSAPrivateKey, str]:
+    private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public_pem = (
+        private_key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    return private_key, public_pem
+
+
+def _signed(private_key, key_id: str) -> str:
+    claims = jwt.decode(access_token_for(ALICE), options={"verify_signature": False})
+    return jwt.encode(claims, private_key, algorithm="RS256", headers={"kid": key_id})
+
+
+def test_during_a_key_rotation_tokens_of_the_previous_key_are_usable(anonymous, settings):
+    # JWT_PUBLIC_KEY is the new key, JWT_PREVIOUS_PUBLIC_KEYS the old one (as the auth service's).
+    old_key, old_public = _rsa_key()
+    new_key, new_public = _rsa_key()
+    settings.SIMPLE_JWT = {
+        **settings.SIMPLE_JWT,
+        "ALGORITHM": "RS256",
+        "SIGNING_KEY": "",
+        "VERIFYING_KEY": new_public,
+    }
+    settings.JWT_PREVIOUS_PUBLIC_KEYS = [("2026-11", old_public)]
+    old_token, new_token = _signed(old_key, "2026-11"), _signed(new_key, "2027-01")
+    foreign_token = _signed(_rsa_key()[0], "2026-11")
+
+    def status(token: str) -> int:
+        return anonymous.get(URL, HTTP_AUTHORIZATION=f"Bearer {token}").status_code
+
+    assert (status(old_token), status(new_token), status(foreign_token)) == (204, 204, 401)
+
+    settings.JWT_PREVIOUS_PUBLIC_KEYS = []  # the rotation is over
+
+    assert (status(old_token), status(new_token)) == (401, 204)
