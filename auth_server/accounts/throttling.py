@@ -116,6 +116,19 @@ class PasswordCheckAccountThrottle(_RateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": f"user-{request.user.pk}"}
 
 
+class ProfileWriteThrottle(_RateThrottle):
+    """Profile edits of a signed-in account: each answers whether an email, username or phone
+    number is another account's ("already exists"), so unthrottled they let one account test
+    addresses at full speed."""
+
+    scope = "profile_write"
+
+    def get_cache_key(self, request, view) -> str | None:
+        if request.user is None or not request.user.is_authenticated:
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": f"user-{request.user.pk}"}
+
+
 @dataclass(frozen=True)
 class LoginFailurePolicy:
     """How failed sign-ins slow an attacker down without locking the owner out (the README's

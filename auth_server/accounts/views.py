@@ -29,6 +29,7 @@ from accounts.throttling import (
     PasswordResetAccountThrottle,
     PasswordResetAddressThrottle,
     PasswordResetConfirmThrottle,
+    ProfileWriteThrottle,
     RegisterAccountThrottle,
     RegisterAddressThrottle,
 )
@@ -140,6 +141,8 @@ class ProfileView(_SignedInView):
         # Deleting the account checks the password: limited like a password change.
         if self.request.method == "DELETE":
             return [PasswordCheckAddressThrottle(), PasswordCheckAccountThrottle()]
+        if self.request.method in ("PUT", "PATCH"):
+            return [ProfileWriteThrottle()]
         return super().get_throttles()
 
     def get(self, request):

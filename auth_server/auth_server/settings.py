@@ -123,6 +123,8 @@ REST_FRAMEWORK = {
         "password_check_account": env.str(
             "PASSWORD_CHECK_ACCOUNT_THROTTLE_RATE", default="10/hour"
         ),
+        # Profile edits per account (each tells whether an email address is taken).
+        "profile_write": env.str("PROFILE_WRITE_THROTTLE_RATE", default="30/hour"),
     },
 }
 # Failed sign-ins (accounts.throttling.LoginFailurePolicy; the README's "Failed sign-ins").

@@ -1,7 +1,7 @@
 import pytest
 from django.core import mail
 
-from accounts.tests.factories import UserFactory
+from accounts.tests.factories import PASSWORD, UserFactory
 from common.testing import assert_status
 
 URL = "/api/auth/profile/"
@@ -202,3 +202,21 @@ def test_token_of_a_deleted_user_is_401(authed, user):
     user.delete()
 
     assert_status(authed.get(URL), 401)
+
+
+def test_profile_edits_are_throttled_per_account(authed, api_client, throttle_rates, post_json):
+    throttle_rates(profile_write="3/hour")
+    for name in ("Ann", "Bea", "Cy"):
+        assert_status(authed.patch(URL, {"first_name": name}, format="json"), 200)
+
+    held = authed.patch(URL, {"email": "guess@example.com"}, format="json")
+
+    assert_status(held, 429)
+    assert int(held["Retry-After"]) >= 1
+    assert_status(authed.get(URL), 200)  # reading is not held
+    other = UserFactory(username="other", email="other@example.com")
+    tokens = post_json(
+        "/api/auth/login/", {"username": other.username, "password": PASSWORD}
+    ).json()
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+    assert_status(api_client.patch(URL, {"first_name": "Other"}, format="json"), 200)
