@@ -1,15 +1,18 @@
 """What the gateway itself answers: /health, JSON errors, security headers, request ids,
 forwarded host, CORS preflight."""
 
+import json
 import re
+import socket
 import time
 
 import pytest
 import requests
 
-from devstack.client import bearer, register
+from devstack.client import RawUpload, bearer, raw_exchange, register
 from devstack.nodes import gateway_log, start_gateway, stop, wait_for_media
 from devstack.ports import free_ports
+from devstack.samples import wav_bytes
 
 JSON = "application/json"
 
@@ -178,6 +181,72 @@ def test_the_gateways_own_errors_carry_cors_for_listed_origins_only(stack, tmp_p
         assert allowed_origin(app) == app
         assert allowed_origin("https://elsewhere.example.com") is None
     finally:
+        stop(gateway)
+
+
+def test_past_its_limit_an_address_gets_a_json_429_on_the_media_create_paths_too(
+    http, stack, unique_email, tmp_path
+):
+    """The create paths (the list's too) check two limits at once, which nginx answers with one
+    status: past MEDIA_STREAMED_UPLOADS an upload is buffered first, past
+    GATEWAY_CONNECTIONS_PER_ADDRESS the request is the JSON 429 of every other path."""
+    tokens = register(http, stack.gateway, unique_email)
+    (port,) = free_ports(1)
+    gateway = start_gateway(
+        stack,
+        tmp_path,
+        port,
+        [stack.ports.media],
+        env={"GATEWAY_CONNECTIONS_PER_ADDRESS": "2", "MEDIA_STREAMED_UPLOADS": "1"},
+    )
+    url = f"http://127.0.0.1:{port}"
+    held = []
+    try:
+        assert wait_for_media(url, 30), gateway_log(tmp_path, port).read_text()[-3000:]
+        # The address's requests in progress: an upload streamed, one past the streamed cap
+        # (buffered), a sign-in whose body never comes (nginx counts these two: the buffered
+        # upload was refused by the cap, and nginx checks the limits of a request once).
+        for _ in range(2):
+            upload = RawUpload(url, "/api/media/", tokens["access"], wav_bytes(1.0), name="held")
+            upload.send(len(upload.body) // 2)
+            held.append(upload)
+        sign_in = socket.create_connection(("127.0.0.1", port), timeout=10)
+        held.append(sign_in)
+        sign_in.sendall(
+            b"POST /api/auth/login/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 100\r\n\r\n"
+        )
+        time.sleep(0.5)  # let nginx read every request's headers
+
+        past_the_limit = RawUpload(url, "/api/media/", tokens["access"], b"x", name="one more")
+        held.append(past_the_limit)
+        past_the_limit.send()
+        refused_upload = past_the_limit.answer()
+        status, headers, body = raw_exchange(
+            port,
+            f"GET /api/media/ HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {tokens['access']}"
+            "\r\nConnection: close\r\n\r\n".encode(),
+        )
+        other_address, _, _ = raw_exchange(
+            port,
+            b"GET /api/media/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+            source="127.0.0.3",
+        )
+
+        assert refused_upload.status == 429, refused_upload.body
+        assert json.loads(refused_upload.body)["code"] == "throttled"
+        assert status == 429, body
+        assert headers["content-type"] == "application/json"
+        assert headers["retry-after"]
+        assert json.loads(body)["code"] == "throttled"
+        assert other_address == 401  # another address is not affected
+        # Both uploads go on, the streamed one and the buffered one.
+        for upload in held[:2]:
+            upload.send()
+        assert [upload.answer().status for upload in held[:2]] == [201, 201]
+    finally:
+        for connection in held:
+            connection.close()
         stop(gateway)
 
 

@@ -2,8 +2,8 @@
 
 The app reloads the first page of its list far more often than its owner uploads or edits:
 rebuilding the page each time (count, query, signed URLs, JSON) costs far more than the rest of
-the request (docs/performance.md). A page is kept under its path and query, the accepted media
-type and the window of signed-URL expiry its file URLs were made in, with the owner's
+the request (docs/performance.md). A page is kept under its path and decoded query, the accepted
+media type and the window of signed-URL expiry its file URLs were made in, with the owner's
 *generation*: a random token that every write of the owner's media or
 collections replaces once its transaction commits (see media_handler.signals). A page made under
 an older generation is never served, so an owner sees every write as soon as it has committed;
@@ -32,6 +32,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.cache import caches
@@ -161,12 +162,19 @@ CACHEABLE_VALUES = {
 }
 
 
+def _query_key(query: QueryDict) -> str:
+    """A cacheable query as the page's key holds it: decoded, one value a name (_cacheable),
+    sorted, so every spelling of one query (`?p%61ge=1&page_size=5`, `?page_size=5&page=1`)
+    shares one page, whose links DRF builds from the same decoded query."""
+    return urlencode(sorted(query.items()))
+
+
 def _lookup(request: HttpRequest | Request, owner: int, media_type: str) -> CachedPage:
     expires, seconds_left = signed_url_expiry(time.time())
     # A long list's count may be that old already (media_handler.pagination): a page must not
     # keep a stale count longer than the count cache itself would.
     seconds_left = min(seconds_left, settings.PAGINATION_COUNT_CACHE_SECONDS)
-    identity = f"{owner}|{request.get_full_path()}|{media_type}|{expires}"
+    identity = f"{owner}|{request.path}|{_query_key(request.GET)}|{media_type}|{expires}"
     key = "list-page:" + hashlib.sha256(identity.encode()).hexdigest()
     generation_key = _generation_key(owner)
     pages = _pages()

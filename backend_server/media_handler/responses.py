@@ -2,8 +2,8 @@
 that serve them (the signed URLs and the owner's `file/` action): nginx sends them
 (X-Accel-Redirect) for a request through the gateway (from MEDIA_ROOT, or from the bucket through
 a presigned URL it fetches), else they are streamed from the storage here, with single-range
-support (RFC 9110). With S3_REDIRECT_DOWNLOADS the answer is instead a redirect to a presigned
-URL of the store."""
+support (RFC 9110). A Range is read here as nginx reads it, so every path answers it alike. With
+S3_REDIRECT_DOWNLOADS the answer is instead a redirect to a presigned URL of the store."""
 
 import logging
 import re
@@ -41,9 +41,13 @@ from media_handler.models import Media
 logger = logging.getLogger(__name__)
 
 READ_CHUNK_BYTES = 1024 * 1024
-# ASCII digits, at most 30 of them (a range we would refuse to parse is ignored, as RFC 9110
-# allows: the whole file is sent).
-RANGE_PATTERN = re.compile(r"^bytes=([0-9]{0,30})-([0-9]{0,30})$")
+# One range-spec of a `bytes=` Range: first-last, first- or -suffix, spaces around the numbers
+# where nginx skips them (ASCII digits and spaces only, as nginx reads them).
+RANGE_SPEC = re.compile(r" *(?:([0-9]+) *-(?: *([0-9]+))?|-([0-9]+)) *")
+# nginx refuses an offset past a signed 64-bit number (off_t).
+MAX_OFFSET = 2**63 - 1
+# The range nginx asks the bucket for (its location for MEDIA_STORAGE=s3 reads it).
+STORE_RANGE_HEADER = "X-Media-Handler-Range"
 
 ByteRange = tuple[int, int]
 UNSATISFIABLE: Literal["unsatisfiable"] = "unsatisfiable"
@@ -67,9 +71,18 @@ def serve_file(
         or ""
     )
     cache_control = f"private, max-age={max(max_age, 0)}"
+    is_handed_off = sent_by_gateway(request) or (
+        is_object_store() and settings.S3_REDIRECT_DOWNLOADS
+    )
+    size = _size_at_hand(media, kind, storage_path) if is_handed_off else None
+    if size is not None and _range_to_send(request, size) == UNSATISFIABLE:
+        # nginx or the store sends the bytes and reads the Range; a range they would refuse is
+        # refused here, alike on every path (their 416 would carry the file's headers).
+        return range_not_satisfiable(size)
     response: HttpResponseBase
-    if is_object_store() and (settings.S3_REDIRECT_DOWNLOADS or sent_by_gateway(request)):
-        # The store sends the bytes, with the headers chosen here (S3's response-* overrides).
+    if is_object_store() and is_handed_off:
+        # The store sends the bytes, with the headers chosen here (S3's response-* overrides),
+        # signed for the request's method (a HEAD is passed on as a HEAD).
         from media_handler.files.s3 import s3_presigned_url
 
         presigned = s3_presigned_url(
@@ -79,6 +92,7 @@ def serve_file(
                 "ResponseContentDisposition": disposition,
                 "ResponseCacheControl": cache_control,
             },
+            method=request.method or "GET",
         )
         if settings.S3_REDIRECT_DOWNLOADS:
             response = HttpResponseRedirect(presigned)
@@ -88,6 +102,12 @@ def serve_file(
         else:
             response = HttpResponse(content_type=content_type)
             response["X-Accel-Redirect"] = gateway_s3_location(presigned)
+            if store_range := range_for_the_store(request, size):
+                response[STORE_RANGE_HEADER] = store_range
+            # The store's answer carries Content-Disposition and Cache-Control (signed above), on
+            # its bytes only: nginx would keep these on any answer, a store's error too.
+            response["X-Content-Type-Options"] = "nosniff"
+            return response
     elif sent_by_gateway(request):
         response = HttpResponse(content_type=content_type)
         response["X-Accel-Redirect"] = f"{settings.X_ACCEL_REDIRECT_PREFIX}{storage_path}"
@@ -98,15 +118,63 @@ def serve_file(
             # A row whose file is gone (removed by hand, a lost volume): ours to fix, not a crash.
             logger.error("stored %s missing for media %s: %s", kind, media.pk, storage_path)
             raise NotFound(f"The {kind} of this media is missing.", code="file_missing") from exc
+        if response.status_code == status.HTTP_416_REQUESTED_RANGE_NOT_SATISFIABLE:
+            return response
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Disposition"] = disposition
     response["Cache-Control"] = cache_control
     return response
 
 
+def range_not_satisfiable(size: int) -> HttpResponse:
+    """The JSON 416 of a Range refused for a file of `size` bytes: an error, so none of the
+    file's headers, and kept by no cache."""
+    response = JsonResponse(
+        error_body("The requested range is not within the file.", code="range_not_satisfiable"),
+        status=status.HTTP_416_REQUESTED_RANGE_NOT_SATISFIABLE,
+    )
+    response["Content-Range"] = f"bytes */{size}"
+    response["Cache-Control"] = "no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def _size_at_hand(media: Media, kind: str, storage_path: str) -> int | None:
+    """The served file's size when it costs no request to the store: the media's own (recorded
+    when it was stored), a derivative's on local disk; None for a derivative in the bucket, or
+    one that is gone (nginx then answers as it does)."""
+    if kind == "file":
+        return media.size
+    if is_object_store():
+        return None
+    try:
+        return stored_size(storage_path)
+    except FileNotFoundError:
+        return None
+
+
+def range_for_the_store(request: HttpRequest, size: int | None) -> str:
+    """The Range the gateway asks the store for (STORE_RANGE_HEADER; empty: the whole file),
+    so that the bucket answers as the service and nginx do (requested_range): the one range to
+    send when the file's size is known, else the client's ranges with the unit spelled as S3
+    expects; none for a request with an If-Range, which the store ignores and whose validator
+    (one of the store's) nothing here can check, so the whole file (RFC 9110, section 13.1.5)."""
+    header = request.headers.get("Range", "")
+    if "If-Range" in request.headers or header[:6].lower() != "bytes=":
+        return ""
+    if size is None:
+        return f"bytes={header[6:]}"
+    byte_range = requested_range(header, size)
+    if byte_range is None or byte_range == UNSATISFIABLE:
+        return ""
+    start, end = byte_range
+    return f"bytes={start}-{end}"
+
+
 def gateway_s3_location(presigned_url: str) -> str:
     """The gateway's internal location that fetches `presigned_url` from the store and sends
-    its bytes (Range passed through): `<X_ACCEL_S3_PREFIX><scheme>/<host[:port]><path>?<query>`
+    its bytes (the range STORE_RANGE_HEADER names):
+    `<X_ACCEL_S3_PREFIX><scheme>/<host[:port]><path>?<query>`
     (gateway/templates/media-handler.conf.template)."""
     parts = urlsplit(presigned_url)
     return f"{settings.X_ACCEL_S3_PREFIX}{parts.scheme}/{parts.netloc}{parts.path}?{parts.query}"
@@ -136,17 +204,12 @@ def download_name(media: Media, storage_path: str = "") -> str:
 
 def _streamed(request: HttpRequest, storage_path: str, content_type: str) -> HttpResponseBase:
     size = stored_size(storage_path)
-    byte_range = requested_range(request.headers.get("Range", ""), size)
+    byte_range = _range_to_send(request, size)
     response: HttpResponseBase
     if byte_range is None:
         response = FileResponse(open_stored(storage_path), content_type=content_type)
     elif byte_range == UNSATISFIABLE:
-        # JSON, as the gateway's own 416 is (a client talking to the service directly).
-        response = JsonResponse(
-            error_body("The requested range is not within the file.", code="range_not_satisfiable"),
-            status=status.HTTP_416_REQUESTED_RANGE_NOT_SATISFIABLE,
-        )
-        response["Content-Range"] = f"bytes */{size}"
+        return range_not_satisfiable(size)  # JSON, as the gateway's own 416 is
     else:
         start, end = byte_range
         response = StreamingHttpResponse(
@@ -160,24 +223,53 @@ def _streamed(request: HttpRequest, storage_path: str, content_type: str) -> Htt
     return response
 
 
-def requested_range(header: str, size: int) -> ByteRange | Literal["unsatisfiable"] | None:
-    """(start, end) inclusive for one satisfiable range, UNSATISFIABLE, or None to send all
-    (no Range, several ranges, or a malformed header, which RFC 9110 says to ignore)."""
-    match = RANGE_PATTERN.match(header.replace(" ", ""))
-    if not match or match.groups() == ("", ""):
+def _range_to_send(request: HttpRequest, size: int) -> ByteRange | Literal["unsatisfiable"] | None:
+    """The request's Range for a file of `size` bytes (requested_range), or None when it comes
+    with an If-Range: the answers streamed here carry no validator the client could hold, so
+    its condition is false and the whole file is sent (RFC 9110, section 13.1.5)."""
+    if "If-Range" in request.headers:
         return None
-    first, last = match.groups()
-    if first == "":  # the last N bytes
-        length = int(last)
-        if length == 0 or size == 0:
+    return requested_range(request.headers.get("Range", ""), size)
+
+
+def requested_range(header: str, size: int) -> ByteRange | Literal["unsatisfiable"] | None:
+    """(start, end) inclusive of the one range to send, UNSATISFIABLE, or None to send the whole
+    file: the answer nginx gives to the same header from MEDIA_ROOT (ngx_http_range_parse, with
+    max_ranges 1), so the service, the gateway and the bucket behind it agree. After RFC 9110:
+    the unit is case-insensitive and another unit is ignored (section 14.1); a malformed
+    range-spec rejects the header, a range that starts past the end is left out, and a header
+    with none left is refused (section 14.2; 416, section 15.5.17); several ranges get the whole
+    file (the service sends one range; section 14.2 allows ignoring the header)."""
+    if len(header) < len("bytes=x") or header[:6].lower() != "bytes=":
+        return None
+    ranges: list[ByteRange] = []
+    for spec in header[6:].split(","):
+        match = RANGE_SPEC.fullmatch(spec)
+        if match is None or any(
+            _offset(digits) > MAX_OFFSET for digits in match.groups() if digits
+        ):
             return UNSATISFIABLE
-        return max(size - length, 0), size - 1
-    start = int(first)
-    if last and int(last) < start:
-        return None  # an invalid range-spec: the header is ignored
-    if start >= size:
-        return UNSATISFIABLE
-    return start, min(int(last), size - 1) if last else size - 1
+        first, last, suffix = (_offset(digits) if digits else None for digits in match.groups())
+        if suffix is not None:  # the last `suffix` bytes
+            start, end = max(size - suffix, 0), size
+        else:
+            start = first or 0
+            end = size if last is None else min(last + 1, size)
+        if start < end:
+            ranges.append((start, end - 1))
+            if len(ranges) > 1:
+                return None
+        elif start == 0:  # an empty file: all of it
+            return None
+    return ranges[0] if ranges else UNSATISFIABLE
+
+
+def _offset(digits: str) -> int:
+    """The number ASCII `digits` spell, MAX_OFFSET + 1 for any past it (however many digits)."""
+    significant = digits.lstrip("0") or "0"
+    if len(significant) > len(str(MAX_OFFSET)):
+        return MAX_OFFSET + 1
+    return int(significant)
 
 
 def _read_range(storage_path: str, start: int, end: int) -> Iterator[bytes]:

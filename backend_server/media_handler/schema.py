@@ -93,7 +93,9 @@ UNAUTHORIZED = OpenApiResponse(ErrorSerializer, description="Missing, bad or exp
 NOT_FOUND = OpenApiResponse(ErrorSerializer, description="Not one of the caller's objects.")
 INVALID_PAGE = OpenApiResponse(ErrorSerializer, description="A page past the end, or not a number.")
 TOO_LARGE = OpenApiResponse(ErrorSerializer, description="The file is over the limit.")
-UNSATISFIABLE = OpenApiResponse(description="A range past the end; `Content-Range: bytes */size`.")
+UNSATISFIABLE = OpenApiResponse(
+    description="A malformed range, or none within the file; `Content-Range: bytes */size`."
+)
 # The bytes: generic clients read `application/octet-stream`; the service sends the file's own
 # type (sniffed at upload: always an image, a video or an audio type).
 BYTES_TYPES = ("application/octet-stream", "image/*", "video/*", "audio/*")

@@ -169,12 +169,13 @@ class S3MediaStorage(S3Storage):
         expire: int | None = None,
         http_method: str | None = None,
     ) -> str:
-        """A presigned GET of `name` (with `parameters`: S3's response-* overrides), signed by
-        the process's one client. django-storages signs with the calling thread's own boto3
-        resource (`connection`), which every request thread then made on its first download:
-        10-25 ms, and a client of 0.4 MiB each. (Its custom-domain URLs are not used here.)"""
+        """A presigned GET of `name` (with `parameters`: S3's response-* overrides), or a HEAD
+        with `http_method="HEAD"` (the store checks the signed method), signed by the process's
+        one client. django-storages signs with the calling thread's own boto3 resource
+        (`connection`), which every request thread then made on its first download: 10-25 ms,
+        and a client of 0.4 MiB each. (Its custom-domain URLs are not used here.)"""
         return self.client.generate_presigned_url(
-            "get_object",
+            "head_object" if http_method == "HEAD" else "get_object",
             Params={
                 **(parameters or {}),
                 "Bucket": self.bucket_name,
@@ -363,11 +364,17 @@ def s3_key(storage_path: str) -> str:
     return f"{bucket_root(s3_storage())}{upload_name(storage_path)}"
 
 
-def s3_presigned_url(storage_path: str, *, response_headers: dict[str, str]) -> str:
-    """A presigned GET of the stored file, valid S3_PRESIGNED_URL_SECONDS, whose answer carries
-    `response_headers` (S3's response-* overrides: ResponseContentType,
-    ResponseContentDisposition, ResponseCacheControl)."""
-    return s3_storage().url(upload_name(storage_path), parameters=response_headers)
+def s3_presigned_url(
+    storage_path: str, *, response_headers: dict[str, str], method: str = "GET"
+) -> str:
+    """A presigned `method` (GET or HEAD: the method a request for the file came with, which
+    the gateway and a redirected client pass on) of the stored file, valid
+    S3_PRESIGNED_URL_SECONDS, whose answer carries `response_headers` (S3's response-*
+    overrides: ResponseContentType, ResponseContentDisposition, ResponseCacheControl)."""
+    http_method = "HEAD" if method.upper() == "HEAD" else "GET"
+    return s3_storage().url(
+        upload_name(storage_path), parameters=response_headers, http_method=http_method
+    )
 
 
 class StreamedUpload:

@@ -8,7 +8,9 @@ from django.utils import timezone
 from media_handler.files.signing import signed_file_url
 from media_handler.files.storage import media_storage
 from media_handler.models import Media
+from media_handler.tasks import make_derivatives
 
+from . import samples
 from .factories import MediaFactory
 from .helpers import ALICE, assert_status, png_bytes, wav_bytes
 
@@ -169,35 +171,116 @@ def test_range_past_the_end_is_clamped(anonymous, wav):
     assert body_of(response) == wav["content"][-3:]
 
 
-@pytest.mark.parametrize("header", ["bytes=99999999-", "bytes=-0"])
-def test_unsatisfiable_range_is_416(anonymous, wav, header):
-    response = anonymous.get(wav["file"], HTTP_RANGE=header)
+def assert_is_a_bare_416(response, size: int) -> None:
+    """A refused range: JSON, as every error is (without the gateway too), and none of the
+    file's headers: an error is kept by no cache."""
     assert_status(response, 416)
-    assert response["Content-Range"] == f"bytes */{len(wav['content'])}"
-    # JSON, as every error is, without the gateway too.
+    assert response["Content-Range"] == f"bytes */{size}"
     assert response["Content-Type"] == "application/json"
     assert response.json()["code"] == "range_not_satisfiable"
     assert response.json()["message"]
+    assert response["Cache-Control"] == "no-store"
+    assert "Content-Disposition" not in response
+    assert "X-Accel-Redirect" not in response
+
+
+@pytest.mark.parametrize("header", ["bytes=99999999-", "bytes=-0"])
+def test_unsatisfiable_range_is_416(anonymous, wav, header):
+    response = anonymous.get(wav["file"], HTTP_RANGE=header)
+    assert_is_a_bare_416(response, len(wav["content"]))
 
 
 @pytest.mark.parametrize(
     "header",
     [
         "bytes=5-3",
-        "bytes=0-1,4-5",
-        "items=0-3",
         "bytes=x-y",
         "bytes=\u0661-\u0662",
+        "bytes=- 5",
+        "bytes=0-3,",
         "bytes=" + "1" * 5000 + "-",
         "bytes=0-" + "1" * 5000,
         "bytes=-" + "1" * 5000,
+        "bytes=0-99999999999999999999",
     ],
     ids=lambda header: header[:20],
 )
-def test_malformed_or_multiple_ranges_get_the_whole_file(anonymous, wav, header):
+def test_a_malformed_range_is_416_as_nginx_answers_it(anonymous, wav, header):
+    # RFC 9110 lets a server ignore or refuse an invalid range; nginx, which sends the bytes
+    # through the gateway, refuses it, and so does the service, so both paths agree.
+    response = anonymous.get(wav["file"], HTTP_RANGE=header)
+    assert_is_a_bare_416(response, len(wav["content"]))
+
+
+@pytest.mark.parametrize(
+    "header", ["bytes=0-1,4-5", "bytes=0-0, 2-2", "items=0-3", "bytes=", "bytes0-3"]
+)
+def test_multiple_ranges_or_another_unit_get_the_whole_file(anonymous, wav, header):
     response = anonymous.get(wav["file"], HTTP_RANGE=header)
     assert_status(response, 200)
     assert body_of(response) == wav["content"]
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"), [("Bytes=0-3", slice(0, 4)), ("BYTES=-4", slice(-4, None))]
+)
+def test_the_range_unit_is_case_insensitive(anonymous, wav, header, expected):
+    response = anonymous.get(wav["file"], HTTP_RANGE=header)
+    assert_status(response, 206)
+    assert body_of(response) == wav["content"][expected]
+
+
+def test_a_range_past_the_end_among_others_is_left_out(anonymous, wav):
+    size = len(wav["content"])
+    response = anonymous.get(wav["file"], HTTP_RANGE=f"bytes={size}-,2-5")
+    assert_status(response, 206)
+    assert body_of(response) == wav["content"][2:6]
+
+
+@pytest.mark.parametrize("if_range", ['"6b176833-14"', "Tue, 08 Dec 2026 02:15:15 GMT", ""])
+@pytest.mark.parametrize("header", ["bytes=0-3", "bytes=99999999-"])
+def test_a_range_with_an_if_range_gets_the_whole_file(anonymous, wav, if_range, header):
+    # The service's answer carries no validator (ETag, Last-Modified) a client could hold, so
+    # an If-Range never matches it: RFC 9110 then wants the whole file, not the range.
+    response = anonymous.get(wav["file"], HTTP_RANGE=header, HTTP_IF_RANGE=if_range)
+    assert_status(response, 200)
+    assert body_of(response) == wav["content"]
+
+
+GATEWAY = {"HTTP_X_SENDFILE_TYPE": "X-Accel-Redirect"}
+
+
+def test_through_the_gateway_a_refused_range_is_the_services_bare_416(anonymous, wav, settings):
+    """nginx (or the store) would refuse the range too, but nginx's 416 would carry the file's
+    headers it had set before it read the range: the service refuses it before handing over."""
+    settings.USE_X_ACCEL_REDIRECT = True
+
+    refused = anonymous.get(wav["file"], HTTP_RANGE="bytes=5-3", **GATEWAY)
+    past_the_end = anonymous.get(wav["file"], HTTP_RANGE="bytes=99999999-", **GATEWAY)
+    handed_over = anonymous.get(wav["file"], HTTP_RANGE="Bytes=0-3", **GATEWAY)
+    # With an If-Range nginx decides (it holds the validators): the range is not judged here.
+    conditional = anonymous.get(wav["file"], HTTP_RANGE="bytes=5-3", HTTP_IF_RANGE='"x"', **GATEWAY)
+
+    assert_is_a_bare_416(refused, len(wav["content"]))
+    assert_is_a_bare_416(past_the_end, len(wav["content"]))
+    for response in (handed_over, conditional):
+        assert_status(response, 200)
+        assert "X-Accel-Redirect" in response
+
+
+@pytest.mark.local_storage  # a derivative's size in the bucket would cost a request to the store
+def test_through_the_gateway_a_derivatives_refused_range_is_the_services_bare_416(
+    alice, anonymous, settings
+):
+    settings.USE_X_ACCEL_REDIRECT = True
+    media = upload(alice, samples.picture_bytes("PNG"))
+    make_derivatives.run(media_id=media["id"])
+    thumbnail = alice.get(f"/api/media/{media['id']}/").json()["thumbnail"]
+    size = media_storage().size(Media.objects.get(pk=media["id"]).thumbnail_path)
+
+    response = anonymous.get(thumbnail, HTTP_RANGE=f"bytes={size}-", **GATEWAY)
+
+    assert_is_a_bare_416(response, size)
 
 
 @pytest.mark.local_storage  # nginx reads MEDIA_ROOT (the bucket: test_object_storage)

@@ -191,6 +191,26 @@ def test_the_path_query_host_and_format_each_have_their_own_page(alice, settings
     assert response.content == alice.get(other, **extra).content
 
 
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "/api/media/?p%61ge_size=5&page=1",
+        "/api/media/?page_size=%35&p%61ge=%31",
+        "/api/media/?page=1&page_size=5&",
+        "/api/media/?page=1&page_size=5",
+    ],
+)
+def test_every_spelling_of_one_query_shares_its_page(alice, django_assert_num_queries, spelling):
+    MediaFactory.create_batch(7, user=ALICE, checksum_sha256="ab" * 32)
+    alice.get("/api/media/?page_size=5&page=1")
+
+    with django_assert_num_queries(0):  # the kept page
+        response = alice.get(spelling)
+
+    assert pages_kept() == 1
+    assert response.json()["next"].endswith("/api/media/?page=2&page_size=5")
+
+
 def test_another_owners_write_keeps_my_pages(alice, django_assert_num_queries):
     MediaFactory(user=ALICE)
     alice.get(LIST)
