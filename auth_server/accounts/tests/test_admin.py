@@ -73,9 +73,7 @@ def test_admin_refuses_a_duplicate_username_in_another_case(admin_client, user):
     assert User.objects.filter(username__iexact="jane").count() == 1
 
 
-def test_admin_saves_a_blank_phone_number_as_null(admin_client, user):
-    user.phone_number = "+14155550123"
-    user.save()
+def change_form_data(admin_client, user) -> dict:
     page = admin_client.get(f"{ADMIN}accounts/user/{user.pk}/change/")
     form = page.context["adminform"].form
     data = {
@@ -83,7 +81,13 @@ def test_admin_saves_a_blank_phone_number_as_null(admin_client, user):
         for name, value in form.initial.items()
         if value is not None and name not in {"groups", "user_permissions", "password"}
     }
-    data.update({"phone_number": "", "date_joined_0": "2026-01-01", "date_joined_1": "00:00:00"})
+    return {**data, "date_joined_0": "2026-01-01", "date_joined_1": "00:00:00"}
+
+
+def test_admin_saves_a_blank_phone_number_as_null(admin_client, user):
+    user.phone_number = "+14155550123"
+    user.save()
+    data = {**change_form_data(admin_client, user), "phone_number": ""}
 
     response = admin_client.post(f"{ADMIN}accounts/user/{user.pk}/change/", data)
 
@@ -203,17 +207,6 @@ def test_a_password_the_admin_refuses_ends_no_session(admin_client, post_json, s
 
     assert_status(response, 200)  # the form again, with its error
     assert_status(post_json(REFRESH, {"refresh": tokens["refresh"]}), 200)
-
-
-def change_form_data(admin_client, user) -> dict:
-    page = admin_client.get(f"{ADMIN}accounts/user/{user.pk}/change/")
-    form = page.context["adminform"].form
-    data = {
-        name: value
-        for name, value in form.initial.items()
-        if value is not None and name not in {"groups", "user_permissions", "password"}
-    }
-    return {**data, "date_joined_0": "2026-01-01", "date_joined_1": "00:00:00"}
 
 
 def test_an_account_deactivated_in_the_admin_has_its_tokens_refused_at_once(

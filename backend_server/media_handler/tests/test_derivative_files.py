@@ -321,13 +321,10 @@ print("alive")
 """
 
 
-def test_a_picture_too_big_for_the_workers_memory_limit_fails_instead_of_growing(tmp_path):
-    big = tmp_path / "big.png"
-    # 64 MB once decoded, more than the limit leaves; written without ever being decoded here.
-    big.write_bytes(samples.png_bomb(8000))
-
-    result = subprocess.run(  # noqa: S603 -- this interpreter, a script of the test's own
-        [sys.executable, "-c", UNDER_THE_WORKER_LIMIT, str(big)],
+def run_script(script: str, path: Path) -> subprocess.CompletedProcess:
+    """`script` run by this interpreter in a fresh process with the test settings, given `path`."""
+    return subprocess.run(  # noqa: S603 -- this interpreter, a script of the test's own
+        [sys.executable, "-c", script, str(path)],
         cwd=Path(django_settings.BASE_DIR),
         env={**os.environ, "DJANGO_SETTINGS_MODULE": "backend_server.test_settings"},
         capture_output=True,
@@ -335,6 +332,14 @@ def test_a_picture_too_big_for_the_workers_memory_limit_fails_instead_of_growing
         timeout=120,
         check=False,
     )
+
+
+def test_a_picture_too_big_for_the_workers_memory_limit_fails_instead_of_growing(tmp_path):
+    big = tmp_path / "big.png"
+    # 64 MB once decoded, more than the limit leaves; written without ever being decoded here.
+    big.write_bytes(samples.png_bomb(8000))
+
+    result = run_script(UNDER_THE_WORKER_LIMIT, big)
 
     assert result.returncode == 0, result.stderr
     # The job fails; the process lives on, for its next job.
@@ -373,15 +378,7 @@ def test_tools_run_when_their_memory_limit_is_set_above_the_workers(tmp_path):
     song = tmp_path / "song.wav"
     song.write_bytes(samples.audio_without_cover(".wav"))
 
-    result = subprocess.run(  # noqa: S603 -- this interpreter, a script of the test's own
-        [sys.executable, "-c", UNDER_A_LOWER_WORKER_LIMIT, str(song)],
-        cwd=Path(django_settings.BASE_DIR),
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "backend_server.test_settings"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_script(UNDER_A_LOWER_WORKER_LIMIT, song)
 
     assert result.returncode == 0, result.stderr
     assert float(result.stdout.strip()) == pytest.approx(2.0, abs=0.1)

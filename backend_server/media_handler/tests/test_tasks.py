@@ -21,6 +21,20 @@ def upload(client, name: str) -> dict:
     return response.json()
 
 
+def begin_an_upload(client) -> None:
+    """A resumable upload begun with its first bytes, never finished."""
+    created = client.generic(
+        "POST",
+        "/api/media/uploads/",
+        png_bytes()[:50],
+        content_type="application/offset+octet-stream",
+        HTTP_UPLOAD_LENGTH="100",
+        HTTP_TUS_RESUMABLE="1.0.0",
+        HTTP_UPLOAD_METADATA="filename YS5wbmc=,type aW1hZ2U=",
+    )
+    assert_status(created, 201)
+
+
 @pytest.mark.django_db
 def test_purge_user_removes_that_users_media_files_and_collections_only(
     alice, bob, settings, django_capture_on_commit_callbacks
@@ -80,18 +94,8 @@ def test_nothing_is_created_for_an_account_once_purged(alice, bob, settings):
 
 @pytest.mark.django_db
 def test_purge_user_removes_unfinished_uploads_and_kept_answers(alice, bob):
-    tus = {"HTTP_TUS_RESUMABLE": "1.0.0", "HTTP_UPLOAD_METADATA": "filename YS5wbmc=,type aW1hZ2U="}
     for client in (alice, bob):
-        # Begun with its first bytes, never finished.
-        created = client.generic(
-            "POST",
-            "/api/media/uploads/",
-            png_bytes()[:50],
-            content_type="application/offset+octet-stream",
-            HTTP_UPLOAD_LENGTH="100",
-            **tus,
-        )
-        assert_status(created, 201)
+        begin_an_upload(client)
     upload(alice, "under a key")
     IdempotencyKey.objects.create(user=ALICE, key="k", fingerprint="f", created_at=timezone.now())
     alices_upload = Upload.objects.get(user=ALICE)
@@ -107,17 +111,8 @@ def test_purge_user_removes_unfinished_uploads_and_kept_answers(alice, bob):
 @pytest.mark.django_db
 @pytest.mark.local_storage
 def test_an_upload_that_cannot_be_discarded_stops_no_other_part_of_the_purge(alice, caplog):
-    tus = {"HTTP_TUS_RESUMABLE": "1.0.0", "HTTP_UPLOAD_METADATA": "filename YS5wbmc=,type aW1hZ2U="}
     for _ in range(2):
-        created = alice.generic(
-            "POST",
-            "/api/media/uploads/",
-            png_bytes()[:50],
-            content_type="application/offset+octet-stream",
-            HTTP_UPLOAD_LENGTH="100",
-            **tus,
-        )
-        assert_status(created, 201)
+        begin_an_upload(alice)
     stuck, other = Upload.objects.filter(user=ALICE).order_by("created_at")
     # Its bytes cannot be deleted: where its file should be, something unlink refuses.
     part_path(stuck).unlink()
