@@ -1,10 +1,12 @@
 """What the gateway itself answers: /health, JSON errors, security headers, request ids,
 forwarded host, CORS preflight."""
 
+import contextlib
 import json
 import re
 import socket
 import time
+from collections.abc import Iterator
 
 import pytest
 import requests
@@ -158,19 +160,24 @@ def test_the_gateways_own_errors_carry_cors_so_a_browser_sees_them(http, stack):
     assert "Access-Control-Allow-Origin" not in http.get(f"{stack.gateway}/nowhere").headers
 
 
-def test_the_gateways_own_errors_carry_cors_for_listed_origins_only(stack, tmp_path):
-    listed, app = "https://app.example.com", "capacitor://localhost"  # a web app, a mobile one
+@contextlib.contextmanager
+def gateway_over_the_stack(stack, workdir, **env: str) -> Iterator[tuple[str, int]]:
+    """Another gateway over the stack's media node, rendered with `env` over the stack's
+    settings, started and waited for: its URL and port; stopped at the end."""
     (port,) = free_ports(1)
-    gateway = start_gateway(
-        stack,
-        tmp_path,
-        port,
-        [stack.ports.media],
-        env={"CORS_ALLOWED_ORIGINS": f"{listed},{app},http://[::1]:5173"},
-    )
+    gateway = start_gateway(stack, workdir, port, [stack.ports.media], env=env)
     try:
         url = f"http://127.0.0.1:{port}"
-        assert wait_for_media(url, 30), gateway_log(tmp_path, port).read_text()[-3000:]
+        assert wait_for_media(url, 30), gateway_log(workdir, port).read_text()[-3000:]
+        yield url, port
+    finally:
+        stop(gateway)
+
+
+def test_the_gateways_own_errors_carry_cors_for_listed_origins_only(stack, tmp_path):
+    listed, app = "https://app.example.com", "capacitor://localhost"  # a web app, a mobile one
+    origins = f"{listed},{app},http://[::1]:5173"
+    with gateway_over_the_stack(stack, tmp_path, CORS_ALLOWED_ORIGINS=origins) as (url, _):
 
         def allowed_origin(origin: str) -> str | None:
             answer = requests.get(f"{url}/nowhere", headers={"Origin": origin}, timeout=10)
@@ -180,8 +187,6 @@ def test_the_gateways_own_errors_carry_cors_for_listed_origins_only(stack, tmp_p
         assert allowed_origin(listed) == listed
         assert allowed_origin(app) == app
         assert allowed_origin("https://elsewhere.example.com") is None
-    finally:
-        stop(gateway)
 
 
 def test_past_its_limit_an_address_gets_a_json_429_on_the_media_create_paths_too(
@@ -191,18 +196,14 @@ def test_past_its_limit_an_address_gets_a_json_429_on_the_media_create_paths_too
     status: past MEDIA_STREAMED_UPLOADS an upload is buffered first, past
     GATEWAY_CONNECTIONS_PER_ADDRESS the request is the JSON 429 of every other path."""
     tokens = register(http, stack.gateway, unique_email)
-    (port,) = free_ports(1)
-    gateway = start_gateway(
-        stack,
-        tmp_path,
-        port,
-        [stack.ports.media],
-        env={"GATEWAY_CONNECTIONS_PER_ADDRESS": "2", "MEDIA_STREAMED_UPLOADS": "1"},
-    )
-    url = f"http://127.0.0.1:{port}"
     held = []
-    try:
-        assert wait_for_media(url, 30), gateway_log(tmp_path, port).read_text()[-3000:]
+    with contextlib.ExitStack() as cleanup:
+        url, port = cleanup.enter_context(
+            gateway_over_the_stack(
+                stack, tmp_path, GATEWAY_CONNECTIONS_PER_ADDRESS="2", MEDIA_STREAMED_UPLOADS="1"
+            )
+        )
+        cleanup.callback(lambda: [connection.close() for connection in held])
         # The address's requests in progress: an upload streamed, one past the streamed cap
         # (buffered), a sign-in whose body never comes (nginx counts these two: the buffered
         # upload was refused by the cap, and nginx checks the limits of a request once).
@@ -244,30 +245,18 @@ def test_past_its_limit_an_address_gets_a_json_429_on_the_media_create_paths_too
         for upload in held[:2]:
             upload.send()
         assert [upload.answer().status for upload in held[:2]] == [201, 201]
-    finally:
-        for connection in held:
-            connection.close()
-        stop(gateway)
 
 
 def test_the_web_apps_pictures_may_come_from_the_store_it_is_told_of(stack, tmp_path):
     # With S3_REDIRECT_DOWNLOADS a signed URL redirects to the store, and the page's CSP
     # applies to the redirect's target: the store must be named in img-src and media-src.
     store = "http://127.0.0.1:9000"
-    (port,) = free_ports(1)
-    gateway = start_gateway(
-        stack, tmp_path, port, [stack.ports.media], env={"GATEWAY_WEB_MEDIA_ORIGINS": store}
-    )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        assert wait_for_media(url, 30), gateway_log(tmp_path, port).read_text()[-3000:]
+    with gateway_over_the_stack(stack, tmp_path, GATEWAY_WEB_MEDIA_ORIGINS=store) as (url, _):
         policy = requests.get(f"{url}/", timeout=10).headers["Content-Security-Policy"]
         directives = dict(part.strip().split(" ", 1) for part in policy.split(";"))
         assert store in directives["img-src"].split()
         assert store in directives["media-src"].split()
         assert directives["connect-src"] == "'self'"  # nothing else opened up
-    finally:
-        stop(gateway)
 
 
 def test_requests_nginx_cannot_read_get_json_errors_too(http, stack):

@@ -90,4 +90,12 @@ class UserAdmin(DjangoUserAdmin):
             try:
                 user_remove(user=user)
             except ApplicationError as exc:  # the job queue is down: this one stays
+                request._accounts_kept = True
                 self.message_user(request, f"{user}: {exc.message}", level=messages.ERROR)
+
+    def message_user(self, request, message, level=messages.INFO, *args, **kwargs):
+        # Django's delete view and action say "deleted successfully" once delete_model or
+        # delete_queryset returns: not when an account was kept (_remove said which).
+        if level == messages.SUCCESS and getattr(request, "_accounts_kept", False):
+            return
+        super().message_user(request, message, level, *args, **kwargs)

@@ -17,20 +17,20 @@ class AdminSite(admin.AdminSite):
         # The throttles read only META and the form's body, which a Django request has. The
         # attempt is counted as failed before the password is checked, as the API's login
         # counts it: attempts sent together cannot all pass while their checks run.
-        failures = LoginFailureThrottle()
-        for throttle, allowed in (
-            (LoginAddressThrottle(), LoginAddressThrottle.allow_request),
-            (failures, LoginFailureThrottle.attempt_reserve),
-        ):
-            if not allowed(throttle, request, None):  # type: ignore[arg-type]
-                wait = math.ceil(throttle.wait() or 1)
-                message = f"Too many sign-in attempts; try again in {wait} seconds."
-                return JsonResponse(
-                    error_body(message, code="throttled"),
-                    status=429,
-                    headers={"Retry-After": str(wait)},
-                )
+        addresses, failures = LoginAddressThrottle(), LoginFailureThrottle()
+        if not addresses.allow_request(request, None):  # type: ignore[arg-type]
+            return _throttled(addresses.wait())
+        if not failures.attempt_reserve(request, None):
+            return _throttled(failures.wait())
         response = super().login(request, extra_context)
         if request.user.is_authenticated:
             failures.failures_forget(request, None)
         return response
+
+
+def _throttled(wait: float | None) -> JsonResponse:
+    seconds = math.ceil(wait or 1)
+    message = f"Too many sign-in attempts; try again in {seconds} seconds."
+    return JsonResponse(
+        error_body(message, code="throttled"), status=429, headers={"Retry-After": str(seconds)}
+    )

@@ -139,9 +139,12 @@ def tokens_refresh(*, refresh: str) -> dict[str, str]:
     # A token from before sessions: honoured until it expires; rotating it starts a session.
     if not jwt_setting("ROTATE_REFRESH_TOKENS"):
         return {"access": str(token.access_token_for(user))}
-    with transaction.atomic():
-        token.blacklist()
-        return session_start(user=user)
+    try:
+        with transaction.atomic():
+            token.blacklist()
+            return session_start(user=user)
+    except ApplicationError as exc:  # the account changed as it was read (session_start)
+        raise InvalidGrant("No active account found for the refresh token; sign in again.") from exc
 
 
 def refresh_token_revoke(*, refresh: str) -> None:

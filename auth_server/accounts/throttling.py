@@ -104,29 +104,28 @@ class PasswordCheckAddressThrottle(_ClientAddressThrottle):
     scope = "password_check_address"
 
 
-class PasswordCheckAccountThrottle(_RateThrottle):
+class _SignedInAccountThrottle(_RateThrottle):
+    """Requests of a signed-in account, counted per account."""
+
+    def get_cache_key(self, request, view) -> str | None:
+        if request.user is None or not request.user.is_authenticated:
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": f"user-{request.user.pk}"}
+
+
+class PasswordCheckAccountThrottle(_SignedInAccountThrottle):
     """Attempts of a signed-in account that check its password (change, deletion): a stolen
     access token must not make the password guessable."""
 
     scope = "password_check_account"
 
-    def get_cache_key(self, request, view) -> str | None:
-        if request.user is None or not request.user.is_authenticated:
-            return None
-        return self.cache_format % {"scope": self.scope, "ident": f"user-{request.user.pk}"}
 
-
-class ProfileWriteThrottle(_RateThrottle):
+class ProfileWriteThrottle(_SignedInAccountThrottle):
     """Profile edits of a signed-in account: each answers whether an email, username or phone
     number is another account's ("already exists"), so unthrottled they let one account test
     addresses at full speed."""
 
     scope = "profile_write"
-
-    def get_cache_key(self, request, view) -> str | None:
-        if request.user is None or not request.user.is_authenticated:
-            return None
-        return self.cache_format % {"scope": self.scope, "ident": f"user-{request.user.pk}"}
 
 
 @dataclass(frozen=True)
@@ -161,10 +160,10 @@ class LoginFailureThrottle(BaseThrottle):
     """Failed sign-ins counted per account and client address, with a growing back-off, and
     per account from all addresses, with a much higher ceiling; an account is named by any of
     its names (username or email, folded), and a name with no account is counted the same way,
-    so the answers tell nothing. Only failures count: the login view counts each attempt as a
-    failure before it checks the password (`attempt_reserve`), so that attempts in flight
-    together cannot all pass, and a successful one forgets it with the rest of that address's
-    (`failures_forget`); the admin's login records its failures after (`failure_record`).
+    so the answers tell nothing. Only failures count: both logins (the API's and the admin's)
+    count each attempt as a failure before they check the password (`attempt_reserve`), so that
+    attempts in flight together cannot all pass, and a successful one forgets it with the rest
+    of that address's (`failures_forget`).
 
     Never held: an attempt from an address that has no failure on the account, however many
     other addresses fail on it, so an attacker cannot lock the owner out."""
@@ -196,24 +195,13 @@ class LoginFailureThrottle(BaseThrottle):
             if not self._allows(keys, now):
                 return False
             self._count(keys, now)
-        request._login_failure_counted = True
         return True
-
-    def failure_record(self, request, view) -> None:
-        keys = self._keys(request)
-        if keys is None or getattr(request, "_login_failure_counted", False):
-            return
-        with _exclusive(f"{keys[1]}_lock"):
-            self._count(keys, time.time())
 
     def failures_forget(self, request, view) -> None:
         """Forgets the address's failures on the account after a successful sign-in, and takes
-        this attempt back from the account's count when `attempt_reserve` counted it."""
+        this attempt (counted by `attempt_reserve`) back from the account's count."""
         keys = self._keys(request)
         if keys is None:
-            return
-        if not getattr(request, "_login_failure_counted", False):
-            self.cache.delete(keys[0])
             return
         pair_key, account_key = keys
         with _exclusive(f"{account_key}_lock"):
@@ -225,7 +213,6 @@ class LoginFailureThrottle(BaseThrottle):
                 )
             elif account is not None:
                 self.cache.delete(account_key)
-        request._login_failure_counted = False
 
     def _allows(self, keys: tuple[str, str], now: float) -> bool:
         pair_key, account_key = keys

@@ -91,7 +91,9 @@ class RegisterView(_PublicView):
 @method_decorator(sensitive_post_parameters("password"), name="dispatch")
 @schema.login
 class LoginView(_PublicView):
-    throttle_classes = [LoginAddressThrottle, LoginFailureThrottle]
+    # The failed sign-in throttle is asked in post(), where it counts the attempt (under a
+    # lock) as it checks it.
+    throttle_classes = [LoginAddressThrottle]
 
     def post(self, request):
         serializer = serializers.LoginSerializer(data=request.data)

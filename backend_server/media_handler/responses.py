@@ -74,11 +74,15 @@ def serve_file(
     is_handed_off = sent_by_gateway(request) or (
         is_object_store() and settings.S3_REDIRECT_DOWNLOADS
     )
-    size = _size_at_hand(media, kind, storage_path) if is_handed_off else None
-    if size is not None and _range_to_send(request, size) == UNSATISFIABLE:
-        # nginx or the store sends the bytes and reads the Range; a range they would refuse is
-        # refused here, alike on every path (their 416 would carry the file's headers).
-        return range_not_satisfiable(size)
+    # nginx or the store sends the bytes and reads the Range; a range they would refuse is
+    # refused here, alike on every path (their 416 would carry the file's headers). Only a
+    # request with a Range costs a look at the size (a grid's thumbnails come without).
+    size = byte_range = None
+    if is_handed_off and "Range" in request.headers:
+        size = _size_at_hand(media, kind, storage_path)
+        byte_range = None if size is None else _range_to_send(request, size)
+        if byte_range == UNSATISFIABLE:
+            return range_not_satisfiable(size)  # type: ignore[arg-type]
     response: HttpResponseBase
     if is_object_store() and is_handed_off:
         # The store sends the bytes, with the headers chosen here (S3's response-* overrides),
@@ -102,7 +106,7 @@ def serve_file(
         else:
             response = HttpResponse(content_type=content_type)
             response["X-Accel-Redirect"] = gateway_s3_location(presigned)
-            if store_range := range_for_the_store(request, size):
+            if store_range := range_for_the_store(request, size=size, byte_range=byte_range):
                 response[STORE_RANGE_HEADER] = store_range
             # The store's answer carries Content-Disposition and Cache-Control (signed above), on
             # its bytes only: nginx would keep these on any answer, a store's error too.
@@ -153,22 +157,26 @@ def _size_at_hand(media: Media, kind: str, storage_path: str) -> int | None:
         return None
 
 
-def range_for_the_store(request: HttpRequest, size: int | None) -> str:
+def range_for_the_store(
+    request: HttpRequest,
+    *,
+    size: int | None,
+    byte_range: ByteRange | Literal["unsatisfiable"] | None,
+) -> str:
     """The Range the gateway asks the store for (STORE_RANGE_HEADER; empty: the whole file),
-    so that the bucket answers as the service and nginx do (requested_range): the one range to
-    send when the file's size is known, else the client's ranges with the unit spelled as S3
-    expects; none for a request with an If-Range, which the store ignores and whose validator
-    (one of the store's) nothing here can check, so the whole file (RFC 9110, section 13.1.5)."""
+    so that the bucket answers as the service and nginx do: `byte_range` (_range_to_send) when
+    the file's `size` is known, else the client's ranges with the unit spelled as S3 expects;
+    none for a request with an If-Range, which the store ignores and whose validator (one of
+    the store's) nothing here can check, so the whole file (RFC 9110, section 13.1.5)."""
+    if size is not None:
+        if byte_range is None or byte_range == UNSATISFIABLE:
+            return ""
+        start, end = byte_range
+        return f"bytes={start}-{end}"
     header = request.headers.get("Range", "")
     if "If-Range" in request.headers or header[:6].lower() != "bytes=":
         return ""
-    if size is None:
-        return f"bytes={header[6:]}"
-    byte_range = requested_range(header, size)
-    if byte_range is None or byte_range == UNSATISFIABLE:
-        return ""
-    start, end = byte_range
-    return f"bytes={start}-{end}"
+    return f"bytes={header[6:]}"
 
 
 def gateway_s3_location(presigned_url: str) -> str:

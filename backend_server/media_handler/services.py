@@ -188,13 +188,11 @@ def media_create(
         along=along,
     )
     try:
-        media = create(source=source)
-    except _SourceGone:
         try:
+            media = create(source=source)
+        except _SourceGone:
             media = create(source=None)
-        except _StoredMeanwhile as meanwhile:
-            media = _create_sharing(create, meanwhile)
-    except _StoredMeanwhile as meanwhile:
+    except _StoredMeanwhile as meanwhile:  # only a create that stored its own copy
         media = _create_sharing(create, meanwhile)
     # Robust: the upload has succeeded; a queue that cannot be reached leaves it `pending`,
     # for `generate_derivatives --missing`.

@@ -87,6 +87,15 @@ export function createUploadQueue(api, { onChange, onUploaded, loadResumable = (
     }
   }
 
+  // Cancels `item` unless it has ended already; what it was sending is stopped (stopSending,
+  // with `options`). Resolves once that is done.
+  function cancelItem(item, message, options) {
+    if (!["waiting", "checking", "uploading", "paused"].includes(item.status)) return Promise.resolve();
+    const wasSending = item.status === "uploading" || item.status === "paused";
+    update(item, { status: "cancelled", message });
+    return wasSending ? stopSending(item, options) : Promise.resolve();
+  }
+
   async function pump() {
     while (!stopped && items.filter((item) => item.status === "uploading").length < CONCURRENT_UPLOADS) {
       const item = items.find((candidate) => candidate.status === "waiting");
@@ -143,10 +152,7 @@ export function createUploadQueue(api, { onChange, onUploaded, loadResumable = (
     },
     cancel(id) {
       const item = items.find((candidate) => candidate.id === id);
-      if (!item || ["done", "skipped", "failed"].includes(item.status)) return;
-      const wasSending = item.status === "uploading" || item.status === "paused";
-      update(item, { status: "cancelled", message: "Cancelled." });
-      if (wasSending) stopSending(item);
+      if (item) cancelItem(item, "Cancelled.");
     },
     retry(id) {
       const item = items.find((candidate) => candidate.id === id);
@@ -163,14 +169,8 @@ export function createUploadQueue(api, { onChange, onUploaded, loadResumable = (
     // expire. Resolves once every deletion has been answered (or has failed).
     stop({ token = null } = {}) {
       stopped = true;
-      const stopping = [];
-      for (const item of items) {
-        if (["waiting", "checking", "uploading", "paused"].includes(item.status)) {
-          const wasSending = item.status === "uploading" || item.status === "paused";
-          update(item, { status: "cancelled", message: "Cancelled: you signed out." });
-          if (wasSending) stopping.push(stopSending(item, { token, terminate: token !== null }));
-        }
-      }
+      const options = { token, terminate: token !== null };
+      const stopping = items.map((item) => cancelItem(item, "Cancelled: you signed out.", options));
       forgetResumableUploads();
       return Promise.all(stopping);
     },

@@ -256,3 +256,21 @@ def test_accounts_deleted_together_in_the_admin_are_each_purged(admin_client, us
     assert {task for task, _payload in queued} == {"media.purge_user"}
     purged = sorted(payload["user_id"] for _task, payload in queued)
     assert purged == sorted([user.pk, other.pk])
+
+
+def test_an_account_the_admin_cannot_delete_now_stays_and_is_not_called_deleted(
+    admin_client, user, settings
+):
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:9/0"  # nothing listens on the discard port
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {}
+    messages._publisher.cache_clear()
+
+    response = admin_client.post(
+        f"{ADMIN}accounts/user/{user.pk}/delete/", {"post": "yes"}, follow=True
+    )
+
+    messages._publisher.cache_clear()
+    assert User.objects.filter(pk=user.pk).exists()
+    shown = [str(message) for message in response.context["messages"]]
+    assert any("cannot be deleted right now" in message for message in shown), shown
+    assert not any("successfully" in message for message in shown), shown

@@ -11,7 +11,7 @@ from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from accounts.models import Session
+from accounts.models import Session, User
 from accounts.tests.helpers import PROFILE, REFRESH, bearer, session_of
 from accounts.tokens import RefreshToken
 from common import revocation
@@ -129,6 +129,22 @@ def test_a_token_from_before_sessions_is_rotated_into_a_session(post_json, user,
     assert_status(response, 200)
     assert "sid" in RefreshToken(response.json()["refresh"])
     assert_invalid_grant(refresh(post_json, legacy))
+
+
+def test_a_token_from_before_sessions_of_an_account_closed_meanwhile_is_invalid_grant(
+    post_json, user, rotation, monkeypatch
+):
+    legacy = str(RefreshToken.for_user(user))
+    blacklist = RefreshToken.blacklist
+
+    def blacklist_as_the_account_is_closed(token):
+        User.objects.filter(pk=user.pk).update(is_active=False)  # in the admin, meanwhile
+        return blacklist(token)
+
+    monkeypatch.setattr(RefreshToken, "blacklist", blacklist_as_the_account_is_closed)
+
+    assert_invalid_grant(refresh(post_json, legacy))
+    assert not Session.objects.filter(user=user).exists()
 
 
 @pytest.mark.django_db(transaction=True)

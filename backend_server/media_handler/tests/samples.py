@@ -139,6 +139,10 @@ ffmpeg_output = ffmpeg_bytes
 video_with_black_start = black_start_video_bytes
 
 
+# H.264 that every player reads, encoded fast.
+H264 = ("-c:v", "libx264", "-pix_fmt", "yuv420p", "-preset", "ultrafast")
+
+
 def rotated_mov() -> bytes:
     """A 320x240 H.264 QuickTime file whose display matrix turns it a quarter (a phone held
     upright). ffmpeg writes the matrix when it copies a stream, not when it encodes one."""
@@ -151,12 +155,7 @@ def rotated_mov() -> bytes:
                 "lavfi",
                 "-i",
                 "testsrc2=s=320x240:r=25:d=1",
-                "-c:v",
-                "libx264",
-                "-pix_fmt",
-                "yuv420p",
-                "-preset",
-                "ultrafast",
+                *H264,
             )
         )
         return ffmpeg_output(".mov", "-i", str(plain), "-c", "copy", "-metadata:s:v:0", "rotate=90")
@@ -239,12 +238,7 @@ def anamorphic_mp4() -> bytes:
         "testsrc2=s=720x576:r=25:d=1",
         "-vf",
         "setsar=64/45",
-        "-c:v",
-        "libx264",
-        "-pix_fmt",
-        "yuv420p",
-        "-preset",
-        "ultrafast",
+        *H264,
     )
 
 
